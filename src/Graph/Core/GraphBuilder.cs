@@ -1,0 +1,211 @@
+using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Ops;
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace NeuralService.Graph.Core;
+
+/// <summary>Accumulates an ONNX graph: inputs, initializers, nodes (each shape-inferred through <see cref="OpRegistry"/>
+/// as it is added) and outputs. Names are made unique under a stack of scopes (<c>conv2d_1/Conv</c>).</summary>
+public sealed class GraphBuilder
+{
+    private sealed record Initializer(Value Value, Lazy<TensorProto> Tensor, object? Owner);
+
+    private readonly List<NodeProto> _nodes = [];
+    private readonly List<Value> _inputs = [];
+    private readonly List<Value> _outputs = [];
+    private readonly Dictionary<string, Initializer> _initializers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly Dictionary<object, Value> _byOwner = new(ReferenceEqualityComparer.Instance);
+    private readonly Stack<string> _scopes = new();
+
+    public IReadOnlyList<NodeProto> Nodes => _nodes;
+    public IReadOnlyList<Value> Inputs => _inputs;
+    public IReadOnlyList<Value> Outputs => _outputs;
+    public IEnumerable<Value> InitializerValues => _initializers.Values.Select(i => i.Value);
+    public Value this[string name] => _values.TryGetValue(name, out var v) ? v : throw new GraphException($"no value named '{name}' in the graph");
+    public bool Contains(string name) => _values.ContainsKey(name);
+
+    /// <summary>Opens a naming scope; dispose to close it.</summary>
+    public IDisposable Scope(string name)
+    {
+        _scopes.Push(name);
+        return new ScopeHandle(this);
+    }
+
+    public string CurrentScope => string.Join("/", _scopes.Reverse());
+
+    /// <summary>A name not yet used in this graph: <c>scope/baseName</c>, then <c>_1</c>, <c>_2</c>…</summary>
+    public string UniqueName(string baseName)
+    {
+        var full = _scopes.Count == 0 ? baseName : CurrentScope + "/" + baseName;
+        var candidate = full;
+        for (var n = 1; _used.Contains(candidate); n++) candidate = $"{full}_{n}";
+        _used.Add(candidate);
+        return candidate;
+    }
+
+    public Value AddInput(string name, DataType dtype, Shape shape)
+    {
+        if (_values.ContainsKey(name)) throw new GraphException($"graph input '{name}' is defined twice");
+        var v = new Value(name, dtype, shape);
+        _values[name] = v;
+        _used.Add(name);
+        _inputs.Add(v);
+        return v;
+    }
+
+    /// <summary>Marks <paramref name="value"/> as a graph output, under <paramref name="name"/> (through an Identity when renamed).</summary>
+    public Value AddOutput(Value value, string? name = null)
+    {
+        if (name is not null && name != value.Name)
+        {
+            if (_values.ContainsKey(name)) throw new GraphException($"graph output name '{name}' is already used");
+            var node = new NodeProto { OpType = "Identity", Name = UniqueName(name + "/Identity") };
+            node.Input.Add(value.Name);
+            node.Output.Add(name);
+            _nodes.Add(node);
+            value = value with { Name = name };
+            _values[name] = value;
+            _used.Add(name);
+        }
+        if (_outputs.Any(o => o.Name == value.Name)) throw new GraphException($"'{value.Name}' is already a graph output");
+        _outputs.Add(value);
+        return value;
+    }
+
+    /// <summary>A named initializer whose data is produced when the model is written. Registering the same
+    /// <paramref name="owner"/> again returns the existing value, whatever the name (shared weights).</summary>
+    public Value AddInitializer(string name, DataType dtype, Shape shape, Func<TensorProto> tensor, object? owner = null)
+    {
+        if (owner is not null && _byOwner.TryGetValue(owner, out var known)) return known;
+        if (_initializers.ContainsKey(name)) throw new GraphException($"initializer '{name}' is defined twice");
+        if (_values.ContainsKey(name)) throw new GraphException($"initializer name '{name}' is already used by another value");
+        var v = new Value(name, dtype, shape);
+        _initializers[name] = new Initializer(v, new Lazy<TensorProto>(() =>
+        {
+            var t = tensor();
+            t.Name = name;
+            return t;
+        }), owner);
+        if (owner is not null) _byOwner[owner] = v;
+        _values[name] = v;
+        _used.Add(name);
+        return v;
+    }
+
+    public Value AddInitializer(TensorProto tensor) =>
+        AddInitializer(tensor.Name, Tensors.TypeOf(tensor), Shape.Of(tensor.Dims.ToArray()), () => tensor, tensor);
+
+    /// <summary>A constant tensor stored as an initializer with a unique name under the current scope.</summary>
+    public Value Constant(TensorProto tensor, string baseName = "const")
+    {
+        var name = UniqueName(baseName);
+        tensor.Name = name;
+        return AddInitializer(tensor);
+    }
+
+    public Value Constant(float value, string baseName = "const") => Constant(Tensors.Create(baseName, [value]), baseName);
+    public Value Constant(float[] values, long[] dims, string baseName = "const") => Constant(Tensors.Create(baseName, values, dims), baseName);
+    /// <summary>A 1-D int64 constant (shapes, axes, pads).</summary>
+    public Value Ints(params long[] values) => Constant(Tensors.Create("ints", values, values.Length), "ints");
+    public Value Ints(string baseName, params long[] values) => Constant(Tensors.Create(baseName, values, values.Length), baseName);
+    public Value ScalarLong(long value, string baseName = "const") => Constant(Tensors.Create(baseName, [value]), baseName);
+
+    /// <summary>A constant scalar with the element type of <paramref name="like"/>.</summary>
+    public Value Scalar(double value, DataType like, string baseName = "const") => like switch
+    {
+        DataType.Double => Constant(Tensors.Create(baseName, [value]), baseName),
+        DataType.Int64 => Constant(Tensors.Create(baseName, [(long)value]), baseName),
+        DataType.Int32 => Constant(Tensors.Create(baseName, [(int)value]), baseName),
+        DataType.Float16 => Constant(Tensors.Raw(baseName, DataType.Float16,
+            BitConverter.GetBytes(BitConverter.HalfToUInt16Bits((Half)value)), [], 1), baseName),
+        _ => Constant(Tensors.Create(baseName, [(float)value]), baseName),
+    };
+
+    public TensorProto? ConstantValue(string name) => _initializers.TryGetValue(name, out var i) ? i.Tensor.Value : null;
+    public bool IsInitializer(string name) => _initializers.ContainsKey(name);
+
+    /// <summary>Adds a node of <paramref name="opType"/>, infers its outputs and returns them.</summary>
+    public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
+        int outputs = 1, string? name = null)
+    {
+        var nodeName = UniqueName(name ?? opType);
+        var node = new NodeProto { OpType = opType, Name = nodeName };
+        foreach (var i in inputs)
+        {
+            if (i is not null && !_values.ContainsKey(i.Name))
+                throw new GraphException($"{opType} node '{nodeName}': input '{i.Name}' is not a value of this graph");
+            node.Input.Add(i?.Name ?? "");
+        }
+        // Trailing omitted optional inputs are dropped, as ONNX expects.
+        while (node.Input.Count > 0 && node.Input[^1].Length == 0) node.Input.RemoveAt(node.Input.Count - 1);
+        if (attributes is not null) node.Attribute.AddRange(attributes);
+        var outputNames = Enumerable.Range(0, outputs).Select(k => k == 0 ? nodeName : UniqueName($"{name ?? opType}_out{k}")).ToList();
+        node.Output.AddRange(outputNames);
+        var op = OpRegistry.Get(opType, nodeName);
+        var types = op.Infer(new InferenceContext(node, inputs.Select(i => i?.Type).ToList(), ConstantValue));
+        if (types.Count < outputs) throw new GraphException($"{opType} node '{nodeName}': inference gave {types.Count} outputs, {outputs} requested");
+        var result = new List<Value>(outputs);
+        for (var k = 0; k < outputs; k++)
+        {
+            var v = new Value(outputNames[k], types[k].DType, types[k].Shape);
+            _values[v.Name] = v;
+            result.Add(v);
+        }
+        _nodes.Add(node);
+        return result;
+    }
+
+    /// <summary>Adds a single-output node.</summary>
+    public Value Node1(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null, string? name = null) =>
+        Node(opType, inputs, attributes, 1, name)[0];
+
+    /// <summary>Adds a value produced elsewhere (e.g. by a node appended from an imported graph) with a known type.</summary>
+    public Value Declare(string name, DataType dtype, Shape shape)
+    {
+        var v = new Value(name, dtype, shape);
+        _values[name] = v;
+        _used.Add(name);
+        return v;
+    }
+
+    public GraphProto ToGraph(string name = "main", bool valueInfo = true)
+    {
+        var g = new GraphProto { Name = name };
+        g.Input.AddRange(_inputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
+        g.Output.AddRange(_outputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
+        var used = _nodes.SelectMany(n => n.Input).Concat(_outputs.Select(o => o.Name)).ToHashSet();
+        g.Initializer.AddRange(_initializers.Values.Where(i => used.Contains(i.Value.Name)).Select(i => i.Tensor.Value));
+        g.Node.AddRange(_nodes);
+        if (valueInfo)
+        {
+            var declared = _inputs.Concat(_outputs).Select(v => v.Name).Concat(_initializers.Keys).ToHashSet();
+            foreach (var n in _nodes)
+                foreach (var o in n.Output)
+                    if (!declared.Contains(o) && _values.TryGetValue(o, out var v))
+                        g.ValueInfo.Add(OnnxModels.ValueInfo(v.Name, v.DType, v.Shape));
+        }
+        return g;
+    }
+
+    public ModelProto ToModel(string graphName = "main", IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var model = OnnxModels.NewModel(ToGraph(graphName));
+        if (metadata is not null)
+            foreach (var (k, v) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        return model;
+    }
+
+    private sealed class ScopeHandle(GraphBuilder owner) : IDisposable
+    {
+        private bool _closed;
+        public void Dispose()
+        {
+            if (_closed) return;
+            _closed = true;
+            owner._scopes.Pop();
+        }
+    }
+}
