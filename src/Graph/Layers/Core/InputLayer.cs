@@ -8,6 +8,7 @@ public sealed record InputLayerConfig : LayerConfig
 {
     public bool Sparse { get; init; }
     public bool Ragged { get; init; }
+    public bool Optional { get; init; }
 }
 
 /// <summary>The entry point of a functional model; <see cref="Input.Of(int[])"/> creates one and returns its tensor.</summary>

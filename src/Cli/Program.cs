@@ -1,0 +1,3 @@
+using NeuralService.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);
