@@ -23,8 +23,7 @@ public sealed class StepSession : IDisposable
     private readonly OrtValue[][] _state;           // [set][i]
     private readonly OrtIoBinding[] _bindings;      // binding s reads set s, writes set 1-s
     private readonly Dictionary<string, OrtValue> _scalars = new(StringComparer.Ordinal);
-    private readonly OrtValue[] _fetches;
-    private readonly float[][] _fetchBuffers;
+    private readonly OrtMemoryInfo _host = OrtMemoryInfo.DefaultInstance;
     private readonly RunOptions _run = new();
     private readonly Dictionary<string, (OrtValue Value, float[]? F, long[]? L, long[] Dims)> _batch = new(StringComparer.Ordinal);
     private int _current;
@@ -61,8 +60,6 @@ public sealed class StepSession : IDisposable
                 ? OrtValue.CreateTensorValueFromMemory(new long[1], [])
                 : OrtValue.CreateTensorValueFromMemory(new float[1], []);
         }
-        _fetchBuffers = signature.Fetches.Select(_ => new float[1]).ToArray();
-        _fetches = _fetchBuffers.Select(b => OrtValue.CreateTensorValueFromMemory(b, [])).ToArray();
         _bindings = new OrtIoBinding[2];
         for (var set = 0; set < 2; set++)
         {
@@ -73,7 +70,7 @@ public sealed class StepSession : IDisposable
                 b.BindOutput(signature.State[i].Output, _state[1 - set][i]);
             }
             foreach (var (name, v) in _scalars) b.BindInput(name, v);
-            for (var f = 0; f < _fetches.Length; f++) b.BindOutput(signature.Fetches[f], _fetches[f]);
+            foreach (var f in signature.Fetches) b.BindOutputToDevice(f, _host);
             _bindings[set] = b;
         }
     }
@@ -118,14 +115,20 @@ public sealed class StepSession : IDisposable
         return slot;
     }
 
-    /// <summary>Runs one step and returns the fetched scalars (loss, metrics) in signature order.</summary>
-    public float[] Step()
+    /// <summary>Runs one step and returns the fetched tensors (loss, predictions…) in signature order, as host copies.</summary>
+    public float[][] Run()
     {
-        _session.RunWithBinding(_run, _bindings[_current]);
+        var binding = _bindings[_current];
+        _session.RunWithBinding(_run, binding);
         _current = 1 - _current;
         _steps++;
-        return _fetchBuffers.Select(b => b[0]).ToArray();
+        using var outputs = binding.GetOutputValues();
+        // Output values come back in binding order: carried state first, then the fetches.
+        return outputs.Skip(_signature.State.Count).Select(v => v.GetTensorDataAsSpan<float>().ToArray()).ToArray();
     }
+
+    /// <summary>Runs one step and returns the first element of each fetch (loss and scalar metrics).</summary>
+    public float[] Step() => Run().Select(f => f.Length > 0 ? f[0] : float.NaN).ToArray();
 
     /// <summary>The current value of a carried tensor (a host copy).</summary>
     public float[] ReadState(string inputName)
@@ -155,7 +158,6 @@ public sealed class StepSession : IDisposable
         foreach (var b in _bindings) b.Dispose();
         foreach (var set in _state) foreach (var v in set) v.Dispose();
         foreach (var v in _scalars.Values) v.Dispose();
-        foreach (var v in _fetches) v.Dispose();
         foreach (var s in _batch.Values) s.Value.Dispose();
         _run.Dispose();
         _session.Dispose();
