@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Globalization;
+using NeuralService.Training.Execution;
+
+namespace NeuralService.Bench;
+
+/// <summary>Benchmarks, each comparing against a reference measured in the same run (ratios, not absolute times).</summary>
+public static class BenchApp
+{
+    public static int Run(string[] args)
+    {
+        var options = BenchOptions.Parse(args);
+        switch (options.Command)
+        {
+            case "train-step":
+                TrainStepBench.Run(options);
+                return 0;
+            default:
+                Console.Error.WriteLine("usage: bench train-step [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir]");
+                return 2;
+        }
+    }
+}
+
+public sealed record BenchOptions(string Command, int Batch, int Steps, int Rounds, int Threads, string? Profile)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string Get(string name, string fallback)
+        {
+            var i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        }
+        return new BenchOptions(args.FirstOrDefault() ?? "", int.Parse(Get("--batch", "64"), CultureInfo.InvariantCulture),
+            int.Parse(Get("--steps", "30"), CultureInfo.InvariantCulture), int.Parse(Get("--rounds", "3"), CultureInfo.InvariantCulture),
+            int.Parse(Get("--threads", "2"), CultureInfo.InvariantCulture), args.Contains("--profile") ? Get("--profile", "profile") : null);
+    }
+}
+
+/// <summary>Times steps of a step session on fixed random data.</summary>
+public static class StepTimer
+{
+    public static double SamplesPerSecond(StepSession session, string xName, float[] x, long[] xDims, string yName, long[] y, int batch, int steps)
+    {
+        session.SetBatch(xName, x, xDims);
+        session.SetBatch(yName, y, [batch]);
+        session.SetScalar("lr", 1e-3);
+        for (var i = 0; i < 3; i++) { session.SetScalar("step", session.Steps + 1); session.Step(); }
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < steps; i++) { session.SetScalar("step", session.Steps + 1); session.Step(); }
+        return batch * steps / sw.Elapsed.TotalSeconds;
+    }
+}

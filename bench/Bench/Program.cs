@@ -1,0 +1,3 @@
+using NeuralService.Bench;
+
+return BenchApp.Run(args);
