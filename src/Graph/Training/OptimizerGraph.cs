@@ -1,0 +1,102 @@
+using NeuralService.Graph.Core;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace NeuralService.Graph.Training;
+
+/// <summary>One optimizer state tensor of a training graph: read from <see cref="Input"/>, its next value written to
+/// <see cref="Output"/>. <see cref="Parameter"/> is null for a global slot (a scalar).</summary>
+public sealed record OptimizerStateTensor(string Input, string Output, string? Parameter, string Slot, long[] Shape, double Initial, Value InputValue, Value NewValue);
+
+/// <summary>The update part of a training graph.</summary>
+public sealed record OptimizerUpdate(IReadOnlyList<Value> NewParameters, IReadOnlyList<OptimizerStateTensor> State);
+
+/// <summary>Emits an optimizer's update ops: clipping, weight decay, global slots, then each parameter's update.</summary>
+public static class OptimizerGraph
+{
+    /// <summary>The suffix of an output that carries the next value of the input of the same name (ping-pong buffers
+    /// forbid an output aliasing its input).</summary>
+    public const string NewSuffix = ".new";
+
+    public static string NewName(string input) => input + NewSuffix;
+
+    /// <summary>Optimizers by Keras name (case-insensitive), with Keras defaults.</summary>
+    public static OptimizerSpec Get(string name) => name.ToLowerInvariant() switch
+    {
+        "sgd" => new Sgd(),
+        "adam" => new Adam(),
+        "adamw" => new AdamW(),
+        "rmsprop" => new RmsProp(),
+        "adagrad" => new Adagrad(),
+        "adadelta" => new Adadelta(),
+        "adamax" => new Adamax(),
+        "nadam" => new Nadam(),
+        _ => throw new ArgumentException($"unknown optimizer '{name}' (sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam)"),
+    };
+
+    /// <summary>Adds the float scalar learning-rate input and the int64 scalar iteration-count input.</summary>
+    public static (Value LearningRate, Value Step) AddStepInputs(GraphBuilder g, string lrName = "lr", string stepName = "step") =>
+        (g.AddInput(lrName, DataType.Float, Shape.Scalar), g.AddInput(stepName, DataType.Int64, Shape.Scalar));
+
+    /// <summary>Emits the update of <paramref name="parameters"/> given their <paramref name="gradients"/>. Each state
+    /// slot becomes a graph input named <c>{optimizer}/{parameter}/{slot}</c>; <paramref name="step"/> is Keras's
+    /// <c>iterations</c> (steps already applied, 0 at first). Outputs are left to the caller.</summary>
+    public static OptimizerUpdate Emit(GraphBuilder g, OptimizerSpec spec, IReadOnlyList<Value> parameters, IReadOnlyList<Value> gradients,
+        Value learningRate, Value step)
+    {
+        spec.Validate();
+        if (parameters.Count != gradients.Count)
+            throw new ArgumentException($"{parameters.Count} parameters but {gradients.Count} gradients");
+        for (var i = 0; i < parameters.Count; i++)
+            if (parameters[i].DType != DataType.Float || !parameters[i].Shape.IsFullyKnown)
+                throw new ShapeException($"optimizer: parameter '{parameters[i].Name}' must be float32 with a known shape, got {parameters[i].Type}");
+        var prefix = spec.Name.ToLowerInvariant();
+        var state = new List<OptimizerStateTensor>();
+        var newParams = new List<Value>();
+        using var _ = g.Scope(prefix);
+        var ctx = new UpdateContext(g, g.Cast(learningRate, DataType.Float), g.Cast(step, DataType.Float));
+        var grads = Clip(g, spec, gradients);
+
+        var globalsIn = spec.GlobalSlots.Select(s => g.AddInput($"{prefix}/{s.Name}", DataType.Float, Shape.Scalar)).ToList();
+        var globalsNew = spec.UpdateGlobals(ctx, globalsIn);
+        ctx.Globals = globalsNew;
+        for (var k = 0; k < globalsIn.Count; k++)
+            state.Add(new OptimizerStateTensor(globalsIn[k].Name, NewName(globalsIn[k].Name), null, spec.GlobalSlots[k].Name, [],
+                spec.GlobalSlots[k].Initial, globalsIn[k], globalsNew[k]));
+
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            var p = parameters[i];
+            var slots = spec.Slots.Select(s => g.AddInput($"{prefix}/{p.Name}/{s.Name}", DataType.Float, p.Shape)).ToList();
+            var decayed = spec.WeightDecay is { } wd && wd != 0 ? g.Sub(p, g.Mul(p, g.Mul(g.F(wd, "weight_decay"), ctx.LearningRate))) : p;
+            var (newP, newSlots) = spec.Update(ctx, decayed, g.Cast(grads[i], DataType.Float), slots);
+            newParams.Add(newP);
+            for (var k = 0; k < slots.Count; k++)
+                state.Add(new OptimizerStateTensor(slots[k].Name, NewName(slots[k].Name), p.Name, spec.Slots[k].Name, p.Shape.ToArray(),
+                    spec.Slots[k].Initial, slots[k], newSlots[k]));
+        }
+        return new OptimizerUpdate(newParams, state);
+    }
+
+    /// <summary>Keras's gradient clipping: per-tensor norm, global norm, or elementwise value.</summary>
+    private static IReadOnlyList<Value> Clip(GraphBuilder g, OptimizerSpec spec, IReadOnlyList<Value> grads)
+    {
+        if (spec.ClipValue is { } cv)
+            return grads.Select(x => g.Clip(x, -cv, cv)).ToList();
+        if (spec.ClipNorm is { } cn)
+            return grads.Select(x =>
+            {
+                var c = g.F(cn, "clipnorm");
+                return g.Div(g.Mul(x, c), g.Max(g.Sqrt(g.SumAll(g.Square(x))), c));
+            }).ToList();
+        if (spec.GlobalClipNorm is { } gn && grads.Count > 0)
+        {
+            Value sum = g.SumAll(g.Square(grads[0]));
+            foreach (var x in grads.Skip(1)) sum = g.Add(sum, g.SumAll(g.Square(x)));
+            var norm = g.Sqrt(sum);
+            // c·min(1/‖G‖, 1/c): a zero global norm gives 1/0 = ∞ and so a scale of exactly 1.
+            var scale = g.Mul(g.F(gn, "global_clipnorm"), g.Min(g.Node1("Reciprocal", [norm]), g.F(1 / gn)));
+            return grads.Select(x => g.Mul(x, scale)).ToList();
+        }
+        return grads;
+    }
+}

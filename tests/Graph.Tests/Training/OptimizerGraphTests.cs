@@ -1,0 +1,67 @@
+using NeuralService.Graph.Tests.Support;
+using NeuralService.Graph.Training;
+
+namespace NeuralService.Graph.Tests.Training;
+
+public sealed class OptimizerGraphTests
+{
+    public static TheoryData<string, OptimizerSpec> Optimizers => new()
+    {
+        { "sgd", new Sgd() },
+        { "sgd momentum", new Sgd { Momentum = 0.9 } },
+        { "sgd nesterov", new Sgd { Momentum = 0.8, Nesterov = true } },
+        { "adam", new Adam() },
+        { "adam amsgrad", new Adam { Amsgrad = true, LearningRate = 0.01 } },
+        { "adamw", new AdamW { LearningRate = 0.01, WeightDecay = 0.1 } },
+        { "rmsprop", new RmsProp() },
+        { "rmsprop momentum centered", new RmsProp { Momentum = 0.5, Centered = true, Rho = 0.8 } },
+        { "rmsprop centered", new RmsProp { Centered = true } },
+        { "adagrad", new Adagrad { LearningRate = 0.01 } },
+        { "adadelta", new Adadelta { LearningRate = 1.0 } },
+        { "adamax", new Adamax() },
+        { "nadam", new Nadam { LearningRate = 0.01 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void TenStepsMatchKerasFormula(string label, OptimizerSpec spec)
+    {
+        Assert.NotEmpty(label);
+        OptimizerHarness.AssertMatchesKeras(spec);
+    }
+
+    [Fact]
+    public void UpdateGraphsPassTheOnnxChecker()
+    {
+        var models = Optimizers.Select(row => OptimizerHarness.Build((OptimizerSpec)row[1], out _)).ToArray();
+        OnnxChecker.Check(models);
+    }
+
+    [Fact]
+    public void DefaultsAreKeras3s()
+    {
+        Assert.Equal(0.01, new Sgd().LearningRate);
+        Assert.Equal(0.001, new Adam().LearningRate);
+        Assert.Equal((0.9, 0.999, 1e-7), (new Adam().Beta1, new Adam().Beta2, new Adam().Epsilon));
+        Assert.Equal(0.004, new AdamW().WeightDecay);
+        Assert.Equal(0.95, new Adadelta().Rho);
+        Assert.Equal(0.1, new Adagrad().InitialAccumulatorValue);
+        Assert.Equal(0.9, new RmsProp().Rho);
+        Assert.IsType<Nadam>(OptimizerGraph.Get("Nadam"));
+    }
+
+    [Fact]
+    public void StateSlotsFollowTheOptions()
+    {
+        OptimizerHarness.Build(new Sgd(), out var plain);
+        Assert.Empty(plain.State);
+        OptimizerHarness.Build(new Adam { Amsgrad = true }, out var ams);
+        Assert.Equal(6, ams.State.Count);
+        Assert.Contains(ams.State, s => s.Input == "adam/p0/velocity_hat" && s.Output == "adam/p0/velocity_hat.new");
+        OptimizerHarness.Build(new Nadam(), out var nadam);
+        var global = Assert.Single(nadam.State, s => s.Parameter is null);
+        Assert.Equal((1.0, 0), (global.Initial, global.Shape.Length));
+        OptimizerHarness.Build(new Adagrad { InitialAccumulatorValue = 0.3 }, out var adagrad);
+        Assert.All(adagrad.State, s => Assert.Equal(0.3, s.Initial));
+    }
+}
