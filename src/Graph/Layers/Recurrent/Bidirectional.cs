@@ -52,7 +52,8 @@ public sealed class Bidirectional : Layer
         if (Forward.ReturnSequences != Backward.ReturnSequences || Forward.ReturnState != Backward.ReturnState)
             throw new ArgumentException($"Bidirectional '{Name}': forward and backward layers differ in return_sequences/return_state");
         Forward.Trainable = Backward.Trainable = Trainable;
-        Config = config;
+        // As Keras 3's get_config: both directions as they were made (forward_/backward_ names, go_backwards, zero_output_for_mask).
+        Config = config with { Layer = WrappedLayers.Serialize(Forward), BackwardLayer = WrappedLayers.Serialize(Backward) };
     }
 
     public Bidirectional(Layer layer, string? mergeMode = "concat", Layer? backwardLayer = null, string? name = null)

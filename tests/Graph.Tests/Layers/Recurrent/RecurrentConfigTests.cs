@@ -38,6 +38,10 @@ public sealed class RecurrentConfigTests
         var bi = KerasJson.WriteConfig(new Bidirectional(new GRU(2)).Config);
         Assert.Equal("concat", bi["merge_mode"]!.GetValue<string>());
         Assert.Equal("GRU", bi["layer"]!["class_name"]!.GetValue<string>());
+        Assert.True(bi["backward_layer"]!["config"]!["go_backwards"]!.GetValue<bool>());
+        // What we write reads back into the same two layers.
+        var again = new Bidirectional(KerasJson.ReadConfig<BidirectionalConfig>(bi.ToJsonString()));
+        Assert.Equal(bi.ToJsonString(), KerasJson.WriteConfig(again.Config).ToJsonString());
     }
 
     [Fact]
