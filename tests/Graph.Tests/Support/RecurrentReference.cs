@@ -115,6 +115,7 @@ public static class RecurrentReference
         "relu" => Math.Max(0, v),
         "hard_sigmoid" => Math.Clamp(v / 6 + 0.5, 0, 1),
         "linear" => v,
+        "softsign" => v / (1 + Math.Abs(v)),
         _ => throw new ArgumentException($"no reference for activation '{name}'"),
     };
 }

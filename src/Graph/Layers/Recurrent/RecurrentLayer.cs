@@ -12,6 +12,9 @@ namespace NeuralService.Graph.Layers;
 /// Concat/Unsqueeze, which the autodiff differentiates; used in training, with a Keras mask (state carried through
 /// masked steps by Where) or when asked for by <see cref="Form"/>.</item>
 /// </list>
+/// With a mask, inference uses the unrolled form too rather than the fused op's sequence_lens: that only expresses
+/// right padding, while Keras masks may have holes and also hold the state through masked steps at the start.
+/// <c>unroll</c> and <c>implementation</c> do not change the numbers and are only kept in the config.
 /// Extra inputs after x are the initial states (h, and c for LSTM), as Keras's <c>initial_state</c>.
 /// Outputs: the last output or the whole sequence, then the final states when <c>return_state</c>.</summary>
 public abstract class RecurrentLayer : Layer
@@ -124,6 +127,7 @@ public abstract class RecurrentLayer : Layer
         "tanh" => "Tanh",
         "sigmoid" => "Sigmoid",
         "relu" => "Relu",
+        "hard_sigmoid" => "HardSigmoid",
         _ => null,
     };
 
@@ -164,6 +168,15 @@ public abstract class RecurrentLayer : Layer
             Attr.String("direction", "forward"),
             Attr.Strings("activations", FusedActivations()!),
         };
+        var activations = FusedActivations()!;
+        if (activations.Contains("HardSigmoid"))
+        {
+            // Keras 3's hard_sigmoid is relu6(x + 3)/6 = clip(x/6 + 1/2); ONNX runtimes take one alpha/beta per
+            // activation that uses them, in order.
+            var users = activations.Count(a => a == "HardSigmoid");
+            attrs.Add(Attr.Floats("activation_alpha", Enumerable.Repeat(1f / 6, users)));
+            attrs.Add(Attr.Floats("activation_beta", Enumerable.Repeat(0.5f, users)));
+        }
         attrs.AddRange(FusedAttributes());
         var outs = g.Node(FusedOpType, ins, attrs, 1 + StateCount, name: FusedOpType);
         Value? sequence = null;

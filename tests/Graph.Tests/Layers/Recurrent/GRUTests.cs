@@ -69,4 +69,17 @@ public sealed class GRUTests
         Assert.False(RecurrentHarness.Uses(e.Inference, "GRU"));
         RecurrentHarness.AssertOutputs(e, RecurrentHarness.Expected(layer, RecurrentHarness.Cell(layer, x, batch, time, features, mask), batch, time));
     }
+
+    [Fact]
+    public void HardSigmoidAfterAnotherActivationStaysFused()
+    {
+        const int batch = 2, time = 3, features = 2;
+        var layer = new GRU(new GRUConfig { Units = 3, Activation = "hard_sigmoid", RecurrentActivation = "sigmoid", ReturnSequences = true });
+        var model = RecurrentHarness.Model(layer, time, features);
+        RecurrentHarness.Randomize(model, 14);
+        var x = Reference.Random(batch * time * features, 15, 3f);
+        var e = RecurrentHarness.Run(model, x, [batch, time, features]);
+        Assert.True(RecurrentHarness.Uses(e.Inference, "GRU"));
+        RecurrentHarness.AssertOutputs(e, RecurrentHarness.Expected(layer, RecurrentHarness.Cell(layer, x, batch, time, features), batch, time));
+    }
 }

@@ -46,10 +46,10 @@ public sealed class LSTMTests
     }
 
     [Fact]
-    public void ReluActivationStaysFusedAndHardSigmoidFallsBackToTheUnrolledCell()
+    public void ReluAndHardSigmoidStayFusedAndOtherActivationsFallBackToTheUnrolledCell()
     {
         const int batch = 2, time = 4, features = 3;
-        foreach (var (activation, recurrentActivation, fused) in new[] { ("relu", "sigmoid", true), ("tanh", "hard_sigmoid", false) })
+        foreach (var (activation, recurrentActivation, fused) in new[] { ("relu", "sigmoid", true), ("tanh", "hard_sigmoid", true), ("relu", "hard_sigmoid", true), ("softsign", "sigmoid", false) })
         {
             var layer = new LSTM(new LSTMConfig { Units = 3, Activation = activation, RecurrentActivation = recurrentActivation, ReturnSequences = true });
             var model = RecurrentHarness.Model(layer, time, features);
