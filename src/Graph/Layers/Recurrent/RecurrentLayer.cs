@@ -1,0 +1,282 @@
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Onnx;
+
+namespace NeuralService.Graph.Layers;
+
+/// <summary>The common part of SimpleRNN, LSTM and GRU: Keras-layout weights (kernel [in, gates·units],
+/// recurrent_kernel [units, gates·units], bias), and two emissions of the same recurrence over x[B, T, F]:
+/// <list type="bullet">
+/// <item>fused: ONNX's RNN/LSTM/GRU op (time-major, gates reordered and kernels transposed by ops on the weight values,
+/// so trained weights flow through); used in inference without a mask when the activations are expressible;</item>
+/// <item>decomposed: the cell unrolled over a known number of steps with MatMul/Add/Mul/Sub/activations/Gather/Split/
+/// Concat/Unsqueeze, which the autodiff differentiates; used in training, with a Keras mask (state carried through
+/// masked steps by Where) or when asked for by <see cref="Form"/>.</item>
+/// </list>
+/// With a mask, inference uses the unrolled form too rather than the fused op's sequence_lens: that only expresses
+/// right padding, while Keras masks may have holes and also hold the state through masked steps at the start.
+/// <c>unroll</c> and <c>implementation</c> do not change the numbers and are only kept in the config.
+/// Extra inputs after x are the initial states (h, and c for LSTM), as Keras's <c>initial_state</c>.
+/// Outputs: the last output or the whole sequence, then the final states when <c>return_state</c>.</summary>
+public abstract class RecurrentLayer : Layer
+{
+    private readonly RecurrentConfig _config;
+
+    protected RecurrentLayer(RecurrentConfig config) : base(config)
+    {
+        if (config.Units <= 0) throw new ArgumentException($"{GetType().Name} units must be positive, got {config.Units}");
+        if (config.Stateful)
+            throw new ArgumentException($"{GetType().Name} '{Name}': stateful=True is not supported (exported models are stateless; " +
+                "pass the state explicitly through initial_state and return_state instead)");
+        if (config.Dropout is < 0 or >= 1) throw new ArgumentException($"{GetType().Name} dropout must be in [0, 1), got {config.Dropout}");
+        if (config.RecurrentDropout is < 0 or >= 1)
+            throw new ArgumentException($"{GetType().Name} recurrent_dropout must be in [0, 1), got {config.RecurrentDropout}");
+        Activations.Check(config.Activation);
+        _config = config;
+    }
+
+    /// <summary>Which emission to use; <see cref="RecurrentForm.Auto"/> picks as described on the class.</summary>
+    public RecurrentForm Form { get; set; } = RecurrentForm.Auto;
+
+    public int Units => _config.Units;
+    public bool ReturnSequences => _config.ReturnSequences;
+    public bool ReturnState => _config.ReturnState;
+    public bool GoBackwards => _config.GoBackwards;
+    public bool TimeMajor => _config.TimeMajor == true;
+
+    /// <summary>Gate blocks in the kernels: 1 (SimpleRNN), 4 (LSTM, i f c o), 3 (GRU, z r h).</summary>
+    protected abstract int Gates { get; }
+    /// <summary>States carried between steps: 1 (h) or 2 (h, c).</summary>
+    public virtual int StateCount => 1;
+    protected abstract string FusedOpType { get; }
+    protected abstract long[] BiasShape { get; }
+
+    protected Weight Kernel { get; private set; } = null!;
+    protected Weight RecurrentKernel { get; private set; } = null!;
+    protected Weight? Bias { get; private set; }
+
+    protected override void Build(IReadOnlyList<TensorType> inputs)
+    {
+        if (inputs.Count != 1 && inputs.Count != 1 + StateCount)
+            throw new ArgumentException($"{ClassName} takes the sequence and optionally {StateCount} initial state(s), got {inputs.Count} inputs");
+        var x = inputs[0].Shape;
+        if (x.Rank != 3) throw new ArgumentException($"{ClassName} needs a 3-D input [batch, time, features], got {x}");
+        var features = x[-1];
+        if (!features.IsKnown) throw new ArgumentException($"the feature dim must be known, got {x}");
+        var width = Gates * (long)Units;
+        Kernel = AddWeight("kernel", [features.Known, width], _config.KernelInitializer,
+            regularizer: _config.KernelRegularizer, constraint: _config.KernelConstraint);
+        RecurrentKernel = AddWeight("recurrent_kernel", [Units, width], _config.RecurrentInitializer,
+            regularizer: _config.RecurrentRegularizer, constraint: _config.RecurrentConstraint);
+        if (_config.UseBias)
+        {
+            Bias = AddWeight("bias", BiasShape, _config.BiasInitializer, regularizer: _config.BiasRegularizer, constraint: _config.BiasConstraint);
+            AdjustInitialBias(Bias);
+        }
+    }
+
+    /// <summary>Hook for LSTM's unit_forget_bias.</summary>
+    protected virtual void AdjustInitialBias(Weight bias) { }
+
+    public override IReadOnlyList<Value> Call(GraphBuilder g, IReadOnlyList<Value> inputs, CallContext ctx)
+    {
+        if (inputs.Count != 1 && inputs.Count != 1 + StateCount)
+            throw new ShapeException($"{ClassName} takes the sequence and optionally {StateCount} initial state(s), got {inputs.Count} inputs");
+        var input = inputs[0];
+        if (input.Rank != 3) throw new ShapeException($"{ClassName} needs a 3-D input [batch, time, features], got {input.Shape}");
+        var x = TimeMajor ? Rnn.Transpose(g, input, 1, 0, 2) : input;
+        var keptMask = ctx.MaskOf(input);
+        var mask = keptMask;
+        if (GoBackwards)
+        {
+            x = Rnn.Reverse(g, x, 1);
+            if (mask is not null) mask = Rnn.Reverse(g, mask, 1);
+        }
+        var initial = inputs.Skip(1).ToList();
+        var fusedOk = FusedActivations() is not null;
+        var dropping = ctx.Training && (_config.Dropout > 0 || _config.RecurrentDropout > 0);
+        bool decomposed;
+        switch (Form)
+        {
+            case RecurrentForm.Decomposed:
+                decomposed = true;
+                break;
+            case RecurrentForm.Fused:
+                if (!fusedOk) throw new ShapeException($"{ClassName} '{Name}': the fused ONNX op cannot express these activations");
+                if (mask is not null) throw new ShapeException($"{ClassName} '{Name}': the fused form does not take a Keras mask");
+                if (dropping) throw new ShapeException($"{ClassName} '{Name}': the fused form has no dropout");
+                decomposed = false;
+                break;
+            default:
+                decomposed = ctx.Training || mask is not null || !fusedOk;
+                break;
+        }
+        var (sequence, states) = decomposed ? EmitDecomposed(g, x, mask, initial, ctx) : EmitFused(g, x, initial);
+        var output = ReturnSequences ? sequence! : states[0];
+        if (ReturnSequences && TimeMajor) output = Rnn.Transpose(g, output, 1, 0, 2);
+        if (ReturnSequences && keptMask is not null) ctx.SetMask(output, keptMask);
+        return ReturnState ? [output, .. states] : [output];
+    }
+
+    // ---- fused form ----
+
+    /// <summary>The ONNX activation names (f, g, h order of the op) for the Keras activations, or null when one is not expressible.</summary>
+    protected abstract string[]? FusedActivations();
+
+    protected static string? OnnxActivation(string? keras) => Activations.Normalize(keras) switch
+    {
+        "tanh" => "Tanh",
+        "sigmoid" => "Sigmoid",
+        "relu" => "Relu",
+        "hard_sigmoid" => "HardSigmoid",
+        _ => null,
+    };
+
+    /// <summary>Keras gate blocks in ONNX's order (identity except for LSTM: Keras i f c o → ONNX i o f c).</summary>
+    protected virtual int[] OnnxGateOrder => Enumerable.Range(0, Gates).ToArray();
+
+    /// <summary>ONNX's B = [Wb, Rb] as a 1-D [2·gates·units] value made from the Keras bias.</summary>
+    protected virtual Value FusedBias(GraphBuilder g, Value bias)
+    {
+        var reordered = ReorderGates(g, bias, 0);
+        return g.Node1("Concat", [reordered, Rnn.Zeros(g, Gates * Units)], [Attr.Int("axis", 0)]);
+    }
+
+    protected virtual IEnumerable<global::Onnx.AttributeProto> FusedAttributes() => [];
+
+    /// <summary>Splits <paramref name="v"/> into gate blocks on <paramref name="axis"/> and concatenates them in ONNX's order.</summary>
+    protected Value ReorderGates(GraphBuilder g, Value v, int axis)
+    {
+        var order = OnnxGateOrder;
+        if (order.SequenceEqual(Enumerable.Range(0, Gates))) return v;
+        var parts = g.Node("Split", [v], [Attr.Int("axis", axis)], Gates);
+        return g.Node1("Concat", order.Select(k => parts[k]).ToList(), [Attr.Int("axis", axis)]);
+    }
+
+    private (Value? Sequence, IReadOnlyList<Value> States) EmitFused(GraphBuilder g, Value x, IReadOnlyList<Value> initial)
+    {
+        var xt = Rnn.Transpose(g, x, 1, 0, 2);
+        // Keras [in, gates·units] → ONNX [1, gates·units, in].
+        Value OnnxKernel(Weight w) => Rnn.Unsqueeze(g, Rnn.Transpose(g, ReorderGates(g, Use(g, w), 1), 1, 0), 0);
+        var w = OnnxKernel(Kernel);
+        var r = OnnxKernel(RecurrentKernel);
+        var b = Bias is null ? null : Rnn.Unsqueeze(g, FusedBias(g, Use(g, Bias)), 0);
+        var ins = new List<Value?> { xt, w, r, b, null };
+        ins.AddRange(initial.Select(s => Rnn.Unsqueeze(g, s, 0)));
+        var attrs = new List<global::Onnx.AttributeProto>
+        {
+            Attr.Int("hidden_size", Units),
+            Attr.String("direction", "forward"),
+            Attr.Strings("activations", FusedActivations()!),
+        };
+        var activations = FusedActivations()!;
+        if (activations.Contains("HardSigmoid"))
+        {
+            // Keras 3's hard_sigmoid is relu6(x + 3)/6 = clip(x/6 + 1/2); ONNX runtimes take one alpha/beta per
+            // activation that uses them, in order.
+            var users = activations.Count(a => a == "HardSigmoid");
+            attrs.Add(Attr.Floats("activation_alpha", Enumerable.Repeat(1f / 6, users)));
+            attrs.Add(Attr.Floats("activation_beta", Enumerable.Repeat(0.5f, users)));
+        }
+        attrs.AddRange(FusedAttributes());
+        var outs = g.Node(FusedOpType, ins, attrs, 1 + StateCount, name: FusedOpType);
+        Value? sequence = null;
+        if (ReturnSequences) sequence = Rnn.Transpose(g, Rnn.Squeeze(g, outs[0], 1), 1, 0, 2);
+        var states = outs.Skip(1).Select(s => Rnn.Squeeze(g, s, 0)).ToList();
+        return (sequence, states);
+    }
+
+    // ---- decomposed form ----
+
+    /// <summary>The input bias added to x·kernel for all gates at once, or null.</summary>
+    protected virtual Value? InputBias(GraphBuilder g) => Bias is null ? null : Use(g, Bias);
+
+    /// <summary>Prepares per-layer values used by every step (split kernels, recurrent bias).</summary>
+    protected virtual object? PrepareSteps(GraphBuilder g) => null;
+
+    /// <summary>One step: <paramref name="xt"/> = x_t·kernel + input bias [B, gates·units]; states null mean zeros
+    /// (the first step without initial state, which needs no zero tensor of dynamic batch size).
+    /// <paramref name="hRec"/> is h after recurrent dropout, used where Keras multiplies by the recurrent kernel.</summary>
+    protected abstract Value[] Step(GraphBuilder g, Value xt, Value? h, Value? hRec, Value? c, object? prepared);
+
+    private (Value? Sequence, IReadOnlyList<Value> States) EmitDecomposed(GraphBuilder g, Value x, Value? mask,
+        IReadOnlyList<Value> initial, CallContext ctx)
+    {
+        var time = x.Shape[1];
+        if (!time.IsKnown)
+            throw new ShapeException($"{ClassName} '{Name}': the unrolled (training or masked) form needs a known sequence length, got input {x.Shape}");
+        var steps = time.Known;
+        if (ctx.Training && _config.Dropout > 0)
+        {
+            var first = g.Node1("Gather", [x, g.ScalarLong(0)], [Attr.Int("axis", 1)]);
+            var keep = DropoutMask(g, g.Node1("Shape", [first]), _config.Dropout, ctx);
+            x = g.Node1("Mul", [x, Rnn.Unsqueeze(g, keep, 1)]);
+        }
+        Value? recurrentKeep = null;
+        if (ctx.Training && _config.RecurrentDropout > 0)
+        {
+            var batch = g.Node1("Shape", [x], [Attr.Int("start", 0), Attr.Int("end", 1)]);
+            var dims = g.Node1("Concat", [batch, g.Ints(Units)], [Attr.Int("axis", 0)]);
+            recurrentKeep = DropoutMask(g, dims, _config.RecurrentDropout, ctx);
+        }
+        var projected = g.Node1("MatMul", [x, Use(g, Kernel)]);
+        if (InputBias(g) is { } inBias) projected = g.Node1("Add", [projected, inBias]);
+        var prepared = PrepareSteps(g);
+        Value? h = initial.Count > 0 ? initial[0] : null;
+        Value? c = initial.Count > 1 ? initial[1] : null;
+        var outputs = new List<Value>();
+        Value? zero = null;
+        for (var t = 0L; t < steps; t++)
+        {
+            var index = g.ScalarLong(t, "t");
+            var xt = g.Node1("Gather", [projected, index], [Attr.Int("axis", 1)]);
+            var hRec = h is not null && recurrentKeep is not null ? g.Node1("Mul", [h, recurrentKeep]) : h;
+            var next = Step(g, xt, h, hRec, c, prepared);
+            var output = next[0];
+            if (mask is not null)
+            {
+                zero ??= g.Scalar(0, x.DType, "zero");
+                var m = Rnn.Unsqueeze(g, g.Node1("Gather", [mask, index], [Attr.Int("axis", 1)]), 1);
+                var raw = next[0];
+                next[0] = g.Node1("Where", [m, raw, h ?? zero], name: "Masked");
+                if (next.Length > 1) next[1] = g.Node1("Where", [m, next[1], c ?? zero], name: "Masked");
+                output = _config.ZeroOutputForMask ? g.Node1("Where", [m, raw, zero], name: "Masked") : next[0];
+            }
+            h = next[0];
+            c = next.Length > 1 ? next[1] : null;
+            if (ReturnSequences) outputs.Add(Rnn.Unsqueeze(g, output, 1));
+        }
+        if (h is null) throw new ShapeException($"{ClassName} '{Name}': the input has no time steps ({x.Shape})");
+        var sequence = ReturnSequences ? outputs.Count == 1 ? outputs[0] : g.Node1("Concat", outputs, [Attr.Int("axis", 1)]) : null;
+        return (sequence, c is null ? [h] : [h, c]);
+    }
+
+    /// <summary>Keras's dropout mask: ones of <paramref name="dims"/> through Dropout (kept entries scaled by 1/(1−rate)),
+    /// drawn once per sequence and shared by all steps.</summary>
+    private Value DropoutMask(GraphBuilder g, Value dims, double rate, CallContext ctx)
+    {
+        var ones = g.Node1("ConstantOfShape", [dims], [Attr.Tensor("value", Tensors.Create("one", [1f], 1))]);
+        var ratio = g.Scalar(rate, ones.DType, "rate");
+        var training = g.Constant(Tensors.Create("training", [true]), "training");
+        var seed = _config.Seed is { } s ? s + (long)NextSeed(ctx) : (long)NextSeed(ctx);
+        return g.Node("Dropout", [ones, ratio, training], [Attr.Int("seed", seed)], 1)[0];
+    }
+
+    /// <summary>Applies a Keras activation to a step value.</summary>
+    protected static Value Act(GraphBuilder g, Value v, string? activation) => Activations.Apply(g, v, activation);
+}
+
+/// <summary>Small graph helpers for the recurrent layers.</summary>
+internal static class Rnn
+{
+    public static Value Transpose(GraphBuilder g, Value v, params long[] perm) => g.Node1("Transpose", [v], [Attr.Ints("perm", perm)]);
+    public static Value Unsqueeze(GraphBuilder g, Value v, long axis) => g.Node1("Unsqueeze", [v, g.Ints("axes", axis)]);
+    public static Value Squeeze(GraphBuilder g, Value v, long axis) => g.Node1("Squeeze", [v, g.Ints("axes", axis)]);
+    public static Value Zeros(GraphBuilder g, long n) => g.Constant(new float[n], [n], "zeros");
+
+    /// <summary>x reversed along <paramref name="axis"/> (a Slice with step −1).</summary>
+    public static Value Reverse(GraphBuilder g, Value v, long axis) =>
+        g.Node1("Slice", [v, g.Ints("starts", -1), g.Ints("ends", long.MinValue), g.Ints("axes", axis), g.Ints("steps", -1)], name: "Reverse");
+
+    /// <summary>a + b where a null b means zero (b may be null).</summary>
+    public static Value AddMaybe(GraphBuilder g, Value a, Value? b) => b is null ? a : g.Node1("Add", [a, b]);
+}
