@@ -1,0 +1,111 @@
+using NeuralService.Graph.Layers;
+using NeuralService.Graph.Models;
+using NeuralService.Graph.Tests.Support;
+
+namespace NeuralService.Graph.Tests.Layers.Attention;
+
+public sealed class MultiHeadAttentionTests
+{
+    private const int B = 2, T = 4, D = 6, Heads = 2, KeyDim = 3;
+
+    [Fact]
+    public void CountsParametersLikeKeras()
+    {
+        var x = Input.Of(5, 32);
+        var mha = new MultiHeadAttention(numHeads: 2, keyDim: 16);
+        mha.ApplyAttention(x, x);
+        // q, k, v kernels [32, 2, 16] + biases [2, 16]; output kernel [2, 16, 32] + bias [32].
+        Assert.Equal(3 * (32 * 2 * 16 + 2 * 16) + 2 * 16 * 32 + 32, mha.CountParams());
+        Assert.Equal(4224, mha.CountParams());
+        Assert.Equal([32L, 2, 16], mha.Weights[0].Shape);
+        Assert.Equal([2L, 16, 32], mha.Weights[6].Shape);
+        Assert.Equal("query/kernel", mha.Weights[0].ShortName);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void SelfAttentionMatchesPlainLoops(bool causal, bool withMask)
+    {
+        var x = Input.Of([T, D], name: "x");
+        var m = withMask ? Input.Of([T, T], name: "mask") : null;
+        var mha = new MultiHeadAttention(Heads, KeyDim);
+        var y = mha.ApplyAttention(x, x, attentionMask: m, useCausalMask: causal);
+        var model = new Functional(m is null ? [x] : [x, m], [y]);
+        AttentionReference.Randomize(mha, 11);
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var xs = Reference.Random(B * T * D, 1);
+        var mask = Enumerable.Range(0, B * T * T).Select(i => (i * 7 + 3) % 5 == 0 ? 0f : 1f).ToArray();
+        var feeds = new List<(string, float[], int[])> { ("x", xs, [B, T, D]) };
+        if (withMask) feeds.Add(("mask", mask, [B, T, T]));
+        var got = Ort.Run(onnx, [.. feeds]).Values.Single();
+        bool Keep(int b, int i, int j) => (!causal || i >= j) && (!withMask || mask[(b * T + i) * T + j] > 0.5f);
+        var expected = AttentionReference.MultiHead(xs, xs, xs, B, T, T, D, D, D, Heads, KeyDim, KeyDim,
+            mha.Weights.Select(w => w.Data).ToList(), D, Keep);
+        Assert.Equal([B, T, D], got.Dims);
+        Reference.AssertClose(expected, got.Data);
+    }
+
+    [Fact]
+    public void CrossAttentionWithKeyValueDimAndOutputShape()
+    {
+        const int s = 5, dk = 3, dv = 2;
+        var q = Input.Of([T, D], name: "q");
+        var v = Input.Of([s, dv], name: "v");
+        var k = Input.Of([s, dk], name: "k");
+        var mha = new MultiHeadAttention(new MultiHeadAttentionConfig { NumHeads = 3, KeyDim = 2, ValueDim = 4, OutputShape = [7] });
+        var model = new Functional([q, v, k], [mha.ApplyAttention(q, v, k)]);
+        AttentionReference.Randomize(mha, 21);
+        Assert.Equal(D * 3 * 2 + 6 + dk * 3 * 2 + 6 + dv * 3 * 4 + 12 + 3 * 4 * 7 + 7, mha.CountParams());
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var (qs, vs, ks) = (Reference.Random(B * T * D, 1), Reference.Random(B * s * dv, 2), Reference.Random(B * s * dk, 3));
+        var got = Ort.Run(onnx, ("q", qs, [B, T, D]), ("v", vs, [B, s, dv]), ("k", ks, [B, s, dk])).Values.Single();
+        Assert.Equal([B, T, 7], got.Dims);
+        var expected = AttentionReference.MultiHead(qs, vs, ks, B, T, s, D, dv, dk, 3, 2, 4, mha.Weights.Select(w => w.Data).ToList(), 7, (_, _, _) => true);
+        Reference.AssertClose(expected, got.Data);
+    }
+
+    [Fact]
+    public void TwoAttentionAxesAttendOverTheFlattenedGrid()
+    {
+        var x = Input.Of([2, 3, D], name: "grid");
+        var mha = new MultiHeadAttention(Heads, KeyDim);
+        var model = new Functional(x, mha.ApplyAttention(x, x));
+        Assert.Equal([1, 2], mha.AttentionAxes);
+        AttentionReference.Randomize(mha, 31);
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var xs = Reference.Random(B * 6 * D, 4);
+        var got = Ort.Run1(onnx, xs, [B, 2, 3, D]);
+        Assert.Equal([B, 2, 3, D], got.Dims);
+        var expected = AttentionReference.MultiHead(xs, xs, xs, B, 6, 6, D, D, D, Heads, KeyDim, KeyDim, mha.Weights.Select(w => w.Data).ToList(), D, (_, _, _) => true);
+        Reference.AssertClose(expected, got.Data);
+    }
+
+    [Fact]
+    public void TrainingExportWithDropoutIsValidAndInferenceHasNoDropout()
+    {
+        var x = Input.Of(T, D);
+        var mha = new MultiHeadAttention(Heads, KeyDim, dropout: 0.1);
+        var model = new Functional(x, mha.ApplyAttention(x, x, useCausalMask: true));
+        var training = model.ToOnnx(new ExportOptions { Training = true });
+        var inference = model.ToOnnx();
+        OnnxChecker.Check(training, inference);
+        Assert.Contains(training.Graph.Node, n => n.OpType == "Dropout");
+        Assert.DoesNotContain(inference.Graph.Node, n => n.OpType == "Dropout");
+        var (y, dims) = Ort.Run1(training, Reference.Random(B * T * D, 5), [B, T, D]);
+        Assert.Equal([B, T, D], dims);
+        Assert.All(y, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void RejectsBadArguments()
+    {
+        Assert.Contains("0", Assert.Throws<ArgumentException>(() => new MultiHeadAttention(0, 4)).Message);
+        Assert.Contains("1.5", Assert.Throws<ArgumentException>(() => new MultiHeadAttention(2, 4, dropout: 1.5)).Message);
+    }
+}
