@@ -11,7 +11,7 @@ public static class AttentionReference
         foreach (var w in layer.Weights) w.Assign(Reference.Random((int)w.Size, seed++, scale));
     }
 
-    /// <summary>Per row of <paramref name="cols"/> values: (x − mean)/√(var + ε)·γ + β, or x/√(mean(x²) + ε)·γ when rms.</summary>
+    /// <summary>Per row of <paramref name="cols"/> values: (x − mean)/√(var + ε)·γ + β, or x/√(var + ε)·γ when rms (Keras's rms_scaling).</summary>
     public static float[] LayerNorm(float[] x, int cols, float[]? gamma, float[]? beta, double eps, bool rms = false)
     {
         var y = new float[x.Length];
@@ -22,7 +22,7 @@ public static class AttentionReference
             mean /= cols;
             for (var c = 0; c < cols; c++)
             {
-                var d = rms ? x[r * cols + c] : x[r * cols + c] - mean;
+                var d = x[r * cols + c] - mean;
                 sq += d * d;
             }
             var inv = 1 / Math.Sqrt(sq / cols + eps);
@@ -60,10 +60,12 @@ public static class AttentionReference
     }
 
     /// <summary>Keras MultiHeadAttention on q [B,T,dq], v [B,S,dv], k [B,S,dk] with Keras-layout weights:
-    /// wq [dq,H,kd], bq [H,kd], wk, bk, wv [dv,H,vd], bv, wo [H,vd,out], bo [out]. keep(b, t, s) says which scores stay.</summary>
+    /// wq [dq,H,kd], bq [H,kd], wk, bk, wv [dv,H,vd], bv, wo [H,vd,out], bo [out]. keep(b, t, s) says which scores stay;
+    /// the optional gate (wg [dq,H,vd], bg) multiplies the heads by sigmoid(q·wg + bg).</summary>
     public static float[] MultiHead(float[] q, float[] v, float[] k, int batch, int t, int s, int dq, int dv, int dk, int heads, int kd, int vd,
-        IReadOnlyList<float[]> w, int outDim, Func<int, int, int, bool> keep)
+        IReadOnlyList<float[]> w, int outDim, Func<int, int, int, bool> keep, float[]? gateKernel = null, float[]? gateBias = null)
     {
+        var gate = gateKernel is null ? null : Project(q, batch * t, dq, gateKernel, heads * vd, gateBias).Select(z => 1 / (1 + Math.Exp(-z))).ToArray();
         var qp = Project(q, batch * t, dq, w[0], heads * kd, w[1]);
         var kp = Project(k, batch * s, dk, w[2], heads * kd, w[3]);
         var vp = Project(v, batch * s, dv, w[4], heads * vd, w[5]);
@@ -85,6 +87,8 @@ public static class AttentionReference
                     for (var f = 0; f < vd; f++)
                         for (var j = 0; j < s; j++) ctx[h * vd + f] += p[j] * vp[(b * s + j) * heads * vd + h * vd + f];
                 }
+                if (gate is not null)
+                    for (var hf = 0; hf < heads * vd; hf++) ctx[hf] *= gate[(b * t + i) * heads * vd + hf];
                 for (var o = 0; o < outDim; o++)
                 {
                     double sum = w.Count > 7 ? w[7][o] : 0;

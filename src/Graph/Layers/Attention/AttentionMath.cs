@@ -33,6 +33,23 @@ public static class AttentionMath
         return g.Node1("GreaterOrEqual", [rows, cols], name: "CausalMask");
     }
 
+    /// <summary>Sliding-window mask M[i, j] = |i − j| &lt; w of shape [Tq, Tv] (Keras's <c>_compute_sliding_window_mask</c>).</summary>
+    public static Value BandMask(GraphBuilder g, Value query, Value value, int w)
+    {
+        var (tq, tv) = (query.Shape[1], value.Shape[1]);
+        if (tq.IsKnown && tv.IsKnown)
+        {
+            var data = new bool[tq.Known * tv.Known];
+            for (var i = 0; i < tq.Known; i++)
+                for (var j = 0; j < tv.Known; j++)
+                    data[i * tv.Known + j] = Math.Abs(i - j) < w;
+            return g.Constant(Tensors.Create("band_mask", data, tq.Known, tv.Known), "band_mask");
+        }
+        var rows = g.Node1("Unsqueeze", [Positions(g, query, 1), g.Ints(1)]);
+        var cols = g.Node1("Unsqueeze", [Positions(g, value, 1), g.Ints(0)]);
+        return g.Node1("Less", [g.Node1("Abs", [g.Node1("Sub", [rows, cols])]), g.ScalarLong(w)], name: "BandMask");
+    }
+
     /// <summary>[0, 1, …, n−1] (int64) where n = x.shape[axis], read at run time.</summary>
     public static Value Positions(GraphBuilder g, Value x, int axis)
     {

@@ -14,10 +14,14 @@ public sealed record MultiHeadAttentionConfig : LayerConfig
     public int? ValueDim { get; init; }
     public double Dropout { get; init; }
     public bool UseBias { get; init; } = true;
+    /// <summary>Gated attention: the heads' outputs are multiplied by sigmoid(q·Wg + bg) before the output projection.</summary>
+    public bool UseGate { get; init; }
     /// <summary>Last dim of the output (null = the query's last dim); Keras accepts an int or a 1-tuple here.</summary>
     public int[]? OutputShape { get; init; }
     /// <summary>Axes attention runs over (null = every axis between batch and features).</summary>
     public int[]? AttentionAxes { get; init; }
+    /// <summary>Keeps only |i − j| &lt; sliding_window (a symmetric band; null = full attention).</summary>
+    public int? SlidingWindow { get; init; }
     public ObjectSpec KernelInitializer { get; init; } = Specs.GlorotUniform;
     public ObjectSpec BiasInitializer { get; init; } = Specs.Zeros;
     public ObjectSpec? KernelRegularizer { get; init; }
@@ -37,10 +41,12 @@ public sealed record MultiHeadAttentionConfig : LayerConfig
 /// Inputs: [query, value], [query, value, key] or [query, value, key, attention_mask] (pass key = value when there
 /// is none; <see cref="ApplyAttention"/> builds that list). M = attention_mask [B,T,S] (bool, or &gt; 0.5)
 /// ∧ query/value Keras masks ∧ (i ≥ j) when the call argument <c>use_causal_mask</c> is true. With the call argument
-/// <c>return_attention_scores</c> a second output carries P [B,heads,T,S].</summary>
+/// <c>return_attention_scores</c> a second output carries P [B,heads,T,S]. With <c>sliding_window</c> w, M also keeps
+/// only |i − j| &lt; w; with <c>use_gate</c>, the concatenated heads are multiplied by sigmoid(q·Wg + bg) (Wg [dq,heads,value_dim])
+/// before the output projection.</summary>
 public sealed class MultiHeadAttention : Layer
 {
-    private Weight? _qKernel, _qBias, _kKernel, _kBias, _vKernel, _vBias, _oKernel, _oBias;
+    private Weight? _qKernel, _qBias, _kKernel, _kBias, _gKernel, _gBias, _vKernel, _vBias, _oKernel, _oBias;
     private int[] _attentionAxes = [];
 
     public MultiHeadAttention(MultiHeadAttentionConfig config) : base(config)
@@ -51,6 +57,7 @@ public sealed class MultiHeadAttention : Layer
         if (config.Dropout is < 0 or >= 1) throw new ArgumentException($"MultiHeadAttention dropout must be in [0, 1), got {config.Dropout}");
         if (config.OutputShape is { } os && (os.Length != 1 || os[0] <= 0))
             throw new ArgumentException($"MultiHeadAttention output_shape must be one positive int, got [{string.Join(", ", os)}]");
+        if (config.SlidingWindow is <= 0) throw new ArgumentException($"MultiHeadAttention sliding_window must be a positive int, got {config.SlidingWindow}");
         Config = config;
     }
 
@@ -101,6 +108,11 @@ public sealed class MultiHeadAttention : Layer
         _qBias = Bias("query/bias", [h, kd]);
         _kKernel = Kernel("key/kernel", [key[-1].Known, h, kd]);
         _kBias = Bias("key/bias", [h, kd]);
+        if (Config.UseGate)
+        {
+            _gKernel = Kernel("gate/kernel", [query[-1].Known, h, vd]);
+            _gBias = Bias("gate/bias", [h, vd]);
+        }
         _vKernel = Kernel("value/kernel", [value[-1].Known, h, vd]);
         _vBias = Bias("value/bias", [h, vd]);
         _oKernel = Kernel("attention_output/kernel", [h, vd, outDim]);
@@ -168,6 +180,11 @@ public sealed class MultiHeadAttention : Layer
             o = g.Node1("Reshape", [o, g.Ints([.. Enumerable.Repeat(0L, lead), .. qDims, ValueDim])], name: "UnflattenAttentionAxes");
         }
         o = g.Node1("Transpose", [o], [Attr.Ints("perm", inverse)]);
+        if (_gKernel is not null)
+        {
+            var gate = g.Node1("Sigmoid", [Project(query, _gKernel, _gBias, ValueDim, "gate")]);
+            o = g.Node1("Mul", [o, gate], name: "Gate");
+        }
         o = g.Node1("Reshape", [o, g.Ints([.. Enumerable.Repeat(0L, rank - 1), Config.NumHeads * ValueDim])]);
         Value y;
         using (g.Scope("attention_output"))
@@ -190,6 +207,11 @@ public sealed class MultiHeadAttention : Layer
         {
             if (!single) throw new ShapeException("use_causal_mask needs a single attention axis");
             auto = AttentionMath.And(g, auto, AttentionMath.CausalMask(g, query, value));
+        }
+        if (Config.SlidingWindow is { } w)
+        {
+            if (!single) throw new ShapeException("sliding_window needs a single attention axis");
+            auto = AttentionMath.And(g, auto, AttentionMath.BandMask(g, query, value, w));
         }
         if (auto is not null && (auto.Rank > 3 || !single)) throw new ShapeException("Keras masks on inputs need a single attention axis");
         if (attentionMask is null) return auto;

@@ -91,19 +91,10 @@ public sealed class LayerNormalization : UnaryLayer
     {
         var axes = Attr.Ints("axes", _axes);
         var eps = g.Scalar(Config.Epsilon, x.DType, "epsilon");
-        Value y;
-        if (Config.RmsScaling)
-        {
-            var meanSquare = g.Node1("ReduceMean", [g.Node1("Mul", [x, x])], [axes, Attr.Int("keepdims", 1)]);
-            y = g.Node1("Div", [x, g.Node1("Sqrt", [g.Node1("Add", [meanSquare, eps])])]);
-        }
-        else
-        {
-            var mean = g.Node1("ReduceMean", [x], [axes, Attr.Int("keepdims", 1)], name: "Mean");
-            var centered = g.Node1("Sub", [x, mean]);
-            var variance = g.Node1("ReduceMean", [g.Node1("Mul", [centered, centered])], [axes, Attr.Int("keepdims", 1)], name: "Variance");
-            y = g.Node1("Div", [centered, g.Node1("Sqrt", [g.Node1("Add", [variance, eps])])]);
-        }
+        var mean = g.Node1("ReduceMean", [x], [axes, Attr.Int("keepdims", 1)], name: "Mean");
+        var centered = g.Node1("Sub", [x, mean]);
+        var variance = g.Node1("ReduceMean", [g.Node1("Mul", [centered, centered])], [axes, Attr.Int("keepdims", 1)], name: "Variance");
+        var y = g.Node1("Div", [Config.RmsScaling ? x : centered, g.Node1("Sqrt", [g.Node1("Add", [variance, eps])])]);
         if (_gamma is not null) y = g.Node1("Mul", [y, Broadcast(g, Use(g, _gamma), x.Rank)]);
         if (_beta is not null) y = g.Node1("Add", [y, Broadcast(g, Use(g, _beta), x.Rank)]);
         return y;

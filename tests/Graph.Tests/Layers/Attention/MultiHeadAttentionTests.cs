@@ -70,6 +70,25 @@ public sealed class MultiHeadAttentionTests
     }
 
     [Fact]
+    public void GatedSlidingWindowAttentionMatchesPlainLoops()
+    {
+        const int t = 6;
+        var x = Input.Of([t, D], name: "x");
+        var mha = new MultiHeadAttention(new MultiHeadAttentionConfig { NumHeads = Heads, KeyDim = KeyDim, UseGate = true, SlidingWindow = 2 });
+        var model = new Functional(x, mha.ApplyAttention(x, x, useCausalMask: true));
+        AttentionReference.Randomize(mha, 41);
+        Assert.Equal("gate/kernel", mha.Weights[4].ShortName);
+        Assert.Equal(4 * (D * Heads * KeyDim + Heads * KeyDim) + Heads * KeyDim * D + D, mha.CountParams());
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var xs = Reference.Random(B * t * D, 6);
+        var w = mha.Weights.Select(v => v.Data).ToList();
+        var expected = AttentionReference.MultiHead(xs, xs, xs, B, t, t, D, D, D, Heads, KeyDim, KeyDim, [.. w.Take(4), .. w.Skip(6)], D,
+            (_, i, j) => i >= j && Math.Abs(i - j) < 2, w[4], w[5]);
+        Reference.AssertClose(expected, Ort.Run1(onnx, xs, [B, t, D]).Data);
+    }
+
+    [Fact]
     public void TwoAttentionAxesAttendOverTheFlattenedGrid()
     {
         var x = Input.Of([2, 3, D], name: "grid");
@@ -107,5 +126,26 @@ public sealed class MultiHeadAttentionTests
     {
         Assert.Contains("0", Assert.Throws<ArgumentException>(() => new MultiHeadAttention(0, 4)).Message);
         Assert.Contains("1.5", Assert.Throws<ArgumentException>(() => new MultiHeadAttention(2, 4, dropout: 1.5)).Message);
+    }
+}
+
+public sealed class MultiHeadAttentionKerasMaskTests
+{
+    [Fact]
+    public void QueryAndValueKerasMasksAreApplied()
+    {
+        const int b = 2, t = 4, d = 3;
+        var x = Input.Of([t, d], name: "x");
+        var masked = new ZeroMasking().Apply(x);
+        var mha = new MultiHeadAttention(2, 2);
+        var model = new Functional(x, mha.ApplyAttention(masked, masked));
+        AttentionReference.Randomize(mha, 51);
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var xs = ZeroMasking.Blank(Reference.Random(b * t * d, 8), t, d, (0, 3), (1, 1));
+        bool Valid(int bb, int tt) => !(bb == 0 && tt == 3 || bb == 1 && tt == 1);
+        var expected = AttentionReference.MultiHead(xs, xs, xs, b, t, t, d, d, d, 2, 2, 2, mha.Weights.Select(w => w.Data).ToList(), d,
+            (bb, i, j) => Valid(bb, i) && Valid(bb, j));
+        Reference.AssertClose(expected, Ort.Run1(onnx, xs, [b, t, d]).Data);
     }
 }
