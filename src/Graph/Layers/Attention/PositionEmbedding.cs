@@ -9,12 +9,15 @@ public sealed record PositionEmbeddingConfig : LayerConfig
 {
     /// <summary>Longest sequence the table covers.</summary>
     public int SequenceLength { get; init; }
+    /// <summary>Mix of the coarse and fine rows when an input is longer than the table (newer keras-hub).</summary>
+    public double HierarchicalAlpha { get; init; } = 0.4;
     public ObjectSpec Initializer { get; init; } = Specs.GlorotUniform;
 }
 
 /// <summary>keras-hub's learned position embedding: y[b, t, :] = E[start_index + t, :], E [sequence_length, dim] the
 /// <c>embeddings</c> weight; the input only lends its shape [B, T, dim] (add y to the input yourself, as in keras-hub).
-/// The call argument <c>start_index</c> (int, default 0) offsets the positions.</summary>
+/// The call argument <c>start_index</c> (int, default 0) offsets the positions. Inputs longer than the table (T &gt; L,
+/// T known) use keras-hub's hierarchical extension: E' = (E − α·E[0])/(1 − α), y[t] = α·E'[t div L] + (1 − α)·E'[t mod L].</summary>
 public sealed class PositionEmbedding : UnaryLayer
 {
     private Weight? _embeddings;
@@ -34,9 +37,6 @@ public sealed class PositionEmbedding : UnaryLayer
     {
         if (input.Shape.Rank < 3) throw new ArgumentException($"PositionEmbedding needs [batch, ..., time, dim], got {input.Shape}");
         if (!input.Shape[-1].IsKnown) throw new ArgumentException($"the last input dim must be known, got {input.Shape}");
-        var t = input.Shape[-2];
-        if (t.IsKnown && t.Known > Config.SequenceLength)
-            throw new ArgumentException($"input length {t.Known} exceeds sequence_length {Config.SequenceLength}");
         _embeddings = AddWeight("embeddings", [Config.SequenceLength, input.Shape[-1].Known], Config.Initializer);
     }
 
@@ -44,9 +44,25 @@ public sealed class PositionEmbedding : UnaryLayer
     {
         var start = (long)ctx.Argument("start_index", 0);
         var t = x.Shape[-2];
+        if (t.IsKnown && t.Known >= Config.SequenceLength) return Hierarchical(g, x, t.Known);
+        if (t.IsKnown && start + t.Known > Config.SequenceLength)
+            throw new ShapeException($"positions {start}..{start + t.Known - 1} exceed sequence_length {Config.SequenceLength}");
         var end = t.IsKnown ? g.Ints(start + t.Known)
             : g.Node1("Add", [g.Node1("Shape", [x], [Attr.Int("start", -2), Attr.Int("end", -1)]), g.Ints(start)]);
         var table = g.Node1("Slice", [Use(g, _embeddings!), g.Ints(start), end, g.Ints(0)]);
+        return BroadcastLike(g, table, x);
+    }
+
+    private Value Hierarchical(GraphBuilder g, Value x, long t)
+    {
+        var l = Config.SequenceLength;
+        var alpha = Config.HierarchicalAlpha;
+        var e = Use(g, _embeddings!);
+        var first = g.Node1("Slice", [e, g.Ints(0), g.Ints(1), g.Ints(0)]);
+        var rescaled = g.Node1("Div", [g.Node1("Sub", [e, g.Node1("Mul", [first, g.Scalar(alpha, x.DType)])]), g.Scalar(1 - alpha, x.DType)]);
+        var coarse = g.Node1("Gather", [rescaled, g.Ints("coarse", Enumerable.Range(0, (int)t).Select(i => (long)(i / l)).ToArray())]);
+        var fine = g.Node1("Gather", [rescaled, g.Ints("fine", Enumerable.Range(0, (int)t).Select(i => (long)(i % l)).ToArray())]);
+        var table = g.Node1("Add", [g.Node1("Mul", [coarse, g.Scalar(alpha, x.DType)]), g.Node1("Mul", [fine, g.Scalar(1 - alpha, x.DType)])], name: "Hierarchical");
         return BroadcastLike(g, table, x);
     }
 

@@ -13,6 +13,10 @@ public sealed record TransformerEncoderConfig : LayerConfig
     public double LayerNormEpsilon { get; init; } = 1e-5;
     public ObjectSpec KernelInitializer { get; init; } = Specs.GlorotUniform;
     public ObjectSpec BiasInitializer { get; init; } = Specs.Zeros;
+    public ObjectSpec? KernelRegularizer { get; init; }
+    public ObjectSpec? BiasRegularizer { get; init; }
+    /// <summary>Applies to the block's output only (keras-hub keeps it off the sub-layers).</summary>
+    public ObjectSpec? ActivityRegularizer { get; init; }
     public bool NormalizeFirst { get; init; }
 }
 
@@ -62,6 +66,7 @@ public sealed class TransformerEncoder : Layer
         {
             Name = $"{Name}/self_attention_layer", NumHeads = Config.NumHeads, KeyDim = keyDim, Dropout = Config.Dropout,
             KernelInitializer = Config.KernelInitializer, BiasInitializer = Config.BiasInitializer, Trainable = Trainable,
+            KernelRegularizer = Config.KernelRegularizer, BiasRegularizer = Config.BiasRegularizer,
         });
         _attentionNorm = new LayerNormalization(new LayerNormalizationConfig { Name = $"{Name}/self_attention_layer_norm", Epsilon = Config.LayerNormEpsilon, Trainable = Trainable });
         _feedforwardNorm = new LayerNormalization(new LayerNormalizationConfig { Name = $"{Name}/feedforward_layer_norm", Epsilon = Config.LayerNormEpsilon, Trainable = Trainable });
@@ -69,11 +74,13 @@ public sealed class TransformerEncoder : Layer
         {
             Name = $"{Name}/feedforward_intermediate_dense", Units = Config.IntermediateDim, Activation = Config.Activation,
             KernelInitializer = Config.KernelInitializer, BiasInitializer = Config.BiasInitializer, Trainable = Trainable,
+            KernelRegularizer = Config.KernelRegularizer, BiasRegularizer = Config.BiasRegularizer,
         });
         _output = new Dense(new DenseConfig
         {
             Name = $"{Name}/feedforward_output_dense", Units = d,
             KernelInitializer = Config.KernelInitializer, BiasInitializer = Config.BiasInitializer, Trainable = Trainable,
+            KernelRegularizer = Config.KernelRegularizer, BiasRegularizer = Config.BiasRegularizer,
         });
         _attention.EnsureBuilt([x, x]);
         _attentionNorm.EnsureBuilt([x]);

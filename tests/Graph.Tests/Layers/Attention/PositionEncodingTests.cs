@@ -67,9 +67,28 @@ public sealed class PositionEncodingTests
     }
 
     [Fact]
-    public void PositionEmbeddingRejectsTooLongInputs()
+    public void PositionEmbeddingExtendsHierarchicallyBeyondItsTable()
     {
-        var x = Input.Of(7, 2);
-        Assert.Contains("7", Assert.ThrowsAny<Exception>(() => new PositionEmbedding(4).Apply(x)).Message);
+        const int l = 3, t = 7, d = 2;
+        var x = Input.Of(t, d);
+        var pe = new PositionEmbedding(sequenceLength: l);
+        var onnx = new Functional(x, pe.Apply(x)).ToOnnx();
+        OnnxChecker.Check(onnx);
+        var e = pe.Weights[0].Data;
+        const double alpha = 0.4;
+        double Rescaled(int row, int c) => (e[row * d + c] - alpha * e[c]) / (1 - alpha);
+        var expected = new float[t * d];
+        for (var i = 0; i < t; i++)
+            for (var c = 0; c < d; c++) expected[i * d + c] = (float)(alpha * Rescaled(i / l, c) + (1 - alpha) * Rescaled(i % l, c));
+        Reference.AssertClose(expected, Ort.Run1(onnx, new float[t * d], [1, t, d]).Data);
+        // At exactly the table length the extension gives the table itself, as in keras-hub.
+        Reference.AssertClose(e.Take(l * d).ToArray(), expected.Take(l * d).ToArray(), 1e-5);
+    }
+
+    [Fact]
+    public void PositionEmbeddingRejectsStartIndexPastTheTable()
+    {
+        var x = Input.Of(2, 2);
+        Assert.Contains("exceed", Assert.ThrowsAny<Exception>(() => new PositionEmbedding(3).Apply([x], new Dictionary<string, object?> { ["start_index"] = 2 })).Message);
     }
 }
