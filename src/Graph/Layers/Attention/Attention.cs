@@ -24,9 +24,9 @@ public sealed record AdditiveAttentionConfig : LayerConfig
 
 /// <summary>Shared call logic of Keras's dot-product and additive attention. Inputs [query [B,Tq,d], value [B,Tv,d]]
 /// or [query, value, key [B,Tv,d]] (key defaults to value); output [B,Tq,d]:
-/// P = softmax(where(mask, S, −1e9)) over Tv, y = P·V, then y ⊙ query_mask. The mask is value_mask[B,1,Tv]
+/// P = softmax(where(mask, S, S − 1e9)) over Tv, y = Drop(P)·V, then y ⊙ query_mask. The mask is value_mask[B,1,Tv]
 /// (the Keras mask riding on the value) and, with the call argument <c>use_causal_mask</c>, (i ≥ j).
-/// With the call argument <c>return_attention_scores</c> the layer also outputs P [B,Tq,Tv].</summary>
+/// With the call argument <c>return_attention_scores</c> the layer also outputs Drop(P) [B,Tq,Tv], as Keras does.</summary>
 public abstract class BaseDenseAttention : Layer
 {
     protected BaseDenseAttention(LayerConfig config, double dropout) : base(config)
@@ -61,7 +61,10 @@ public abstract class BaseDenseAttention : Layer
         if (ctx.MaskOf(v) is { } vm) mask = g.Node1("Unsqueeze", [AttentionMath.ToBool(g, vm), g.Ints(1)], name: "ValueMask");
         if (ctx.Argument("use_causal_mask", false))
             mask = AttentionMath.And(g, mask, AttentionMath.CausalMask(g, q, v));
-        var weights = AttentionMath.MaskedSoftmax(g, scores, mask);
+        // Keras's dense attention subtracts 1e9 from masked scores (MultiHeadAttention replaces them instead).
+        if (mask is not null)
+            scores = g.Node1("Where", [mask, scores, g.Node1("Sub", [scores, g.Scalar(-AttentionMath.LargeNegative, scores.DType)])], name: "MaskScores");
+        var weights = g.Node1("Softmax", [scores], [Attr.Int("axis", -1)]);
         var dropped = AttentionMath.Dropout(g, weights, DropoutRate, ctx, NextSeed(ctx));
         var y = g.Node1("MatMul", [dropped, v]);
         var qm = ctx.MaskOf(q);
@@ -71,7 +74,7 @@ public abstract class BaseDenseAttention : Layer
             y = g.Node1("Mul", [y, keep], name: "QueryMask");
             ctx.SetMask(y, qm);
         }
-        return ctx.Argument("return_attention_scores", false) ? [y, weights] : [y];
+        return ctx.Argument("return_attention_scores", false) ? [y, dropped] : [y];
     }
 }
 

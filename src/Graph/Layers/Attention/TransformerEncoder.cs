@@ -22,8 +22,9 @@ public sealed record TransformerEncoderConfig : LayerConfig
 
 /// <summary>keras-hub's transformer encoder block on x [B, T, d] (key_dim = d / num_heads). Post-norm (default):
 /// a = LN₁(x + Drop(MHA(x, x, M))), y = LN₂(a + Drop(W₂·act(W₁·a + b₁) + b₂)). Pre-norm (normalize_first):
-/// a = x + Drop(MHA(LN₁x, LN₁x, M)), y = a + Drop(FF(LN₂a)). M = attention_mask (optional second input [B, T, T])
-/// ∧ the Keras padding mask of x as [B, 1, T]. The block owns its sub-layers (self_attention_layer,
+/// a = x + Drop(MHA(LN₁x, LN₁x, M)), y = a + Drop(FF(LN₂a)). Inputs: [x, padding_mask?, attention_mask?], the masks told
+/// apart by rank (padding_mask [B, T], attention_mask [B, T, T], bool or &gt; 0.5); M = attention_mask ∧ padding_mask as
+/// [B, 1, T], where the padding mask defaults to x's Keras mask (keras-hub's merge_padding_and_attention_mask). The block owns its sub-layers (self_attention_layer,
 /// self_attention_layer_norm, feedforward_layer_norm, feedforward_intermediate_dense, feedforward_output_dense);
 /// their weights are the block's weights, in that order.</summary>
 public sealed class TransformerEncoder : Layer
@@ -56,7 +57,10 @@ public sealed class TransformerEncoder : Layer
 
     protected override void Build(IReadOnlyList<TensorType> inputs)
     {
-        if (inputs.Count is < 1 or > 2) throw new ArgumentException($"TransformerEncoder takes [x] or [x, attention_mask], got {inputs.Count} inputs");
+        if (inputs.Count is < 1 or > 3) throw new ArgumentException($"TransformerEncoder takes [x, padding_mask?, attention_mask?], got {inputs.Count} inputs");
+        foreach (var m in inputs.Skip(1))
+            if (m.Shape.Rank is not (2 or 3) || inputs.Skip(1).Count(o => o.Shape.Rank == m.Shape.Rank) > 1)
+                throw new ArgumentException($"TransformerEncoder masks must be one padding_mask [B, T] and/or one attention_mask [B, T, T], got {m.Shape}");
         var x = inputs[0];
         if (x.Shape.Rank != 3 || !x.Shape[-1].IsKnown) throw new ArgumentException($"TransformerEncoder needs [batch, time, dim] with a known dim, got {x.Shape}");
         var d = (int)x.Shape[-1].Known;
@@ -91,11 +95,12 @@ public sealed class TransformerEncoder : Layer
 
     public override IReadOnlyList<Value> Call(GraphBuilder g, IReadOnlyList<Value> inputs, CallContext ctx)
     {
-        if (inputs.Count is < 1 or > 2) throw new ShapeException($"TransformerEncoder takes 1 or 2 inputs, got {inputs.Count}");
+        if (inputs.Count is < 1 or > 3) throw new ShapeException($"TransformerEncoder takes 1 to 3 inputs, got {inputs.Count}");
         var x = inputs[0];
-        var padding = ctx.MaskOf(x);
+        var padding = inputs.Skip(1).FirstOrDefault(i => i.Rank == 2) ?? ctx.MaskOf(x);
+        var attentionMask = inputs.Skip(1).FirstOrDefault(i => i.Rank == 3);
         Value? mask = padding is null ? null : g.Node1("Unsqueeze", [AttentionMath.ToBool(g, padding), g.Ints(1)], name: "PaddingMask");
-        if (inputs.Count == 2) mask = AttentionMath.And(g, AttentionMath.ToBool(g, inputs[1]), mask);
+        if (attentionMask is not null) mask = AttentionMath.And(g, AttentionMath.ToBool(g, attentionMask), mask);
 
         Value Sub(Layer layer, string scope, Value v)
         {

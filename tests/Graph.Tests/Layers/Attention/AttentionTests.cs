@@ -77,6 +77,29 @@ public sealed class AttentionTests
     }
 
     [Fact]
+    public void KerasMasksDropValueStepsAndZeroQuerySteps()
+    {
+        var qi = Input.Of([Tq, D], name: "q");
+        var vi = Input.Of([Tv, D], name: "v");
+        var (qm, vm) = (new ZeroMasking().Apply(qi), new ZeroMasking().Apply(vi));
+        var layer = new NeuralService.Graph.Layers.Attention();
+        var outs = layer.ApplyMulti([qm, vm], new Dictionary<string, object?> { ["return_attention_scores"] = true });
+        var onnx = new Functional([qi, vi], outs).ToOnnx();
+        OnnxChecker.Check(onnx);
+        var q = ZeroMasking.Blank(Support.Reference.Random(B * Tq * D, 1), Tq, D, (1, 2));
+        var v = ZeroMasking.Blank(Support.Reference.Random(B * Tv * D, 2), Tv, D, (0, 1), (1, 3));
+        var got = Ort.Run(onnx, ("q", q, [B, Tq, D]), ("v", v, [B, Tv, D]));
+        Assert.Equal(2, got.Count);
+        var expected = Reference(q, v, v, (b, i, j) => Enumerable.Range(0, D).Sum(d => (double)q[(b * Tq + i) * D + d] * v[(b * Tv + j) * D + d])
+            - (b == 0 && j == 1 || b == 1 && j == 3 ? 1e9 : 0), false);
+        Array.Clear(expected, (1 * Tq + 2) * D, D);
+        Support.Reference.AssertClose(expected, got[onnx.Graph.Output[0].Name].Data);
+        var scores = got[onnx.Graph.Output[1].Name];
+        Assert.Equal([B, Tq, Tv], scores.Dims);
+        Assert.Equal(0f, scores.Data[(0 * Tq + 0) * Tv + 1]);
+    }
+
+    [Fact]
     public void RejectsUnknownScoreMode() =>
         Assert.Contains("'general'", Assert.Throws<ArgumentException>(() => new NeuralService.Graph.Layers.Attention(scoreMode: "general")).Message);
 }

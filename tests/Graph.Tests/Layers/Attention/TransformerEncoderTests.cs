@@ -52,6 +52,26 @@ public sealed class TransformerEncoderTests
     }
 
     [Fact]
+    public void PaddingMaskInputMasksKeys()
+    {
+        var x = Input.Of([T, D], name: "x");
+        var p = Input.Of([T], name: "padding");
+        var encoder = new TransformerEncoder(Inter, Heads);
+        var model = new Functional([x, p], [encoder.Apply(x, p)]);
+        AttentionReference.Randomize(encoder, 15);
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var xs = Reference.Random(B * T * D, 2);
+        float[] padding = [1, 1, 0, 1, 0, 0];
+        var got = Ort.Run(onnx, ("x", xs, [B, T, D]), ("padding", padding, [B, T])).Values.Single().Data;
+        var w = encoder.Weights.Select(v => v.Data).ToList();
+        var attn = AttentionReference.MultiHead(xs, xs, xs, B, T, T, D, D, D, Heads, D / Heads, D / Heads, w.Take(8).ToList(), D,
+            (b, _, j) => padding[b * T + j] > 0.5f);
+        var a = AttentionReference.LayerNorm(Add(xs, attn), D, w[8], w[9], 1e-5);
+        Reference.AssertClose(AttentionReference.LayerNorm(Add(a, FeedForward(a, w)), D, w[10], w[11], 1e-5), got);
+    }
+
+    [Fact]
     public void WeightsAreTheSubLayersWeights()
     {
         var x = Input.Of(T, 8);
