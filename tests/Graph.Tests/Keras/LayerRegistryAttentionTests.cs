@@ -69,3 +69,37 @@ public sealed class LayerRegistryAttentionTests
     [InlineData("MambaBlock")]
     public void EveryLayerIsRegistered(string className) => Assert.NotNull(LayerRegistry.Find(className));
 }
+
+public sealed class KerasHubConfigTests
+{
+    [Fact]
+    public void KerasHubConfigsRead()
+    {
+        const string dtype = """{"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": null}""";
+        const string glorot = """{"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": null}, "registered_name": null}""";
+        var encoder = KerasJson.ReadConfig<TransformerEncoderConfig>($$"""
+            {"name": "transformer_encoder", "trainable": true, "dtype": {{dtype}}, "intermediate_dim": 64, "num_heads": 4,
+             "dropout": 0.1, "activation": "gelu", "layer_norm_epsilon": 1e-05, "kernel_initializer": {{glorot}},
+             "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": null},
+             "kernel_regularizer": null, "bias_regularizer": null, "activity_regularizer": null, "normalize_first": true}
+            """);
+        Assert.Equal((64, 4, "gelu", true), (encoder.IntermediateDim, encoder.NumHeads, encoder.Activation, encoder.NormalizeFirst));
+        var pe = KerasJson.ReadConfig<PositionEmbeddingConfig>($$"""
+            {"name": "position_embedding", "trainable": true, "dtype": {{dtype}}, "sequence_length": 128, "hierarchical_alpha": 0.4, "initializer": {{glorot}}}
+            """);
+        Assert.Equal(128, pe.SequenceLength);
+        var sine = KerasJson.ReadConfig<SinePositionEncodingConfig>("""{"name": "sine_position_encoding", "trainable": true, "max_wavelength": 500}""");
+        Assert.Equal(500, sine.MaxWavelength);
+    }
+
+    [Fact]
+    public void StateSpaceConfigsRoundTrip()
+    {
+        var s4 = new S4DConfig { Name = "s4d", StateDim = 8, ReturnSequences = true };
+        Assert.Equal(s4, KerasJson.ReadConfig<S4DConfig>(KerasJson.WriteConfig(s4).ToJsonString()));
+        var mamba = new MambaBlockConfig { Name = "mamba", DState = 4, DtRank = 2 };
+        var json = KerasJson.WriteConfig(mamba);
+        Assert.True(json.ContainsKey("d_state") && json.ContainsKey("dt_rank"));
+        Assert.Equal(mamba, KerasJson.ReadConfig<MambaBlockConfig>(json.ToJsonString()));
+    }
+}
