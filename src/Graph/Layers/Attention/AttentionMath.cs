@@ -77,8 +77,8 @@ public static class AttentionMath
         return g.Node1("Dropout", [x, ratio, training], [Attr.Int("seed", (long)seed)]);
     }
 
-    /// <summary>Numbers the extra (non-feature) axes that Keras broadcasts a [B, T, S] mask over: inserts
-    /// <paramref name="count"/> unit axes after the batch axis.</summary>
+    /// <summary>Lets a [B, T, S] mask broadcast over the heads (and any non-attention axes) of [B, …, heads, T, S]
+    /// scores: inserts <paramref name="count"/> unit axes after the batch axis, as Keras's masked softmax does.</summary>
     public static Value ExpandMask(GraphBuilder g, Value mask, int count) =>
         count <= 0 ? mask : g.Node1("Unsqueeze", [mask, g.Ints(Enumerable.Range(1, count).Select(i => (long)i).ToArray())]);
 }

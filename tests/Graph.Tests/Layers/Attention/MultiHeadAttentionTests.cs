@@ -89,6 +89,29 @@ public sealed class MultiHeadAttentionTests
     }
 
     [Fact]
+    public void UnknownLengthsBuildCausalAndBandMasksAtRunTime()
+    {
+        var x = Input.Of([null, D], name: "x");
+        var mha = new MultiHeadAttention(new MultiHeadAttentionConfig { NumHeads = Heads, KeyDim = KeyDim, SlidingWindow = 3 });
+        var outs = mha.ApplyMulti([x, x], new Dictionary<string, object?> { ["use_causal_mask"] = true, ["return_attention_scores"] = true });
+        var model = new Functional([x], outs);
+        AttentionReference.Randomize(mha, 61);
+        var onnx = model.ToOnnx();
+        OnnxChecker.Check(onnx);
+        Assert.Contains(onnx.Graph.Node, n => n.OpType == "Range");
+        const int t = 5;
+        var xs = Reference.Random(B * t * D, 7);
+        var got = Ort.Run(onnx, ("x", xs, [B, t, D]));
+        var expected = AttentionReference.MultiHead(xs, xs, xs, B, t, t, D, D, D, Heads, KeyDim, KeyDim, mha.Weights.Select(w => w.Data).ToList(), D,
+            (_, i, j) => i >= j && i - j < 3);
+        Reference.AssertClose(expected, got[onnx.Graph.Output[0].Name].Data);
+        var scores = got[onnx.Graph.Output[1].Name];
+        Assert.Equal([B, Heads, t, t], scores.Dims);
+        Assert.Equal(0f, scores.Data[4 * t + 0]);   // query 4 may not see key 0 (window 3)
+        Assert.Equal(1f, scores.Data[0], 5);        // query 0 sees only key 0
+    }
+
+    [Fact]
     public void TwoAttentionAxesAttendOverTheFlattenedGrid()
     {
         var x = Input.Of([2, 3, D], name: "grid");
