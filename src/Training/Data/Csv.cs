@@ -31,9 +31,10 @@ public sealed record CsvOptions
 public static class Csv
 {
     /// <summary>Records of <paramref name="reader"/> with their line numbers; blank lines are skipped.</summary>
-    public static IEnumerable<(long Line, string[] Fields)> Records(TextReader reader, char delimiter = ',', string name = "<csv>")
+    /// <remarks><paramref name="firstLine"/> is the number of the reader's next line (after a header already read).</remarks>
+    public static IEnumerable<(long Line, string[] Fields)> Records(TextReader reader, char delimiter = ',', string name = "<csv>", long firstLine = 1)
     {
-        long lineNo = 0;
+        long lineNo = firstLine - 1;
         string? line;
         var fields = new List<string>();
         var sb = new StringBuilder();
@@ -83,7 +84,7 @@ public static class Csv
         var xs = new List<float>();
         var ys = new List<double>();
         int n = 0;
-        foreach (var (line, fields) in Records(reader, options.Delimiter, path))
+        foreach (var (line, fields) in Records(reader, options.Delimiter, path, schema.FirstDataLine))
         {
             var (x, y) = schema.Parse(fields, line);
             xs.AddRange(x);
@@ -107,8 +108,9 @@ internal sealed class CsvSchema
     private readonly string[] _names;
     private readonly DType _labelType;
 
-    private CsvSchema(string file, string[] names, int[] features, int? label, DType labelType)
+    private CsvSchema(string file, string[] names, int[] features, int? label, DType labelType, long firstDataLine)
     {
+        FirstDataLine = firstDataLine;
         _file = file;
         _names = names;
         _columns = names.Length;
@@ -119,16 +121,21 @@ internal sealed class CsvSchema
 
     public int[] FeatureIndices { get; }
 
+    /// <summary>Line number of the line after the header (1 without a header).</summary>
+    public long FirstDataLine { get; }
+
     public int? LabelIndex { get; }
 
     /// <summary>Reads the header (or peeks the first record for its width) and picks feature and label columns.</summary>
     public static CsvSchema Resolve(TextReader reader, string file, CsvOptions options)
     {
         string[] names;
+        long firstDataLine = 1;
         if (options.HasHeader)
         {
             var header = Csv.Records(reader, options.Delimiter, file).FirstOrDefault();
             names = header.Fields ?? throw new DataFormatException($"{file}: empty file, expected a header line");
+            firstDataLine = header.Line + 1;
             names = names.Select(s => s.Trim()).ToArray();
         }
         else
@@ -173,7 +180,7 @@ internal sealed class CsvSchema
         {
             features = Enumerable.Range(0, names.Length).Where(i => i != label).ToArray();
         }
-        return new CsvSchema(file, names, features, label, options.LabelType);
+        return new CsvSchema(file, names, features, label, options.LabelType, firstDataLine);
     }
 
     public (float[] X, double Y) Parse(string[] fields, long line)

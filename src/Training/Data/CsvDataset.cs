@@ -28,7 +28,7 @@ public sealed class CsvDataset : StreamingDataset
     {
         using var reader = new StreamReader(Path);
         var schema = CsvSchema.Resolve(reader, Path, _options);
-        foreach (var (line, fields) in Csv.Records(reader, _options.Delimiter, Path))
+        foreach (var (line, fields) in Csv.Records(reader, _options.Delimiter, Path, schema.FirstDataLine))
         {
             var (x, y) = schema.Parse(fields, line);
             yield return new Sample(x, y);

@@ -73,7 +73,9 @@ public sealed class DataArray
 
     /// <summary>The storage as <typeparamref name="T"/>[]; throws when the dtype differs (use <see cref="Cast"/>).</summary>
     public T[] As<T>() where T : unmanaged =>
-        Data as T[] ?? throw new InvalidOperationException($"array is {DType}, not {typeof(T).Name}; call Cast first");
+        DTypes.FromClr(typeof(T)) == DType
+            ? (T[])Data
+            : throw new InvalidOperationException($"array is {DType}, not {typeof(T).Name}; call Cast first");
 
     public DataArray Reshape(params int[] shape)
     {
@@ -118,19 +120,20 @@ public sealed class DataArray
     }
 
     /// <summary>Element <paramref name="i"/> (flat index) as double, whatever the storage.</summary>
-    public double GetDouble(long i) => Data switch
+    public double GetDouble(long i) => DType switch
     {
-        float[] a => a[i],
-        double[] a => a[i],
-        sbyte[] a => a[i],
-        short[] a => a[i],
-        int[] a => a[i],
-        long[] a => a[i],
-        byte[] a => a[i],
-        ushort[] a => a[i],
-        uint[] a => a[i],
-        ulong[] a => a[i],
-        bool[] a => a[i] ? 1 : 0,
+        // Switch on DType, not on the array's runtime type: the CLR lets byte[] pass as sbyte[] (and ushort[] as short[] …).
+        DType.Float32 => ((float[])Data)[i],
+        DType.Float64 => ((double[])Data)[i],
+        DType.Int8 => ((sbyte[])Data)[i],
+        DType.Int16 => ((short[])Data)[i],
+        DType.Int32 => ((int[])Data)[i],
+        DType.Int64 => ((long[])Data)[i],
+        DType.UInt8 => ((byte[])Data)[i],
+        DType.UInt16 => ((ushort[])Data)[i],
+        DType.UInt32 => ((uint[])Data)[i],
+        DType.UInt64 => ((ulong[])Data)[i],
+        DType.Bool => ((bool[])Data)[i] ? 1 : 0,
         _ => throw new InvalidOperationException("unsupported storage"),
     };
 
@@ -151,8 +154,8 @@ public sealed class DataArray
     {
         switch (Data)
         {
-            case float[] f: return (float[])f.Clone();
-            case byte[] b:
+            case float[] f when DType == DType.Float32: return (float[])f.Clone();
+            case byte[] b when DType == DType.UInt8:
             {
                 var r = new float[b.Length];
                 for (int i = 0; i < b.Length; i++) r[i] = b[i];
@@ -171,8 +174,8 @@ public sealed class DataArray
     {
         switch (Data)
         {
-            case long[] l: return (long[])l.Clone();
-            case ulong[] u:
+            case long[] l when DType == DType.Int64: return (long[])l.Clone();
+            case ulong[] u when DType == DType.UInt64:
             {
                 var r = new long[u.Length];
                 for (int i = 0; i < u.Length; i++) r[i] = unchecked((long)u[i]);
