@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 
 namespace NeuralService.Training.Data;
 
 /// <summary>
 /// Reads the wrapped dataset on a background thread, keeping up to <see cref="BufferSize"/> finished batches ready,
 /// so decoding/parsing the next batch overlaps with the training step on the current one. Order and content are
-/// exactly the wrapped dataset's; a reader exception is rethrown to the consumer.
+/// exactly the wrapped dataset's; a reader exception is rethrown, unchanged, to the consumer.
 /// </summary>
 public sealed class PrefetchDataset : IDataset
 {
@@ -56,8 +57,8 @@ public sealed class PrefetchDataset : IDataset
             foreach (var b in queue.GetConsumingEnumerable())
                 yield return b;
             producer.Wait();
-            if (failure is not null)
-                throw new InvalidOperationException($"prefetching failed: {failure.Message}", failure);
+            // Rethrow the reader's own exception (a DataFormatException with its line number stays one).
+            if (failure is not null) ExceptionDispatchInfo.Capture(failure).Throw();
         }
         finally
         {

@@ -29,7 +29,7 @@ public sealed class PrefetchDatasetTests
     [Fact]
     public void ReaderErrorsReachTheConsumer()
     {
-        var e = Assert.Throws<InvalidOperationException>(() => new ThrowingOrRecording(throwAfter: 2).Prefetch().GetBatches().ToList());
+        var e = Assert.Throws<IOException>(() => new ThrowingOrRecording(throwAfter: 2).Prefetch().GetBatches().ToList());
         Assert.Contains("broken file", e.Message);
     }
 

@@ -49,6 +49,18 @@ public sealed class StreamingDatasetTests
     }
 
     [Fact]
+    public void BadLineFailsWithItsNumberThroughThePrefetcher()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("bad.csv");
+        File.WriteAllText(path, "a,label\n1,0\n2,1\n3,1\nfour,0\n5,1\n");
+        var ds = new CsvDataset(path, new CsvOptions { LabelColumn = "label" }, batchSize: 2);
+        var e = Assert.Throws<DataFormatException>(() => ds.Prefetch().GetBatches().ToList());
+        Assert.Contains("bad.csv:5:", e.Message);
+        Assert.Contains("'four'", e.Message);
+    }
+
+    [Fact]
     public void LabelsFollowTheirRows()
     {
         using var dir = new TempDir();
