@@ -4,6 +4,10 @@ namespace NeuralService.Training.Data;
 public sealed record SequenceData(int[][] Sequences, long[] Labels)
 {
     public int Count => Sequences.Length;
+
+    /// <summary>Padded to <paramref name="maxlen"/> (Keras's pad_sequences defaults: pre) with int64 labels, ready to batch.</summary>
+    public InMemoryDataset ToDataset(int? maxlen = null, Padding padding = Padding.Pre, Padding truncating = Padding.Pre) =>
+        new(global::NeuralService.Training.Data.Sequences.PadSequences(Sequences, maxlen, padding, truncating), DataArray.Vector(Labels));
 }
 
 /// <summary>

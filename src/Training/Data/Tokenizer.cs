@@ -2,6 +2,15 @@ using System.Text;
 
 namespace NeuralService.Training.Data;
 
+/// <summary>Cell values of <see cref="Tokenizer.SequencesToMatrix"/> (Keras's <c>mode</c>).</summary>
+public enum TokenizerMatrixMode
+{
+    Binary,
+    Count,
+    Freq,
+    Tfidf,
+}
+
 /// <summary>
 /// Keras's <c>keras.preprocessing.text.Tokenizer</c>: words are lower-cased (optionally), every character in
 /// <see cref="Filters"/> becomes the split character, and the text is split on it dropping empty pieces.
@@ -106,6 +115,43 @@ public sealed class Tokenizer
         }
         return seq.ToArray();
     }
+
+    /// <summary>
+    /// Keras's <c>sequences_to_matrix</c>: row i has C = num_words (or |word_index|+1) columns; for index j seen c times
+    /// in a sequence of length n: binary 1, count c, freq c/n, tfidf (1 + ln c)·ln(1 + docs/(1 + docs containing j)).
+    /// </summary>
+    public DataArray SequencesToMatrix(IReadOnlyList<int[]> sequences, TokenizerMatrixMode mode = TokenizerMatrixMode.Binary)
+    {
+        int columns = NumWords ?? (_wordIndex.Count > 0
+            ? _wordIndex.Count + 1
+            : throw new InvalidOperationException("specify num_words or call FitOnTexts before building a matrix"));
+        if (mode == TokenizerMatrixMode.Tfidf && DocumentCount == 0)
+            throw new InvalidOperationException("tfidf needs FitOnTexts first (document frequencies)");
+        var indexDocs = WordDocs.Where(kv => _wordIndex.ContainsKey(kv.Key)).ToDictionary(kv => _wordIndex[kv.Key], kv => kv.Value);
+        var x = new float[sequences.Count * columns];
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            var seq = sequences[i];
+            var counts = new Dictionary<int, int>();
+            foreach (var j in seq)
+                if (j < columns) counts[j] = counts.GetValueOrDefault(j) + 1;
+            foreach (var (j, c) in counts)
+            {
+                x[i * columns + j] = mode switch
+                {
+                    TokenizerMatrixMode.Count => c,
+                    TokenizerMatrixMode.Freq => (float)c / seq.Length,
+                    TokenizerMatrixMode.Tfidf => (float)((1 + Math.Log(c)) * Math.Log(1 + DocumentCount / (1.0 + indexDocs.GetValueOrDefault(j)))),
+                    _ => 1f,
+                };
+            }
+        }
+        return DataArray.Create(x, sequences.Count, columns);
+    }
+
+    /// <summary>Keras's <c>texts_to_matrix</c> = <see cref="SequencesToMatrix"/> of <see cref="TextsToSequences"/>.</summary>
+    public DataArray TextsToMatrix(IEnumerable<string> texts, TokenizerMatrixMode mode = TokenizerMatrixMode.Binary) =>
+        SequencesToMatrix(TextsToSequences(texts), mode);
 
     /// <summary>Inverse of <see cref="TextsToSequences"/> (Keras's <c>sequences_to_texts</c>), words joined by a space.</summary>
     public string[] SequencesToTexts(IEnumerable<int[]> sequences)

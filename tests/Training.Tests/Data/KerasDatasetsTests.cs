@@ -60,6 +60,11 @@ public sealed class KerasDatasetsTests
         Assert.Equal([1, 2], tr2.Sequences[1]); // 7 + 3 = 10 → OOV
         Assert.Equal(new long[] { 1, 0 }, tr2.Labels);
         Assert.Equal([1, 7, 2], te2.Sequences[1]);
+
+        var padded = tr2.ToDataset(maxlen: 3);
+        Assert.Equal([2, 3], padded.Features.Shape);
+        Assert.Equal(new[] { 4, 2, 5, 0, 1, 2 }, padded.Features.As<int>());
+        Assert.Equal(new long[] { 1, 0 }, padded.Labels!.As<long>());
     }
 
     [Fact]

@@ -44,6 +44,20 @@ public sealed class TokenizerTests
     }
 
     [Fact]
+    public void MatrixModes()
+    {
+        var t = new Tokenizer();
+        t.FitOnTexts(Texts);
+        // "the the cat": index 1 twice, index 2 once; 10 columns (9 words + 1).
+        Assert.Equal([1, 10], t.TextsToMatrix(["the the cat"]).Shape);
+        Assert.Equal(new float[] { 0, 1, 1, 0 }, t.TextsToMatrix(["the the cat"]).As<float>()[..4]);
+        Assert.Equal(new float[] { 0, 2, 1, 0 }, t.TextsToMatrix(["the the cat"], TokenizerMatrixMode.Count).As<float>()[..4]);
+        Assert.Equal(2f / 3, t.TextsToMatrix(["the the cat"], TokenizerMatrixMode.Freq).As<float>()[1], 6);
+        // tfidf for "the": tf = 1 + ln 2, idf = ln(1 + 2 / (1 + 2)).
+        Assert.Equal((1 + Math.Log(2)) * Math.Log(1 + 2.0 / 3), t.TextsToMatrix(["the the cat"], TokenizerMatrixMode.Tfidf).As<float>()[1], 5);
+    }
+
+    [Fact]
     public void NumWordsKeepsIndicesBelowIt()
     {
         var plain = new Tokenizer(numWords: 3);
