@@ -78,6 +78,29 @@ public sealed class ConvTests
         Reference.AssertClose(expected, y);
     }
 
+    [Theory]
+    [InlineData(1, "same")]
+    [InlineData(2, "same")]
+    [InlineData(2, "causal")]
+    public void VariableLengthInputMatchesPlainLoops(int stride, string padding)
+    {
+        // Unknown steps: 'same' with stride 1 keeps explicit pads, with stride 2 it needs ONNX's SAME_UPPER.
+        var layer = new Conv1D(4, 3, strides: stride, padding: padding, dilationRate: padding == "causal" ? 2 : 1);
+        var input = Input.Of([null, 3]);
+        var onnx = new Functional(input, layer.Apply(input)).ToOnnx();
+        OnnxChecker.Check(onnx);
+        int[] dims = [2, 7, 3];
+        var x = Reference.Random(42, 14);
+        var (y, yDims) = Ort.Run1(onnx, x, dims);
+        var d = padding == "causal" ? 2 : 1;
+        var (begin, end) = Pads(padding, [7], [3], [stride], [d]);
+        var (xc, xcDims) = ConvReference.ToChannelsFirst(x, dims);
+        var (e, eDims) = ConvReference.Conv(xc, xcDims, layer.Kernel.Data, [4, 3, 3], layer.Bias!.Data, [stride], [d], begin, end);
+        var (expected, expectedDims) = ConvReference.ToChannelsLast(e, eDims);
+        Assert.Equal(expectedDims, yDims);
+        Reference.AssertClose(expected, y);
+    }
+
     [Fact]
     public void ActivationAndNoBiasApply()
     {
