@@ -128,6 +128,7 @@ public sealed class ConvTests
         var out_ = new Conv2D(64, [3, 3], activation: "relu").Apply(h);
         var model = new Functional(input, out_);
         Assert.Equal(320 + 18_496 + 36_928, model.CountParams());
+        Assert.EndsWith("Total params: 55744", model.Summary());
         Assert.Equal("[?, 3, 3, 64]".Replace("?", out_.Shape[0].ToString()), out_.Shape.ToString());
         // With Flatten (576) → Dense(64) → Dense(10) on top this is Keras's 93,322.
         Assert.Equal(93_322, model.CountParams() + 576 * 64 + 64 + 64 * 10 + 10);
