@@ -59,4 +59,32 @@ public sealed class GlobalPoolingTests
         Assert.Equal(eDims, yDims);
         Reference.AssertClose(expected, y);
     }
+
+    [Fact]
+    public void MaskedAverageCountsOnlyUnmaskedSteps()
+    {
+        var g = new Graph.Core.GraphBuilder();
+        var x = g.AddInput("x", global::Onnx.TensorProto.Types.DataType.Float, Graph.Core.Shape.Of(2, 4, 3));
+        var m = g.AddInput("m", global::Onnx.TensorProto.Types.DataType.Float, Graph.Core.Shape.Of(2, 4));
+        var ctx = new CallContext();
+        ctx.SetMask(x, g.Node1("Cast", [m], [Graph.Onnx.Attr.Int("to", (long)global::Onnx.TensorProto.Types.DataType.Bool)]));
+        var layer = new GlobalAveragePooling1D(new GlobalPoolingConfig());
+        g.AddOutput(layer.Emit(g, [x], ctx)[0], "y");
+        var model = g.ToModel();
+        OnnxChecker.Check(model);
+        var xs = Reference.Random(24, 40);
+        float[] mask = [1, 1, 0, 0, 1, 1, 1, 0];
+        var y = Ort.Run(model, ("x", xs, [2, 4, 3]), ("m", mask, [2, 4]))["y"];
+        Assert.Equal([2, 3], y.Dims);
+        var expected = new float[6];
+        for (var b = 0; b < 2; b++)
+            for (var c = 0; c < 3; c++)
+            {
+                double sum = 0, n = 0;
+                for (var t = 0; t < 4; t++)
+                    if (mask[b * 4 + t] != 0) { sum += xs[(b * 4 + t) * 3 + c]; n++; }
+                expected[b * 3 + c] = (float)(sum / n);
+            }
+        Reference.AssertClose(expected, y.Data);
+    }
 }
