@@ -16,12 +16,14 @@ public static class GradientTesting
 
     public static Case C(string name, Func<GraphBuilder, Value> build, double? tolerance = null) => new(name, g => [build(g)], tolerance);
 
+    public const string ParamPrefix = "p_";
+
     /// <summary>A float initializer of uniform values in offset ± scale.</summary>
     public static Value Param(GraphBuilder g, string name, long[] dims, int seed, float scale = 1f, float offset = 0f)
     {
         var n = (int)dims.Aggregate(1L, (p, d) => p * d);
         var data = Reference.Random(n, seed, scale).Select(v => v + offset).ToArray();
-        return g.Constant(Tensors.Create(name, data, dims), name);
+        return g.Constant(Tensors.Create(name, data, dims), ParamPrefix + name);
     }
 
     /// <summary>Runs every case, asserts each passes, and checks all gradient graphs in one checker call.</summary>
@@ -34,7 +36,8 @@ public static class GradientTesting
             var g = new GraphBuilder();
             var outputs = c.Build(g);
             foreach (var o in outputs) g.AddOutput(o);
-            var result = GradCheck.Run(g.ToModel(), null, new GradCheckOptions { MaxElementsPerParameter = 64, Tolerance = c.Tolerance });
+            var parameters = g.InitializerValues.Select(v => v.Name).Where(n => n.StartsWith(ParamPrefix, StringComparison.Ordinal)).ToList();
+            var result = GradCheck.Run(g.ToModel(), null, new GradCheckOptions { MaxElementsPerParameter = 64, Tolerance = c.Tolerance, Parameters = parameters });
             results.Add(result);
             if (!result.Passed) failures.Add($"{c.Name}: {result}");
             var foreign = result.GradientModel.Graph.Node.Where(n => n.Domain.Length > 0).Select(n => n.Describe()).ToList();
