@@ -137,7 +137,7 @@ public static class GradCheck
                     ?? ((Tensor<float>)f.Value).Dimensions.ToArray().Select(x => (long)x).ToArray();
             }
         }
-        var step = options.Step ?? (useDouble ? 1e-5 : 3e-3);
+        var step = options.Step ?? (useDouble ? 1e-5 : 1e-2);
         var tolerance = options.Tolerance ?? (useDouble ? 1e-4 : 1e-2);
         var numeric = new Dictionary<string, (int[] Index, double[] Value)>();
         using (var session = Session(lossModel))
@@ -172,7 +172,7 @@ public static class GradCheck
             }
         }
         var scale = Math.Max(1, numeric.Values.SelectMany(v => v.Value).Select(Math.Abs).DefaultIfEmpty(0).Max());
-        var floor = (useDouble ? 1e-6 : 1e-3) * scale;
+        var floor = (useDouble ? 1e-6 : 1e-2) * scale;
         var checks = parameters.Select(p =>
         {
             var (index, num) = numeric[p.Name];
