@@ -162,6 +162,27 @@ public sealed class GraphBuilder
     public Value Node1(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null, string? name = null) =>
         Node(opType, inputs, attributes, 1, name)[0];
 
+    /// <summary>Appends an existing node (e.g. from an imported model) under its own output names, inferring their types.</summary>
+    public IReadOnlyList<Value> Append(NodeProto node)
+    {
+        foreach (var i in node.Input)
+            if (i.Length > 0 && !_values.ContainsKey(i))
+                throw new GraphException($"{node.OpType} node '{node.Name}': input '{i}' is not a value of this graph");
+        if (node.Name.Length == 0 || _used.Contains(node.Name)) node.Name = UniqueName(node.OpType);
+        else _used.Add(node.Name);
+        var op = OpRegistry.Get(node.OpType, node.Name);
+        var types = op.Infer(new InferenceContext(node, node.Input.Select(i => i.Length > 0 ? (TensorType?)_values[i].Type : null).ToList(), ConstantValue));
+        var result = new List<Value>();
+        for (var k = 0; k < node.Output.Count; k++)
+        {
+            if (node.Output[k].Length == 0) continue;
+            if (k >= types.Count) throw new GraphException($"{node.OpType} node '{node.Name}': inference gave {types.Count} outputs, the node has {node.Output.Count}");
+            result.Add(Declare(node.Output[k], types[k].DType, types[k].Shape));
+        }
+        _nodes.Add(node);
+        return result;
+    }
+
     /// <summary>Adds a value produced elsewhere (e.g. by a node appended from an imported graph) with a known type.</summary>
     public Value Declare(string name, DataType dtype, Shape shape)
     {

@@ -11,6 +11,39 @@ public abstract class Op
 
     /// <summary>Output types of <paramref name="ctx"/>'s node from its input types and attributes.</summary>
     public abstract IReadOnlyList<TensorType> Infer(InferenceContext ctx);
+
+    /// <summary>False for ops whose outputs carry no gradient (shapes, comparisons, indices): the autodiff stops there.</summary>
+    public virtual bool Differentiable => true;
+
+    /// <summary>The gradient rule: per-input gradients (null = none) from the output gradients. The autodiff engine
+    /// reduces a returned gradient over broadcast axes to its input's shape and accumulates values used several times.</summary>
+    public virtual IReadOnlyList<Value?> Gradient(GradientContext ctx) =>
+        throw new GraphException($"{ctx.Node.OpType} node '{ctx.Node.Name}': no gradient rule for op '{Type}'");
+}
+
+/// <summary>What a gradient rule sees of one forward node and where it emits its gradient nodes.</summary>
+public sealed class GradientContext(NodeProto node, IReadOnlyList<Value?> inputs, IReadOnlyList<Value?> outputs,
+    IReadOnlyList<Value?> outputGradients, GraphBuilder graph, IReadOnlyList<bool> needsGradient)
+{
+    public NodeProto Node => node;
+    /// <summary>Forward inputs; null where an optional input is omitted.</summary>
+    public IReadOnlyList<Value?> Inputs => inputs;
+    /// <summary>Forward outputs; null where an optional output is omitted.</summary>
+    public IReadOnlyList<Value?> Outputs => outputs;
+    /// <summary>Gradients of the loss w.r.t. each output; null where the loss does not depend on it.</summary>
+    public IReadOnlyList<Value?> OutputGradients => outputGradients;
+    public GraphBuilder Graph => graph;
+    public IReadOnlyList<bool> NeedsGradient => needsGradient;
+
+    public Value X(int i) => i < inputs.Count && inputs[i] is { } v ? v : throw Error($"input {i} is required");
+    public Value Y(int i = 0) => i < outputs.Count && outputs[i] is { } v ? v : throw Error($"output {i} is required");
+    public bool Needs(int i) => i < needsGradient.Count && needsGradient[i];
+    public bool HasInput(int i) => i < inputs.Count && inputs[i] is not null;
+    /// <summary>The gradient of output <paramref name="i"/> (required: the engine only calls rules that have one).</summary>
+    public Value DY(int i = 0) => i < outputGradients.Count && outputGradients[i] is { } v ? v : throw Error($"no gradient reaches output {i}");
+    public TensorProto? Constant(int i) => i < inputs.Count && inputs[i] is { } v ? graph.ConstantValue(v.Name) : null;
+    public long[]? ConstantLongs(int i) => Constant(i) is { } t ? NeuralService.Graph.Onnx.Tensors.ToLongs(t) : null;
+    public GraphException Error(string message) => new($"{node.OpType} node '{node.Name}' (gradient): {message}");
 }
 
 /// <summary>What shape inference sees of one node: its attributes, input types and constant inputs.</summary>

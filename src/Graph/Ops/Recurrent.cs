@@ -16,6 +16,10 @@ public abstract class FusedRecurrentOp : Op
         var state = new TensorType(x.DType, Shape.Of(dirs, x.Shape[1], hidden));
         return Enumerable.Range(0, ctx.Node.Output.Count).Select(i => i == 0 ? y : state).ToList();
     }
+
+    /// <summary>Fused recurrences are for inference only: layers emit decomposed cells for training.</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext ctx) =>
+        throw ctx.Error($"fused {Type} is not differentiated: for training, recurrent layers emit decomposed cells (MatMul/Sigmoid/Tanh/Mul) instead of the fused op");
 }
 
 public sealed class LstmOp : FusedRecurrentOp { public override string Type => "LSTM"; }

@@ -1,3 +1,4 @@
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -22,11 +23,63 @@ public abstract class ReduceOp : Op
         var dims = x.Shape.Dims.SelectMany((d, i) => set.Contains(i) ? keep ? [Dim.Of(1)] : Array.Empty<Dim>() : [d]);
         return [new TensorType(x.DType, new Shape(dims))];
     }
+
+    /// <summary>The reduced axes (null when the node reduces nothing) and dY with those axes kept as 1.</summary>
+    protected (long[]? Axes, Value DyKept) Reduced(GradientContext c)
+    {
+        var x = c.X(0);
+        var axes = AxesAsInput ? c.HasInput(1) ? c.ConstantLongs(1) ?? throw c.Error("axes must be a constant") : null : c.Node.GetInts("axes");
+        if ((axes is null || axes.Length == 0) && c.Node.GetInt("noop_with_empty_axes", 0) != 0) return (null, c.DY());
+        var set = (axes is null || axes.Length == 0 ? Enumerable.Range(0, x.Rank).Select(i => (long)i) : axes)
+            .Select(a => (long)x.Shape.NormalizeAxis(a)).OrderBy(a => a).ToArray();
+        var dy = c.Node.GetInt("keepdims", 1) != 0 ? c.DY() : c.Graph.Unsqueeze(c.DY(), set);
+        return (set, dy);
+    }
 }
 
-public sealed class ReduceSumOp : ReduceOp { public override string Type => "ReduceSum"; protected override bool AxesAsInput => true; }
-public sealed class ReduceMeanOp : ReduceOp { public override string Type => "ReduceMean"; }
-public sealed class ReduceMaxOp : ReduceOp { public override string Type => "ReduceMax"; }
+public sealed class ReduceSumOp : ReduceOp
+{
+    public override string Type => "ReduceSum";
+    protected override bool AxesAsInput => true;
+
+    /// <summary>Y = Σ_axes X; dX = expand(dY)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var (_, dy) = Reduced(c);
+        return [c.Graph.ExpandLike(dy, c.X(0)), null];
+    }
+}
+
+public sealed class ReduceMeanOp : ReduceOp
+{
+    public override string Type => "ReduceMean";
+
+    /// <summary>Y = mean_axes X; dX = expand(dY)/count</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var x = c.X(0);
+        var (axes, dy) = Reduced(c);
+        if (axes is null) return [dy];
+        var dims = axes.Select(a => x.Shape[(int)a]).ToList();
+        if (dims.Any(d => !d.IsKnown)) throw c.Error($"reduced dims of {x.Shape} must be static");
+        return [c.Graph.ExpandLike(c.Graph.Scale(dy, 1.0 / dims.Aggregate(1L, (p, d) => p * d.Known)), x)];
+    }
+}
+
+public sealed class ReduceMaxOp : ReduceOp
+{
+    public override string Type => "ReduceMax";
+
+    /// <summary>Y = max_axes X; dX = dY·[X = Y] (every tied maximum receives dY)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var (axes, dy) = Reduced(c);
+        if (axes is null) return [dy];
+        var y = c.Node.GetInt("keepdims", 1) != 0 ? c.Y() : g.Unsqueeze(c.Y(), axes);
+        return [g.WhereOrZero(g.Compare("Equal", c.X(0), y), g.ExpandLike(dy, c.X(0)))];
+    }
+}
 public sealed class ReduceMinOp : ReduceOp { public override string Type => "ReduceMin"; }
 public sealed class ReduceProdOp : ReduceOp { public override string Type => "ReduceProd"; }
 public sealed class ReduceL1Op : ReduceOp { public override string Type => "ReduceL1"; }
@@ -37,6 +90,8 @@ public sealed class ReduceLogSumExpOp : ReduceOp { public override string Type =
 /// <summary>ArgMax/ArgMin: int64 indices along one axis.</summary>
 public abstract class ArgReduceOp : Op
 {
+    public override bool Differentiable => false;
+
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var x = ctx.Input(0);
@@ -53,6 +108,7 @@ public sealed class ArgMinOp : ArgReduceOp { public override string Type => "Arg
 public sealed class TopKOp : Op
 {
     public override string Type => "TopK";
+    public override bool Differentiable => false;
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var x = ctx.Input(0);

@@ -1,3 +1,4 @@
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
@@ -43,6 +44,9 @@ public sealed class ReshapeOp : Op
             throw ctx.Error($"cannot reshape {x.Shape} into [{string.Join(",", target)}]");
         return [new TensorType(x.DType, new Shape(dims))];
     }
+
+    /// <summary>Y = reshape(X); dX = reshape(dY, shape(X))</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => [c.Graph.ReshapeLike(c.DY(), c.X(0)), null];
 }
 
 /// <summary>Flatten(X, axis) → 2-D [prod(dims before axis), prod(dims from axis)].</summary>
@@ -59,6 +63,9 @@ public sealed class FlattenOp : Op
         var inner = x.Shape.Dims.Skip(axis).Aggregate(Dim.Of(1), (p, d) => p * d);
         return [new TensorType(x.DType, Shape.Of(outer, inner))];
     }
+
+    /// <summary>Y = flatten(X); dX = reshape(dY, shape(X))</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => [c.Graph.ReshapeLike(c.DY(), c.X(0)), null];
 }
 
 public sealed class TransposeOp : Op
@@ -71,6 +78,15 @@ public sealed class TransposeOp : Op
         var perm = ShapeMath.Permutation(ctx.Node.GetInts("perm"), x.Shape.Rank);
         if (perm.Length != x.Shape.Rank) throw ctx.Error($"perm [{string.Join(",", perm)}] does not fit rank {x.Shape.Rank}");
         return [new TensorType(x.DType, new Shape(perm.Select(p => x.Shape[(int)p])))];
+    }
+
+    /// <summary>Y = transpose(X, p); dX = transpose(dY, p⁻¹)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var perm = ShapeMath.Permutation(c.Node.GetInts("perm"), c.X(0).Rank);
+        var inverse = new long[perm.Length];
+        for (var i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        return [c.Graph.Transpose(c.DY(), inverse)];
     }
 }
 
@@ -87,6 +103,9 @@ public sealed class SqueezeOp : Op
         var dims = x.Shape.Dims.Where((d, i) => axes is null ? d.Value != 1 : !axes.Contains(i));
         return [new TensorType(x.DType, new Shape(dims))];
     }
+
+    /// <summary>Y = squeeze(X); dX = reshape(dY, shape(X))</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => [c.Graph.ReshapeLike(c.DY(), c.X(0)), null];
 }
 
 public sealed class UnsqueezeOp : Op
@@ -104,6 +123,9 @@ public sealed class UnsqueezeOp : Op
         for (var i = 0; i < rank; i++) dims.Add(set.Contains(i) ? Dim.Of(1) : x.Shape[k++]);
         return [new TensorType(x.DType, new Shape(dims))];
     }
+
+    /// <summary>Y = unsqueeze(X); dX = reshape(dY, shape(X))</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => [c.Graph.ReshapeLike(c.DY(), c.X(0)), null];
 }
 
 public sealed class ConcatOp : Op
@@ -132,6 +154,18 @@ public sealed class ConcatOp : Op
         dims[axis] = total;
         return [new TensorType(first.DType, new Shape(dims))];
     }
+
+    /// <summary>Y = concat(Xᵢ, axis); dXᵢ = split(dY, sizes(Xᵢ), axis)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var axis = c.Y().Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
+        var sizes = c.Inputs.Select(x => x!.Shape[axis]).ToList();
+        if (sizes.Any(d => !d.IsKnown)) throw c.Error($"sizes along axis {axis} must be static");
+        if (c.Inputs.Count == 1) return [c.DY()];
+        var parts = g.Node("Split", [c.DY(), g.Ints("split", sizes.Select(d => d.Known).ToArray())], [Attr.Int("axis", axis)], c.Inputs.Count);
+        return parts.Select((p, i) => c.Needs(i) ? p : null).ToList();
+    }
 }
 
 /// <summary>Split(X, split?) along axis into the node's outputs (equal parts when split is omitted).</summary>
@@ -153,6 +187,15 @@ public sealed class SplitOp : Op
         }
         if (split.Length != count) throw ctx.Error($"split has {split.Length} parts for {count} outputs");
         return split.Select(s => new TensorType(x.DType, x.Shape.WithDim(axis, s))).ToList();
+    }
+
+    /// <summary>Yᵢ = split(X, axis); dX = concat(dYᵢ or zeros, axis)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var axis = c.X(0).Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
+        var parts = Enumerable.Range(0, c.Outputs.Count).Select(i => c.OutputGradients[i] ?? g.ZerosLike(c.Y(i))).ToList();
+        return [g.Concat(parts, axis), null];
     }
 }
 
@@ -187,6 +230,39 @@ public sealed class SliceOp : Op
         }
         return [new TensorType(x.DType, new Shape(dims))];
     }
+
+    /// <summary>Y = X[starts:ends:steps]; dX = Pad(dY) for unit steps, else ScatterElements of dY at the sliced flat indices</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var dy = c.DY();
+        var starts = c.ConstantLongs(1);
+        var ends = c.ConstantLongs(2);
+        if (starts is null || ends is null || !x.Shape.IsFullyKnown) throw c.Error("the gradient needs constant starts/ends and a static input shape");
+        var axes = c.ConstantLongs(3) ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        var steps = c.ConstantLongs(4) ?? Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (steps.All(st => st == 1))
+        {
+            var pads = new long[2 * x.Rank];
+            for (var i = 0; i < axes.Length; i++)
+            {
+                var a = x.Shape.NormalizeAxis(axes[i]);
+                var n = x.Shape[a].Known;
+                var begin = Math.Clamp(starts[i] < 0 ? starts[i] + n : starts[i], 0, n);
+                var end = Math.Clamp(ends[i] < 0 ? ends[i] + n : ends[i], 0, n);
+                pads[a] = begin;
+                pads[a + x.Rank] = n - Math.Max(begin, end);
+            }
+            return [g.Node1("Pad", [dy, g.Ints("pads", pads)]), null, null, null, null];
+        }
+        var count = x.Shape.ElementCount!.Value;
+        var positions = g.Node1("Slice", [g.Reshape(g.Node1("Range", [g.ScalarLong(0), g.ScalarLong(count), g.ScalarLong(1)]), x.Shape.ToArray()),
+            c.X(1), c.X(2), c.HasInput(3) ? c.X(3) : null, c.HasInput(4) ? c.X(4) : null]);
+        var zeros = g.Node1("ConstantOfShape", [g.Ints("size", count)], [Attr.Tensor("value", Emit.ZeroTensor(x.DType))]);
+        var scattered = g.Node1("ScatterElements", [zeros, g.Reshape(positions, -1), g.Reshape(dy, -1)], [Attr.Int("axis", 0)]);
+        return [g.ReshapeLike(scattered, x), null, null, null, null];
+    }
 }
 
 /// <summary>Gather(data, indices, axis): data.shape[:axis] + indices.shape + data.shape[axis+1:].</summary>
@@ -200,6 +276,30 @@ public sealed class GatherOp : Op
         var idx = ctx.Input(1).Shape;
         var axis = data.Shape.NormalizeAxis(ctx.Node.GetInt("axis", 0));
         return [new TensorType(data.DType, new Shape(data.Shape.Dims.Take(axis).Concat(idx.Dims).Concat(data.Shape.Dims.Skip(axis + 1))))];
+    }
+
+    /// <summary>Y = X.take(I, axis); dX = ScatterND(0, I, dY, add) with the gathered axis moved to the front</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var idx = c.X(1);
+        var axis = x.Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
+        var q = idx.Rank;
+        var r = x.Rank;
+        if (!x.Shape[axis].IsKnown) throw c.Error($"gathered axis {axis} of {x.Shape} must be static");
+        // dY is [pre, idx, post]; ScatterND wants [idx, pre, post] against data laid out [axis, pre, post].
+        long[] dyPerm = [.. Enumerable.Range(axis, q), .. Enumerable.Range(0, axis), .. Enumerable.Range(axis + q, r - axis - 1)];
+        var updates = g.Transpose(c.DY(), dyPerm);
+        long[] xPerm = [axis, .. Enumerable.Range(0, axis), .. Enumerable.Range(axis + 1, r - axis - 1)];
+        var zeros = g.ZerosLike(g.Transpose(x, xPerm));
+        var i64 = g.Cast(idx, DataType.Int64);
+        var size = g.ScalarLong(x.Shape[axis].Known);
+        var wrapped = g.Where(g.Compare("Less", i64, g.ScalarLong(0)), g.Add(i64, size), i64);
+        var scattered = g.Node1("ScatterND", [zeros, g.Unsqueeze(wrapped, q), updates], [Attr.String("reduction", "add")]);
+        var inverse = new long[r];
+        for (var i = 0; i < r; i++) inverse[xPerm[i]] = i;
+        return [g.Transpose(scattered, inverse), null];
     }
 }
 
@@ -225,6 +325,9 @@ public sealed class ExpandOp : Op
         }
         return [new TensorType(x.DType, ShapeMath.Broadcast([x.Shape, Shape.Of(target)], ctx.Error))];
     }
+
+    /// <summary>Y = broadcast(X); dX = dY summed over the broadcast axes (by the engine)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => [c.DY(), null];
 }
 
 public sealed class TileOp : Op
@@ -236,6 +339,18 @@ public sealed class TileOp : Op
         var x = ctx.Input(0);
         var repeats = ctx.ConstantLongs(1);
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => repeats is null ? Dim.Unknown : d * Dim.Of(repeats[i]))))];
+    }
+
+    /// <summary>Y = tile(X, r); dX = Σ over the r copies: reshape dY to [r₀, d₀, r₁, d₁, …] and sum the r axes</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var repeats = c.ConstantLongs(1) ?? throw c.Error("repeats must be a constant");
+        if (!x.Shape.IsFullyKnown) throw c.Error($"input shape {x.Shape} must be static");
+        var split = g.Reshape(c.DY(), x.Shape.ToArray().SelectMany((d, i) => new[] { repeats[i], d }).ToArray());
+        var summed = g.ReduceSum(split, Enumerable.Range(0, x.Rank).Select(i => 2L * i), keepDims: false);
+        return [summed, null];
     }
 }
 
@@ -253,10 +368,20 @@ public sealed class PadOp : Op
         if (pads.Length != 2 * r) throw ctx.Error($"pads has {pads.Length} values for rank {r}");
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d.IsKnown ? Dim.Of(d.Known + pads[i] + pads[i + r]) : Dim.Unknown)))];
     }
+
+    /// <summary>Y = pad(X, p) (constant mode); dX = pad(dY, −p), which crops</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        if (c.Node.GetString("mode", "constant") != "constant") throw c.Error($"mode '{c.Node.GetString("mode", "")}' has no gradient rule");
+        var pads = c.ConstantLongs(1) ?? throw c.Error("pads must be a constant");
+        return [g.Node1("Pad", [c.DY(), g.Ints("pads", pads.Select(p => -p).ToArray())]), null, null];
+    }
 }
 
 public sealed class ShapeOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "Shape";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
@@ -271,12 +396,14 @@ public sealed class ShapeOp : Op
 
 public sealed class SizeOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "Size";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx) => [new TensorType(DataType.Int64, Shape.Scalar)];
 }
 
 public sealed class ConstantOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "Constant";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
@@ -287,6 +414,7 @@ public sealed class ConstantOp : Op
 
 public sealed class ConstantOfShapeOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "ConstantOfShape";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
@@ -300,6 +428,7 @@ public sealed class ConstantOfShapeOp : Op
 
 public sealed class RangeOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "Range";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
@@ -319,6 +448,7 @@ public sealed class RangeOp : Op
 /// <summary>OneHot(indices, depth, values) → indices.shape with depth inserted at axis.</summary>
 public sealed class OneHotOp : Op
 {
+    public override bool Differentiable => false;
     public override string Type => "OneHot";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {

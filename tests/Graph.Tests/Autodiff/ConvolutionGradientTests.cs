@@ -1,0 +1,41 @@
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Onnx;
+using static NeuralService.Graph.Tests.Support.GradientTesting;
+
+namespace NeuralService.Graph.Tests.Autodiff;
+
+public sealed class ConvolutionGradientTests
+{
+    private static Value Conv(GraphBuilder g, string op, long[] x, long[] w, bool bias, params global::Onnx.AttributeProto[] attrs)
+    {
+        var outChannels = op == "Conv" ? w[0] : w[1] * (attrs.FirstOrDefault(a => a.Name == "group")?.I ?? 1);
+        return g.Op(op, [Param(g, "x", x, 1), Param(g, "w", w, 2), bias ? Param(g, "b", [outChannels], 3) : null], attrs);
+    }
+
+    [Fact]
+    public void Conv1D2D3D()
+    {
+        CheckAll(
+            C("1d", g => Conv(g, "Conv", [2, 3, 7], [4, 3, 3], true)),
+            C("1d stride pad dilation", g => Conv(g, "Conv", [2, 2, 9], [3, 2, 2], true, Attr.Ints("strides", [2]), Attr.Ints("pads", [1, 2]), Attr.Ints("dilations", [2]))),
+            C("2d", g => Conv(g, "Conv", [2, 3, 5, 5], [4, 3, 3, 3], true)),
+            C("2d stride 2 leftover", g => Conv(g, "Conv", [1, 2, 6, 7], [3, 2, 3, 2], true, Attr.Ints("strides", [2, 3]), Attr.Ints("pads", [1, 0, 0, 1]))),
+            C("2d dilated", g => Conv(g, "Conv", [1, 2, 7, 7], [2, 2, 3, 3], false, Attr.Ints("dilations", [2, 1]), Attr.Ints("pads", [2, 1, 2, 1]))),
+            C("2d groups", g => Conv(g, "Conv", [2, 4, 5, 5], [6, 2, 3, 3], true, Attr.Int("group", 2), Attr.Ints("strides", [2, 1]))),
+            C("2d depthwise", g => Conv(g, "Conv", [1, 3, 5, 4], [3, 1, 2, 2], true, Attr.Int("group", 3))),
+            C("2d same upper", g => Conv(g, "Conv", [1, 2, 5, 6], [2, 2, 3, 3], true, Attr.String("auto_pad", "SAME_UPPER"), Attr.Ints("strides", [2, 2]))),
+            C("3d", g => Conv(g, "Conv", [1, 2, 4, 4, 3], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [1, 2, 1]), Attr.Ints("pads", [1, 0, 0, 0, 1, 1]))));
+    }
+
+    [Fact]
+    public void ConvTranspose()
+    {
+        CheckAll(
+            C("1d", g => Conv(g, "ConvTranspose", [2, 3, 5], [3, 2, 3], true)),
+            C("2d", g => Conv(g, "ConvTranspose", [2, 3, 4, 4], [3, 2, 3, 3], true)),
+            C("2d strided padded", g => Conv(g, "ConvTranspose", [1, 2, 3, 4], [2, 3, 3, 2], true, Attr.Ints("strides", [2, 3]), Attr.Ints("pads", [1, 0, 1, 1]))),
+            C("2d output padding dilation", g => Conv(g, "ConvTranspose", [1, 2, 3, 3], [2, 2, 2, 2], false, Attr.Ints("strides", [2, 2]), Attr.Ints("output_padding", [1, 0]), Attr.Ints("dilations", [2, 1]))),
+            C("2d groups", g => Conv(g, "ConvTranspose", [1, 4, 3, 3], [4, 1, 2, 2], true, Attr.Int("group", 2))),
+            C("3d", g => Conv(g, "ConvTranspose", [1, 2, 2, 3, 2], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [2, 1, 2]))));
+    }
+}
