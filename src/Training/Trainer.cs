@@ -128,8 +128,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
             feeds.AddRange(BatchFeeds(eval.Signature, batch).Select(f => f.ToNamed()));
             using var results = session.Run(feeds);
             foreach (var r in results)
-                if (r.Name == eval.Signature.LossOutput || eval.Signature.MetricOutputs.Contains(r.Name))
-                    sums[r.Name] = sums.GetValueOrDefault(r.Name) + r.AsTensor<float>().GetValue(0) * batch.Count;
+            {
+                var name = r.Name == eval.Signature.LossOutput ? "loss"
+                    : eval.Signature.MetricOutputs.ToList().IndexOf(r.Name) is var i and >= 0 && eval.Signature.MetricOutputs.Count == _metrics.Count ? _metrics[i]
+                    : null;
+                if (name is not null) sums[name] = sums.GetValueOrDefault(name) + r.AsTensor<float>().GetValue(0) * batch.Count;
+            }
             seen += batch.Count;
         }
         return sums.ToDictionary(kv => kv.Key, kv => seen == 0 ? double.NaN : kv.Value / seen);
@@ -175,10 +179,19 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var values = _session.Step();
         _step++;
         var names = StepFetches(sig);
-        return names.Select((n, i) => (n, (double)values[i])).ToList();
+        return names.Select((n, i) => (LogName(n), (double)values[i])).ToList();
     }
 
     private static List<string> StepFetches(TrainingSignature sig) => [sig.LossOutput, .. sig.MetricOutputs];
+
+    /// <summary>Logs use the names the metrics were compiled with (<c>accuracy</c>), as Keras's do.</summary>
+    private string LogName(string output)
+    {
+        var sig = _train!.Signature;
+        if (output == sig.LossOutput) return "loss";
+        var i = sig.MetricOutputs.ToList().IndexOf(output);
+        return i >= 0 && sig.MetricOutputs.Count == _metrics.Count ? _metrics[i] : output;
+    }
 
     private sealed record Feed(string Name, float[]? Floats, long[]? Longs, long[] Dims)
     {
@@ -281,9 +294,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         EnsureSession(_train?.Signature.SampleWeight is not null);
         var snapshot = Checkpoint.Load(path);
-        var missing = _session!.StateNames.Except(snapshot.Tensors.Keys).ToList();
-        if (missing.Count > 0) throw new InvalidDataException($"checkpoint '{path}' lacks {missing.Count} tensors, e.g. '{missing[0]}'");
-        Restore(snapshot);
+        var names = _session!.StateNames;
+        Restore(snapshot with { Tensors = Checkpoint.Match(snapshot, names, n => _session.ReadState(n).Length, path) });
         return snapshot.Epoch;
     }
 
