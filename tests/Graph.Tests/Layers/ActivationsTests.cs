@@ -1,5 +1,6 @@
 using NeuralService.Graph.Layers;
 using NeuralService.Graph.Models;
+using ActivationLayer = NeuralService.Graph.Layers.Activation;
 using NeuralService.Graph.Tests.Support;
 
 namespace NeuralService.Graph.Tests.Layers;
@@ -47,7 +48,7 @@ public sealed class ActivationsTests
         const int rows = 2, cols = 5;
         var names = Activations.Names.Order().ToList();
         var input = Input.Of(cols);
-        var model = new Functional([input], names.Select(n => new Activation(n).Apply(input)).ToList());
+        var model = new Functional([input], names.Select(n => new ActivationLayer(n).Apply(input)).ToList());
         var x = Reference.Random(rows * cols, 7, 8f);
         var outputs = LayerRun.Model(model, null, (x, [rows, cols]));
         for (var k = 0; k < names.Count; k++)
