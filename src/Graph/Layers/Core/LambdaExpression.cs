@@ -274,7 +274,7 @@ public sealed class LambdaExpression
                     if (!Eat("[")) return new Var(null);
                     Skip();
                     var at = _pos;
-                    if (Number() is not Num { Value: var v } || v != Math.Floor(v) || v < 0 || v > 1000)
+                    if (_pos >= text.Length || !char.IsDigit(text[_pos]) || Number() is not Num { Value: var v } || v != Math.Floor(v) || v > 1000)
                     {
                         _pos = at;
                         throw Error("x[...] needs a non-negative integer index");
