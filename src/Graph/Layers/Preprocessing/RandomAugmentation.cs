@@ -22,7 +22,7 @@ public abstract class RandomAugmentation : UnaryLayer
     /// <summary>One uniform draw per image in [low, high): shape [b, 1, 1, 1] for a batch, [1, 1, 1] for one image.</summary>
     protected Value PerImageUniform(GraphBuilder g, Value x, CallContext ctx, double low, double high)
     {
-        var axes = Enumerable.Range(x.Rank == 4 ? 1 : 0, x.Rank == 4 ? 3 : 3).Select(i => (long)i).ToArray();
+        var axes = Enumerable.Range(x.Rank - 3, 3).Select(i => (long)i).ToArray();
         var like = g.Node1("ReduceMean", [x], [Attr.Ints("axes", axes), Attr.Int("keepdims", 1)]);
         return g.Node1("RandomUniformLike", [like], [Attr.Float("low", (float)low), Attr.Float("high", (float)high), Attr.Float("seed", NextSeed(ctx))]);
     }
@@ -33,9 +33,6 @@ public abstract class RandomAugmentation : UnaryLayer
         if (factor.Length is not (1 or 2) || factor.Any(f => !double.IsFinite(f)))
             throw new ArgumentException($"{layer} {key} must be a number or a pair of numbers, got [{string.Join(", ", factor)}]");
     }
-
-    /// <summary>Keras's factor convention: f → (−f, f), (lo, hi) as given.</summary>
-    protected static (double Lo, double Hi) Range(double[] factor) => factor.Length == 1 ? (-Math.Abs(factor[0]), Math.Abs(factor[0])) : (factor[0], factor[1]);
 }
 
 public sealed record RandomFlipConfig : LayerConfig

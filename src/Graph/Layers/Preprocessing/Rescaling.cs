@@ -8,29 +8,41 @@ namespace NeuralService.Graph.Layers;
 
 public sealed record RescalingConfig : LayerConfig
 {
-    public double Scale { get; init; } = 1;
-    public double Offset { get; init; }
+    /// <summary>One number, or one per channel (last axis).</summary>
+    [JsonConverter(typeof(DoublesConverter))]
+    public double[] Scale { get; init; } = [1];
+    [JsonConverter(typeof(DoublesConverter))]
+    public double[] Offset { get; init; } = [0];
 }
 
-/// <summary>y = x·scale + offset (integer inputs are cast to float first).</summary>
+/// <summary>y = x·scale + offset, per channel when scale/offset are lists (integer inputs are cast to float first).</summary>
 public sealed class Rescaling : UnaryLayer
 {
     public Rescaling(RescalingConfig config) : base(config)
     {
-        if (!double.IsFinite(config.Scale) || !double.IsFinite(config.Offset))
-            throw new ArgumentException($"Rescaling scale and offset must be finite, got scale={config.Scale}, offset={config.Offset}");
+        if (config.Scale is not { Length: > 0 } || config.Offset is not { Length: > 0 } || config.Scale.Concat(config.Offset).Any(v => !double.IsFinite(v)))
+            throw new ArgumentException($"Rescaling scale and offset must be finite numbers, got scale=[{string.Join(", ", config.Scale ?? [])}], offset=[{string.Join(", ", config.Offset ?? [])}]");
         Config = config;
     }
 
-    public Rescaling(double scale, double offset = 0, string? name = null) : this(new RescalingConfig { Scale = scale, Offset = offset, Name = name }) { }
+    public Rescaling(double scale, double offset = 0, string? name = null) : this(new RescalingConfig { Scale = [scale], Offset = [offset], Name = name }) { }
 
     public override RescalingConfig Config { get; }
 
     protected override Value Call(GraphBuilder g, Value x, CallContext ctx)
     {
         x = Preprocess.ToFloat(g, x);
-        var y = g.Node1("Mul", [x, g.Scalar(Config.Scale, x.DType)]);
-        return Config.Offset == 0 ? y : g.Node1("Add", [y, g.Scalar(Config.Offset, x.DType)]);
+        var y = g.Node1("Mul", [x, Operand(g, x, Config.Scale, "scale")]);
+        return Config.Offset is [0] ? y : g.Node1("Add", [y, Operand(g, x, Config.Offset, "offset")]);
+    }
+
+    private static Value Operand(GraphBuilder g, Value x, double[] values, string name)
+    {
+        if (values.Length == 1) return g.Scalar(values[0], x.DType, name);
+        if (x.Shape[-1].Value is { } c && c != values.Length)
+            throw new ShapeException($"Rescaling {name} has {values.Length} values but the input has {c} channels");
+        var v = g.Constant(values.Select(d => (float)d).ToArray(), [values.Length], name);
+        return x.DType == DataType.Float ? v : g.Node1("CastLike", [v, x]);
     }
 }
 

@@ -19,6 +19,14 @@ public sealed class ImageLayerTests
     }
 
     [Fact]
+    public void RescalingPerChannelFromKerasConfig()
+    {
+        var c = KerasJson.ReadConfig<RescalingConfig>("""{"name": "rs", "trainable": true, "dtype": "float32", "scale": [2.0, 0.5], "offset": 1.0}""");
+        var (y, _) = LayerRun.One(new Rescaling(c), Image, [2, H, W, C]);
+        Reference.AssertClose(Image.Select((v, i) => v * (i % 2 == 0 ? 2f : 0.5f) + 1).ToArray(), y);
+    }
+
+    [Fact]
     public void CenterCropTakesTheMiddle()
     {
         var (y, dims) = LayerRun.One(new CenterCrop(3, 4), Image, [2, H, W, C]);
