@@ -24,7 +24,8 @@ public sealed class Softmax : UnaryLayer
 
     protected override Value Call(GraphBuilder g, Value x, CallContext ctx)
     {
-        foreach (var a in Config.Axis) x.Shape.NormalizeAxis(a);
+        foreach (var a in Config.Axis)
+            if (a >= x.Rank || a < -x.Rank) throw new ShapeException($"Softmax axis {a} is out of range for input {x.Shape}");
         if (Config.Axis.Length == 1) return g.Node1("Softmax", [x], [Attr.Int("axis", Config.Axis[0])]);
         var lse = g.Node1("ReduceLogSumExp", [x], [Attr.Ints("axes", Config.Axis), Attr.Int("keepdims", 1)]);
         return g.Node1("Exp", [g.Node1("Sub", [x, lse])]);

@@ -8,7 +8,7 @@ public sealed record ConcatenateConfig : LayerConfig
     public int Axis { get; init; } = -1;
 }
 
-/// <summary>y = [x0, x1, …] joined along axis (the other dims must agree).</summary>
+/// <summary>y = [x0, x1, …] joined along axis (the other dims must agree); [batch, time] masks are ANDed unless axis is 1.</summary>
 public sealed class Concatenate : Merge
 {
     public Concatenate(ConcatenateConfig config) : base(config) => Config = config;
@@ -22,4 +22,8 @@ public sealed class Concatenate : Merge
         if (Config.Axis >= rank || Config.Axis < -rank) throw new ShapeException($"Concatenate axis {Config.Axis} is out of range for inputs of rank {rank}");
         return g.Node1("Concat", inputs, [Attr.Int("axis", Config.Axis)]);
     }
+
+    /// <summary>Joining along the time axis would need the masks joined too; only feature-axis joins keep them.</summary>
+    protected override bool MergesMasks(IReadOnlyList<Value> inputs, Value y) =>
+        (Config.Axis < 0 ? Config.Axis + y.Rank : Config.Axis) != 1 && base.MergesMasks(inputs, y);
 }

@@ -59,6 +59,9 @@ public sealed class Dot : Merge
         return output.Length == 1 ? g.Node1("Unsqueeze", [r, g.Ints("axes", 1)]) : r;
     }
 
+    /// <summary>Keras's Dot gives no mask.</summary>
+    protected override bool MergesMasks(IReadOnlyList<Value> inputs, Value y) => false;
+
     private static Value L2Normalize(GraphBuilder g, Value x, int axis)
     {
         var sq = g.Node1("ReduceSumSquare", [x], [Attr.Ints("axes", [(long)axis]), Attr.Int("keepdims", 1)]);

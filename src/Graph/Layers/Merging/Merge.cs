@@ -21,8 +21,15 @@ public abstract class Merge : Layer
     {
         CheckCount(inputs.Count, m => new ShapeException(m));
         var y = inputs.Count == 1 ? g.Node1("Identity", [inputs[0]]) : Combine(g, inputs);
+        var masks = inputs.Select(ctx.MaskOf).OfType<Value>().ToList();
+        if (masks.Count > 0 && MergesMasks(inputs, y))
+            ctx.SetMask(y, masks.Count == 1 ? masks[0] : masks.Skip(1).Aggregate(masks[0], (acc, m) => g.Node1("And", [acc, m], name: "mask")));
         return [y];
     }
+
+    /// <summary>Keras ANDs the [batch, time] masks of the inputs when the output keeps the time axis.</summary>
+    protected virtual bool MergesMasks(IReadOnlyList<Value> inputs, Value y) =>
+        y.Rank >= 2 && inputs.All(i => i.Rank == y.Rank && i.Shape[1] == y.Shape[1]);
 
     private void CheckCount(int n, Func<string, Exception> error)
     {

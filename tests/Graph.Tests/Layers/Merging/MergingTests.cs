@@ -92,4 +92,20 @@ public sealed class MergingTests
     [Fact]
     public void DotRejectsTheBatchAxis() =>
         Assert.Contains("(0)", Assert.Throws<ArgumentException>(() => new Dot(0)).Message);
+
+    [Fact]
+    public void MasksOfEmbeddingsAreAndedThroughAddAndConcatenate()
+    {
+        var g = new NeuralService.Graph.Core.GraphBuilder();
+        var ids = g.AddInput("ids", global::Onnx.TensorProto.Types.DataType.Float, NeuralService.Graph.Core.Shape.Of(NeuralService.Graph.Core.Dim.Batch, 4));
+        var ctx = new CallContext();
+        var e1 = new Embedding(5, 3, maskZero: true).Emit(g, [ids], ctx)[0];
+        var e2 = new Embedding(5, 3, maskZero: true).Emit(g, [ids], ctx)[0];
+        var sum = new Add().Emit(g, [e1, e2], ctx)[0];
+        var joined = new Concatenate().Emit(g, [e1, e2], ctx)[0];
+        var dot = new Dot(2).Emit(g, [e1, e2], ctx)[0];
+        Assert.NotNull(ctx.MaskOf(sum));
+        Assert.NotNull(ctx.MaskOf(joined));
+        Assert.Null(ctx.MaskOf(dot));
+    }
 }
