@@ -16,6 +16,9 @@ public sealed record DenseConfig : LayerConfig
     public ObjectSpec? KernelConstraint { get; init; }
     public ObjectSpec? BiasConstraint { get; init; }
     public object? LoraRank { get; init; }
+    public double? LoraAlpha { get; init; }
+    /// <summary>Keras 3.8+ writes it (null for float layers); kept as written.</summary>
+    public System.Text.Json.Nodes.JsonNode? QuantizationConfig { get; init; }
 }
 
 /// <summary>y = activation(x·W + b) on the last axis; W is [in, units] as in Keras.</summary>
