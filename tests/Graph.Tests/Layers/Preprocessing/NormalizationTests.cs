@@ -11,7 +11,7 @@ public sealed class NormalizationTests
     {
         const int n = 20, f = 3;
         var data = Reference.Random(n * f, 51, 3f).Select((v, i) => v + i % f).ToArray();
-        var layer = new Normalization();
+        var layer = new NeuralService.Graph.Layers.Normalization();
         layer.Adapt(data, n, f);
         Assert.Equal(f + f + 1, layer.CountParams());
         Assert.All(layer.Weights, w => Assert.False(w.Trainable));
@@ -33,8 +33,8 @@ public sealed class NormalizationTests
     [Fact]
     public void ConfigStatisticsAreConstantsAndInvertWorks()
     {
-        var plain = new Normalization(mean: [1, 2], variance: [4, 0]);
-        var inverted = new Normalization(mean: [1, 2], variance: [4, 0], invert: true);
+        var plain = new NeuralService.Graph.Layers.Normalization(mean: [1, 2], variance: [4, 0]);
+        var inverted = new NeuralService.Graph.Layers.Normalization(mean: [1, 2], variance: [4, 0], invert: true);
         var x = Reference.Random(3 * 2, 53);
         var (y, _) = LayerRun.One(plain, x, [3, 2]);
         Assert.Equal(0, plain.CountParams());
@@ -48,7 +48,7 @@ public sealed class NormalizationTests
     [Fact]
     public void GlobalStatisticsWithAxisNone()
     {
-        var layer = new Normalization(new NormalizationConfig { Axis = null });
+        var layer = new NeuralService.Graph.Layers.Normalization(new NormalizationConfig { Axis = null });
         var data = Reference.Random(5 * 4, 54);
         layer.Adapt(data, 5, 4);
         Assert.Equal(3, layer.CountParams());
@@ -62,10 +62,10 @@ public sealed class NormalizationTests
         var c = KerasJson.ReadConfig<NormalizationConfig>("""
             {"name": "normalization", "trainable": true, "dtype": "float32", "axis": [-1], "invert": false, "mean": [0.5, 1.5], "variance": [1.0, 4.0]}
             """);
-        Assert.Equal([0.5, 1.5], new Normalization(c).Config.Mean!);
+        Assert.Equal([0.5, 1.5], new NeuralService.Graph.Layers.Normalization(c).Config.Mean!);
     }
 
     [Fact]
     public void MeanWithoutVarianceIsRejected() =>
-        Assert.Throws<ArgumentException>(() => new Normalization(new NormalizationConfig { Mean = [1] }));
+        Assert.Throws<ArgumentException>(() => new NeuralService.Graph.Layers.Normalization(new NormalizationConfig { Mean = [1] }));
 }
