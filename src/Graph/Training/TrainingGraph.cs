@@ -21,6 +21,10 @@ public sealed record StateTransition(Value Current, Value Next)
     public Weight? Weight { get; init; }
 }
 
+/// <summary>Appends the gradient of the scalar <paramref name="loss"/> with respect to each of <paramref name="wrt"/>;
+/// returns name → gradient. <see cref="Gradients.Build"/> by default; a hand-written or provider-specific one may replace it.</summary>
+public delegate IReadOnlyDictionary<string, Value> GradientBuilder(GraphBuilder g, Value loss, IReadOnlyList<Value> wrt);
+
 /// <summary>Compiles a forward graph into a train-step graph (forward in training mode, loss, metrics, gradients,
 /// optimizer update) or an eval graph (forward in inference mode, loss, metrics). Parameters, state and optimizer
 /// state are graph inputs; their next values are outputs named <c>{input}.new</c>, so that the trainer can ping-pong
@@ -112,19 +116,20 @@ public static class TrainingGraph
     /// <paramref name="outputs"/>. Every graph input of g that is not a parameter or state is a feature input.</summary>
     public static CompiledGraph Compile(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step") =>
-        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train");
+        OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step",
+        GradientBuilder? gradients = null) =>
+        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train", gradients);
 
     /// <summary>The eval graph of the forward graph in <paramref name="g"/> (emitted in inference mode).</summary>
     public static CompiledGraph CompileEval(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<Value> state, IReadOnlyList<LossSpec> losses,
         IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval") =>
         Build(g, outputs, outputNames, parameters, state.Select(s => new StateTransition(s, s)).ToList(), losses, null, metrics ?? [],
-            sampleWeight, graphName + "_eval");
+            sampleWeight, graphName + "_eval", null);
 
     private static CompiledGraph Build(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName)
+        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients)
     {
         if (outputs.Count == 0) throw new ArgumentException("the model has no outputs to train");
         if (outputNames.Count != outputs.Count) throw new ArgumentException($"{outputs.Count} outputs but {outputNames.Count} output names");
@@ -199,7 +204,7 @@ public static class TrainingGraph
             inputs.Add(new TensorInfo(lr.Name, lr.DType, lr.Shape, TensorRole.LearningRate));
             inputs.Add(new TensorInfo(step.Name, step.DType, step.Shape, TensorRole.Step));
             var wrt = trainable.Select(p => p.Value).ToList();
-            var grads = Gradients.Build(g, total, wrt);
+            var grads = (gradients ?? Gradients.Build)(g, total, wrt);
             var update = OptimizerGraph.Emit(g, optimizer!, wrt, wrt.Select(p => grads[p.Name]).ToList(), lr, step);
             for (var i = 0; i < wrt.Count; i++) outs.Add((update.NewParameters[i], OptimizerGraph.NewName(wrt[i].Name), TensorRole.Parameter));
             foreach (var s in state) outs.Add((s.Next, OptimizerGraph.NewName(s.Current.Name), TensorRole.State));
