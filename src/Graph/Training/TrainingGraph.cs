@@ -39,17 +39,17 @@ public static class TrainingGraph
     // ---- Keras models ------------------------------------------------------------------------------------------
 
     public static CompiledGraph Compile(Model model, LossSpec loss, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0) =>
-        Compile(model, [loss], optimizer, metrics, sampleWeight, seed);
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null) =>
+        Compile(model, [loss], optimizer, metrics, sampleWeight, seed, gradients);
 
     /// <summary>The train step of <paramref name="model"/>: one loss per output (or one loss for all outputs).</summary>
     public static CompiledGraph Compile(Model model, IReadOnlyList<LossSpec> losses, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0)
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null)
     {
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: true, seed));
         var (parameters, state) = Bind(model, g, trace.StateUpdates.Select(u => u.Weight).ToHashSet(), trace.StateUpdates);
-        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name);
+        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients);
     }
 
     public static CompiledGraph CompileEval(Model model, LossSpec loss, IReadOnlyList<string>? metrics = null, bool sampleWeight = false) =>
