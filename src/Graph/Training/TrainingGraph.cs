@@ -205,6 +205,8 @@ public static class TrainingGraph
             inputs.Add(new TensorInfo(step.Name, step.DType, step.Shape, TensorRole.Step));
             var wrt = trainable.Select(p => p.Value).ToList();
             var grads = (gradients ?? Gradients.Build)(g, total, wrt);
+            var missing = wrt.FirstOrDefault(p => !grads.ContainsKey(p.Name));
+            if (missing is not null) throw new GraphException($"the gradient builder gave no gradient for parameter '{missing.Name}'");
             var update = OptimizerGraph.Emit(g, optimizer!, wrt, wrt.Select(p => grads[p.Name]).ToList(), lr, step);
             for (var i = 0; i < wrt.Count; i++) outs.Add((update.NewParameters[i], OptimizerGraph.NewName(wrt[i].Name), TensorRole.Parameter));
             foreach (var s in state) outs.Add((s.Next, OptimizerGraph.NewName(s.Current.Name), TensorRole.State));
