@@ -88,16 +88,19 @@ public static class TrainingGraph
     private static (List<TrainableParameter>, List<StateTransition>) Bind(Model model, GraphBuilder g, HashSet<Weight> stateWeights,
         IReadOnlyList<StateUpdate> updates)
     {
+        // Weights the trace never read (a layer off every output's path) are left out rather than made dead inputs.
+        var read = g.Nodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         var parameters = new List<TrainableParameter>();
         foreach (var (w, trainable) in Trainability(model))
-            if (!stateWeights.Contains(w))
-                parameters.Add(new TrainableParameter(Layer.WeightValue(g, w), trainable, w.Regularizer) { Weight = w });
+            if (!stateWeights.Contains(w) && Layer.WeightValue(g, w) is { } v && read.Contains(v.Name))
+                parameters.Add(new TrainableParameter(v, trainable, w.Regularizer) { Weight = w });
         var state = new List<StateTransition>();
         var last = new Dictionary<Weight, Value>(ReferenceEqualityComparer.Instance);
         foreach (var u in updates) last[u.Weight] = u.NewValue;
         foreach (var w in stateWeights)
         {
             var current = Layer.WeightValue(g, w);
+            if (!read.Contains(current.Name)) continue;
             state.Add(new StateTransition(current, last.TryGetValue(w, out var next) ? next : current) { Weight = w });
         }
         return (parameters, state);
