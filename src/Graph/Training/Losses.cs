@@ -44,7 +44,17 @@ public static class Losses
             var byClass = ClassWeightOf(g, cw, spec, yTrue, yPred);
             weight = weight is null ? byClass : g.Mul(byClass, Align(g, weight, byClass.Rank));
         }
-        return Reduce(g, perSample, weight, spec.Reduction);
+        return Reduce(g, perSample, weight, spec.Reduction, CountFromLabels(g, spec, yTrue, perSample));
+    }
+
+    /// <summary>The number of per-sample losses read off the labels, so that no Size node sits on the gradient path
+    /// from the parameters (its int64 output has no gradient, but the autodiff would still have to step over it).</summary>
+    private static Value CountFromLabels(GraphBuilder g, LossSpec spec, Value yTrue, Value losses)
+    {
+        if (losses.Shape.ElementCount is { } n) return g.F(n, "count");
+        var size = g.Cast(g.Node1("Size", [yTrue]), DataType.Float);
+        if (spec.SparseLabels) return size;
+        return yTrue.Rank > 0 && yTrue.Shape[-1].IsKnown ? g.Div(size, g.F(yTrue.Shape[-1].Known, "classes")) : g.CountOf(losses);
     }
 
     /// <summary>The unweighted loss of each sample (y_pred's shape without its last axis).</summary>
@@ -68,14 +78,14 @@ public static class Losses
     /// <summary>Weights the per-sample losses and reduces them: Σ(w·l) for <c>sum</c>, Σ(w·l)/count(l) for
     /// <c>sum_over_batch_size</c>, w·l for <c>none</c>. A weight of lower rank (one per sample) broadcasts over the
     /// trailing axes of the losses.</summary>
-    public static Value Reduce(GraphBuilder g, Value losses, Value? weight, Reduction reduction)
+    public static Value Reduce(GraphBuilder g, Value losses, Value? weight, Reduction reduction, Value? count = null)
     {
         var weighted = weight is null ? losses : g.Mul(losses, Align(g, g.Cast(weight, DataType.Float), losses.Rank));
         return reduction switch
         {
             Reduction.None => weighted,
             Reduction.Sum => g.SumAll(weighted),
-            _ => g.Div(g.SumAll(weighted), g.CountOf(losses)),
+            _ => g.Div(g.SumAll(weighted), count ?? g.CountOf(losses)),
         };
     }
 

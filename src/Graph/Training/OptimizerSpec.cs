@@ -28,9 +28,21 @@ public sealed class UpdateContext
     public Value LocalStep { get; }
     public IReadOnlyList<Value> Globals { get; internal set; } = [];
 
-    /// <summary>c^LocalStep for a constant c.</summary>
-    public Value PowerOf(double c) => G.Pow(G.F(c), LocalStep);
-    public Value C(double value) => G.F(value);
+    private readonly Dictionary<string, Value> _memo = new(StringComparer.Ordinal);
+
+    /// <summary>c^LocalStep for a constant c (emitted once per step, shared by all parameters).</summary>
+    public Value PowerOf(double c) => Shared($"pow:{c:R}", () => G.Pow(C(c), LocalStep));
+
+    /// <summary>A float constant, one initializer per distinct value.</summary>
+    public Value C(double value) => Shared($"const:{value:R}", () => G.F(value));
+
+    /// <summary>A scalar that depends only on the step and hyper-parameters, built once and reused by every
+    /// parameter's update: each node costs a kernel launch per step.</summary>
+    public Value Shared(string key, Func<Value> build)
+    {
+        if (!_memo.TryGetValue(key, out var v)) _memo[key] = v = build();
+        return v;
+    }
 }
 
 /// <summary>A Keras 3 optimizer: its hyper-parameters (Keras names and defaults) and its update as ONNX ops. The

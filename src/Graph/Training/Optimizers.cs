@@ -42,7 +42,7 @@ public record Adam : OptimizerSpec
     {
         var g = s.G;
         var one = s.C(1);
-        var alpha = g.Div(g.Mul(s.LearningRate, g.Sqrt(g.Sub(one, s.PowerOf(Beta2)))), g.Sub(one, s.PowerOf(Beta1)));
+        var alpha = s.Shared("adam_alpha", () => g.Div(g.Mul(s.LearningRate, g.Sqrt(g.Sub(one, s.PowerOf(Beta2)))), g.Sub(one, s.PowerOf(Beta1))));
         var m = g.Add(slots[0], g.Mul(g.Sub(grad, slots[0]), s.C(1 - Beta1)));
         var v = g.Add(slots[1], g.Mul(g.Sub(g.Square(grad), slots[1]), s.C(1 - Beta2)));
         IReadOnlyList<Value> state = [m, v];
@@ -158,7 +158,8 @@ public sealed record Adamax : OptimizerSpec
         var g = s.G;
         var m = g.Add(slots[0], g.Mul(g.Sub(grad, slots[0]), s.C(1 - Beta1)));
         var u = g.Max(g.Mul(s.C(Beta2), slots[1]), g.Abs(grad));
-        var denominator = g.Mul(g.Sub(s.C(1), s.PowerOf(Beta1)), g.Add(u, s.C(Epsilon)));
+        var correction = s.Shared("adamax_correction", () => g.Sub(s.C(1), s.PowerOf(Beta1)));
+        var denominator = g.Mul(correction, g.Add(u, s.C(Epsilon)));
         return (g.Sub(p, g.Div(g.Mul(s.LearningRate, m), denominator)), [m, u]);
     }
 }
@@ -179,16 +180,16 @@ public sealed record Nadam : OptimizerSpec
         s.G.Mul(s.C(Beta1), s.G.Sub(s.C(1), s.G.Mul(s.C(0.5), s.G.Pow(s.C(0.96), step))));
 
     protected internal override IReadOnlyList<Value> UpdateGlobals(UpdateContext s, IReadOnlyList<Value> globals) =>
-        [s.G.Mul(globals[0], Mu(s, s.LocalStep))];
+        [s.G.Mul(globals[0], s.Shared("nadam_u_t", () => Mu(s, s.LocalStep)))];
 
     protected internal override (Value, IReadOnlyList<Value>) Update(UpdateContext s, Value p, Value grad, IReadOnlyList<Value> slots)
     {
         var g = s.G;
         var one = s.C(1);
-        var uT = Mu(s, s.LocalStep);
-        var uT1 = Mu(s, g.Add(s.LocalStep, one));
+        var uT = s.Shared("nadam_u_t", () => Mu(s, s.LocalStep));
+        var uT1 = s.Shared("nadam_u_t1", () => Mu(s, g.Add(s.LocalStep, one)));
         var productT = s.Globals[0];
-        var productT1 = g.Mul(productT, uT1);
+        var productT1 = s.Shared("nadam_product_t1", () => g.Mul(productT, uT1));
         var m = g.Add(slots[0], g.Mul(g.Sub(grad, slots[0]), s.C(1 - Beta1)));
         var v = g.Add(slots[1], g.Mul(g.Sub(g.Square(grad), slots[1]), s.C(1 - Beta2)));
         var mHat = g.Add(g.Div(g.Mul(uT1, m), g.Sub(one, productT1)), g.Div(g.Mul(g.Sub(one, uT), grad), g.Sub(one, productT)));

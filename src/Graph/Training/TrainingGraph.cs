@@ -21,6 +21,10 @@ public sealed record StateTransition(Value Current, Value Next)
     public Weight? Weight { get; init; }
 }
 
+/// <summary>Appends the gradient of the scalar <paramref name="loss"/> with respect to each of <paramref name="wrt"/>;
+/// returns name → gradient. <see cref="Gradients.Build"/> by default; a hand-written or provider-specific one may replace it.</summary>
+public delegate IReadOnlyDictionary<string, Value> GradientBuilder(GraphBuilder g, Value loss, IReadOnlyList<Value> wrt);
+
 /// <summary>Compiles a forward graph into a train-step graph (forward in training mode, loss, metrics, gradients,
 /// optimizer update) or an eval graph (forward in inference mode, loss, metrics). Parameters, state and optimizer
 /// state are graph inputs; their next values are outputs named <c>{input}.new</c>, so that the trainer can ping-pong
@@ -35,17 +39,17 @@ public static class TrainingGraph
     // ---- Keras models ------------------------------------------------------------------------------------------
 
     public static CompiledGraph Compile(Model model, LossSpec loss, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0) =>
-        Compile(model, [loss], optimizer, metrics, sampleWeight, seed);
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null) =>
+        Compile(model, [loss], optimizer, metrics, sampleWeight, seed, gradients);
 
     /// <summary>The train step of <paramref name="model"/>: one loss per output (or one loss for all outputs).</summary>
     public static CompiledGraph Compile(Model model, IReadOnlyList<LossSpec> losses, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0)
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null)
     {
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: true, seed));
         var (parameters, state) = Bind(model, g, trace.StateUpdates.Select(u => u.Weight).ToHashSet(), trace.StateUpdates);
-        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name);
+        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients);
     }
 
     public static CompiledGraph CompileEval(Model model, LossSpec loss, IReadOnlyList<string>? metrics = null, bool sampleWeight = false) =>
@@ -84,16 +88,19 @@ public static class TrainingGraph
     private static (List<TrainableParameter>, List<StateTransition>) Bind(Model model, GraphBuilder g, HashSet<Weight> stateWeights,
         IReadOnlyList<StateUpdate> updates)
     {
+        // Weights the trace never read (a layer off every output's path) are left out rather than made dead inputs.
+        var read = g.Nodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         var parameters = new List<TrainableParameter>();
         foreach (var (w, trainable) in Trainability(model))
-            if (!stateWeights.Contains(w))
-                parameters.Add(new TrainableParameter(Layer.WeightValue(g, w), trainable, w.Regularizer) { Weight = w });
+            if (!stateWeights.Contains(w) && Layer.WeightValue(g, w) is { } v && read.Contains(v.Name))
+                parameters.Add(new TrainableParameter(v, trainable, w.Regularizer) { Weight = w });
         var state = new List<StateTransition>();
         var last = new Dictionary<Weight, Value>(ReferenceEqualityComparer.Instance);
         foreach (var u in updates) last[u.Weight] = u.NewValue;
         foreach (var w in stateWeights)
         {
             var current = Layer.WeightValue(g, w);
+            if (!read.Contains(current.Name)) continue;
             state.Add(new StateTransition(current, last.TryGetValue(w, out var next) ? next : current) { Weight = w });
         }
         return (parameters, state);
@@ -112,19 +119,20 @@ public static class TrainingGraph
     /// <paramref name="outputs"/>. Every graph input of g that is not a parameter or state is a feature input.</summary>
     public static CompiledGraph Compile(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step") =>
-        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train");
+        OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step",
+        GradientBuilder? gradients = null) =>
+        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train", gradients);
 
     /// <summary>The eval graph of the forward graph in <paramref name="g"/> (emitted in inference mode).</summary>
     public static CompiledGraph CompileEval(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<Value> state, IReadOnlyList<LossSpec> losses,
         IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval") =>
         Build(g, outputs, outputNames, parameters, state.Select(s => new StateTransition(s, s)).ToList(), losses, null, metrics ?? [],
-            sampleWeight, graphName + "_eval");
+            sampleWeight, graphName + "_eval", null);
 
     private static CompiledGraph Build(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName)
+        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients)
     {
         if (outputs.Count == 0) throw new ArgumentException("the model has no outputs to train");
         if (outputNames.Count != outputs.Count) throw new ArgumentException($"{outputs.Count} outputs but {outputNames.Count} output names");
@@ -199,7 +207,9 @@ public static class TrainingGraph
             inputs.Add(new TensorInfo(lr.Name, lr.DType, lr.Shape, TensorRole.LearningRate));
             inputs.Add(new TensorInfo(step.Name, step.DType, step.Shape, TensorRole.Step));
             var wrt = trainable.Select(p => p.Value).ToList();
-            var grads = Gradients.Build(g, total, wrt);
+            var grads = (gradients ?? Gradients.Build)(g, total, wrt);
+            var missing = wrt.FirstOrDefault(p => !grads.ContainsKey(p.Name));
+            if (missing is not null) throw new GraphException($"the gradient builder gave no gradient for parameter '{missing.Name}'");
             var update = OptimizerGraph.Emit(g, optimizer!, wrt, wrt.Select(p => grads[p.Name]).ToList(), lr, step);
             for (var i = 0; i < wrt.Count; i++) outs.Add((update.NewParameters[i], OptimizerGraph.NewName(wrt[i].Name), TensorRole.Parameter));
             foreach (var s in state) outs.Add((s.Next, OptimizerGraph.NewName(s.Current.Name), TensorRole.State));

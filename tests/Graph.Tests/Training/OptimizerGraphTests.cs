@@ -64,4 +64,13 @@ public sealed class OptimizerGraphTests
         OptimizerHarness.Build(new Adagrad { InitialAccumulatorValue = 0.3 }, out var adagrad);
         Assert.All(adagrad.State, s => Assert.Equal(0.3, s.Initial));
     }
+
+    [Fact]
+    public void StepScalarsAreEmittedOncePerStepNotPerParameter()
+    {
+        var adam = OptimizerHarness.Build(new Adam(), out _);
+        Assert.Equal(2, adam.Graph.Node.Count(n => n.OpType == "Pow")); // β1^t and β2^t, shared by both parameters
+        var nadam = OptimizerHarness.Build(new Nadam(), out _);
+        Assert.Equal(3, nadam.Graph.Node.Count(n => n.OpType == "Pow")); // 0.96^t, 0.96^(t+1), β2^t
+    }
 }
