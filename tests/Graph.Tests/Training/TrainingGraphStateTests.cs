@@ -19,7 +19,7 @@ public sealed class TrainingGraphStateTests
         private Weight? _mean;
         public override LayerConfig Config { get; } = new RunningMeanConfig();
 
-        protected override void Build(TensorType input) => _mean = AddWeight("moving_mean", [input.Shape[-1].Known], Specs.Zeros, trainable: false);
+        protected override void Build(TensorType input) => _mean = AddWeight("moving_mean", [input.Shape[-1].Known], NeuralService.Graph.Layers.Specs.Zeros, trainable: false);
 
         protected override Value Call(GraphBuilder g, Value x, CallContext ctx)
         {
