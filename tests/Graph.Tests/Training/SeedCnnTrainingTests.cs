@@ -1,4 +1,4 @@
-#if CNN_LAYERS
+
 using System.IO.Compression;
 using NeuralService.Graph.Layers;
 using NeuralService.Graph.Models;
@@ -8,7 +8,7 @@ using NeuralService.Graph.Training;
 namespace NeuralService.Graph.Tests.Training;
 
 /// <summary>DESIGN.md's seed CNN trained through the compiled train step. Needs the autodiff and the Conv2D,
-/// MaxPooling2D and Flatten layers (compiled only with CNN_LAYERS defined).</summary>
+/// MaxPooling2D and Flatten layers.</summary>
 [Trait("Needs", "Autodiff")]
 public sealed class SeedCnnTrainingTests
 {
@@ -16,11 +16,11 @@ public sealed class SeedCnnTrainingTests
 
     private static Sequential SeedCnn() => new([
         new InputLayer(new InputLayerConfig { BatchShape = [null, 28, 28, 1] }),
-        new Conv2D(new Conv2DConfig { Filters = 32, KernelSize = [3, 3], Activation = "relu" }),
-        new MaxPooling2D(new MaxPooling2DConfig { PoolSize = [2, 2] }),
-        new Conv2D(new Conv2DConfig { Filters = 64, KernelSize = [3, 3], Activation = "relu" }),
-        new MaxPooling2D(new MaxPooling2DConfig { PoolSize = [2, 2] }),
-        new Conv2D(new Conv2DConfig { Filters = 64, KernelSize = [3, 3], Activation = "relu" }),
+        new Conv2D(new ConvConfig { Filters = 32, KernelSize = [3, 3], Activation = "relu" }),
+        new MaxPooling2D(new PoolingConfig { PoolSize = [2, 2] }),
+        new Conv2D(new ConvConfig { Filters = 64, KernelSize = [3, 3], Activation = "relu" }),
+        new MaxPooling2D(new PoolingConfig { PoolSize = [2, 2] }),
+        new Conv2D(new ConvConfig { Filters = 64, KernelSize = [3, 3], Activation = "relu" }),
         new Flatten(new FlattenConfig()),
         new Dense(64, "relu"),
         new Dense(10, "softmax"),
@@ -55,4 +55,4 @@ public sealed class SeedCnnTrainingTests
         Assert.True(last < 0.05f, $"loss {first} → {last} after 200 steps");
     }
 }
-#endif
+
