@@ -20,6 +20,7 @@ public sealed record GradCheckOptions
     /// <summary>Run in float64 where ONNX Runtime has double kernels for every op of the model.</summary>
     public bool PreferDouble { get; init; } = true;
     public double? Step { get; init; }
+    public GradientOptions Gradients { get; init; } = GradientOptions.Default;
     public double? Tolerance { get; init; }
 }
 
@@ -107,7 +108,7 @@ public static class GradCheck
             .ToList();
         if (parameters.Count == 0) throw new GraphException("the model has no floating-point parameter to check");
         var lossOut = g.AddOutput(loss, "gradcheck/loss");
-        var gradients = Gradients.Build(g, loss, parameters);
+        var gradients = Autodiff.Gradients.Build(g, loss, parameters, options.Gradients);
         var gradNames = parameters.ToDictionary(p => p.Name, p => g.AddOutput(gradients[p.Name], "gradcheck/d_" + p.Name).Name);
         var gradientModel = g.ToModel();
 
