@@ -15,11 +15,12 @@ public sealed record GradCheckOptions
     public int MaxElementsPerParameter { get; init; } = 6;
     /// <summary>Also check float graph inputs (not only initializers).</summary>
     public bool IncludeInputs { get; init; }
-    /// <summary>Only these parameters (null = every float initializer).</summary>
+    /// <summary>Only these initializers (null = every float initializer of the model).</summary>
     public IReadOnlyCollection<string>? Parameters { get; init; }
     /// <summary>Run in float64 where ONNX Runtime has double kernels for every op of the model.</summary>
     public bool PreferDouble { get; init; } = true;
     public double? Step { get; init; }
+    public GradientOptions Gradients { get; init; } = GradientOptions.Default;
     public double? Tolerance { get; init; }
 }
 
@@ -44,10 +45,20 @@ public static class GradCheck
     public static GradCheckResult Run(ModelProto model, IReadOnlyDictionary<string, TensorProto>? inputs = null, GradCheckOptions? options = null)
     {
         options ??= new GradCheckOptions();
+        // Parameters are the model's own initializers, not the constants an import adds.
+        var own = model.Graph.Initializer.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        options = options with { Parameters = options.Parameters is null ? own : options.Parameters.Where(own.Contains).ToHashSet(StringComparer.Ordinal) };
+        // Old opsets are upgraded on import: ONNX Runtime no longer runs some of their kernels.
+        model = GraphBuilder.FromModel(model).ToModel();
         if (options.PreferDouble)
         {
             var asDouble = ToDouble(model);
-            if (RunsInOrt(asDouble, inputs, options)) return Check(asDouble, inputs, options, true);
+            if (RunsInOrt(asDouble, inputs, options))
+            {
+                // The gradient graph may still need a kernel that has no double form (e.g. ConvTranspose).
+                try { return Check(asDouble, inputs, options, true); }
+                catch (OnnxRuntimeException) { }
+            }
         }
         return Check(model, inputs, options, false);
     }
@@ -97,13 +108,12 @@ public static class GradCheck
             loss = terms.Count == 1 ? terms[0] : g.Node1("Sum", terms);
         }
         var inputNames = g.Inputs.Select(i => i.Name).ToHashSet();
-        var parameters = g.InitializerValues.Where(v => v.DType == floatType && model.Graph.Initializer.Any(t => t.Name == v.Name))
+        var parameters = g.InitializerValues.Where(v => v.DType == floatType && options.Parameters!.Contains(v.Name))
             .Concat(options.IncludeInputs ? g.Inputs.Where(v => v.DType == floatType) : [])
-            .Where(v => options.Parameters is null || options.Parameters.Contains(v.Name))
             .ToList();
         if (parameters.Count == 0) throw new GraphException("the model has no floating-point parameter to check");
         var lossOut = g.AddOutput(loss, "gradcheck/loss");
-        var gradients = Gradients.Build(g, loss, parameters);
+        var gradients = Autodiff.Gradients.Build(g, loss, parameters, options.Gradients);
         var gradNames = parameters.ToDictionary(p => p.Name, p => g.AddOutput(gradients[p.Name], "gradcheck/d_" + p.Name).Name);
         var gradientModel = g.ToModel();
 

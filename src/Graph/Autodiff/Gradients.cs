@@ -10,7 +10,11 @@ public static class Gradients
     /// <summary>Appends to g the gradient of the scalar <paramref name="loss"/> with respect to each value in
     /// <paramref name="wrt"/> (initializers or inputs of g); returns wrt[i].Name → gradient Value (same shape as wrt[i];
     /// a zero tensor constant when loss does not depend on it).</summary>
-    public static IReadOnlyDictionary<string, Value> Build(GraphBuilder g, Value loss, IReadOnlyList<Value> wrt)
+    public static IReadOnlyDictionary<string, Value> Build(GraphBuilder g, Value loss, IReadOnlyList<Value> wrt) =>
+        Build(g, loss, wrt, GradientOptions.Default);
+
+    /// <summary><see cref="Build(GraphBuilder, Value, IReadOnlyList{Value})"/> with a choice of decompositions.</summary>
+    public static IReadOnlyDictionary<string, Value> Build(GraphBuilder g, Value loss, IReadOnlyList<Value> wrt, GradientOptions options)
     {
         if (loss.Shape.ElementCount is { } n && n != 1)
             throw new GraphException($"loss '{loss.Name}' must be a scalar, its shape is {loss.Shape}");
@@ -63,7 +67,7 @@ public static class Gradients
                 IReadOnlyList<Value?> grads;
                 using (g.Scope(node.Name.Length > 0 ? node.Name.Replace('/', '_') : node.OpType))
                 {
-                    grads = op.Gradient(new GradientContext(node, inputs, outputs, outGrads, g, needs));
+                    grads = op.Gradient(new GradientContext(node, inputs, outputs, outGrads, g, needs, options));
                     for (var k = 0; k < inputs.Count; k++)
                     {
                         if (!needs[k] || k >= grads.Count || grads[k] is not { } dx) continue;

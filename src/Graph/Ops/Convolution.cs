@@ -73,7 +73,10 @@ public sealed class ConvOp : Op
                 geo.In[i] + geo.Pads[i] + geo.Pads[i + geo.N] - ((geo.Out[i] - 1) * geo.Strides[i] + (geo.Kernel[i] - 1) * geo.Dilations[i] + 1)).ToArray();
             dx = g.Node1("ConvTranspose", [dy, w], [.. geo.Attributes(group), Attr.Ints("output_padding", outputPadding)]);
         }
-        if (c.Needs(1)) dw = ConvGeometry.WeightGradient(g, x, dy, geo, group, w);
+        if (c.Needs(1))
+            dw = c.Options.ConvWeightGradient == ConvWeightGradient.Conv && group == 1
+                ? ConvGeometry.WeightGradientByConv(g, x, dy, geo, w)
+                : ConvGeometry.WeightGradient(g, x, dy, geo, group, w);
         if (c.Needs(2)) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
         return [dx, dw, db];
     }
@@ -282,6 +285,24 @@ internal sealed record ConvGeometry(int N, long[] In, long[] Out, long[] Kernel,
 
     public IEnumerable<global::Onnx.AttributeProto> Attributes(long group) =>
         [Attr.Ints("strides", Strides), Attr.Ints("dilations", Dilations), Attr.Ints("pads", Pads), Attr.Int("group", group)];
+
+    /// <summary>dW = Transpose(Conv(Transpose(Xpad), Transpose(dOut), strides = d, dilations = s)) cropped to the kernel:
+    /// the batch becomes the reduced channel axis (group 1 only).</summary>
+    public static Value WeightGradientByConv(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, Value w)
+    {
+        var n = geo.N;
+        var xp = input;
+        if (geo.Pads.Any(p => p != 0))
+            xp = g.Node1("Pad", [input, g.Ints("pads", [0, 0, .. geo.Pads.Take(n), 0, 0, .. geo.Pads.Skip(n)])]);
+        long[] swap = [1, 0, .. Enumerable.Range(2, n).Select(a => (long)a)];
+        var full = g.Node1("Conv", [g.Transpose(xp, swap), g.Transpose(dOut, swap)],
+            [Attr.Ints("strides", geo.Dilations), Attr.Ints("dilations", geo.Strides)]);
+        // Leftover input the forward windows never reached makes the result larger than the kernel.
+        var spatial = full.Shape.Skip(2);
+        if (!spatial.IsFullyKnown || spatial.ToArray().Where((d, i) => d != geo.Kernel[i]).Any())
+            full = g.Slice(full, new long[n], geo.Kernel, Enumerable.Range(2, n).Select(a => (long)a).ToArray());
+        return g.ReshapeLike(g.Transpose(full, swap), w);
+    }
 
     /// <summary>dW[m, c, k] = Σ_{n,p} dOut[n, m, p]·Xpad[n, c, p·s + k·d]: the kernel offsets as strided Slices of the
     /// padded input (im2col), then one Gemm (one batched MatMul with groups) against the output gradient.</summary>

@@ -23,8 +23,9 @@ public abstract class Op
 
 /// <summary>What a gradient rule sees of one forward node and where it emits its gradient nodes.</summary>
 public sealed class GradientContext(NodeProto node, IReadOnlyList<Value?> inputs, IReadOnlyList<Value?> outputs,
-    IReadOnlyList<Value?> outputGradients, GraphBuilder graph, IReadOnlyList<bool> needsGradient)
+    IReadOnlyList<Value?> outputGradients, GraphBuilder graph, IReadOnlyList<bool> needsGradient, Autodiff.GradientOptions? options = null)
 {
+    public Autodiff.GradientOptions Options { get; } = options ?? Autodiff.GradientOptions.Default;
     public NodeProto Node => node;
     /// <summary>Forward inputs; null where an optional input is omitted.</summary>
     public IReadOnlyList<Value?> Inputs => inputs;

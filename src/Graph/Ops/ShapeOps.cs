@@ -307,6 +307,14 @@ public sealed class GatherElementsOp : Op
 {
     public override string Type => "GatherElements";
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx) => [new TensorType(ctx.Input(0).DType, ctx.Input(1).Shape)];
+
+    /// <summary>Y = X.take_along(I, axis); dX = ScatterElements(0, I, dY, axis, add)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var axis = c.X(0).Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
+        return [g.Node1("ScatterElements", [g.ZerosLike(c.X(0)), c.X(1), c.DY()], [Attr.Int("axis", axis), Attr.String("reduction", "add")]), null];
+    }
 }
 
 /// <summary>Expand(X, shape): bidirectional broadcast with a constant shape.</summary>

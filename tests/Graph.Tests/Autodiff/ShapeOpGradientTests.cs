@@ -37,6 +37,7 @@ public sealed class ShapeOpGradientTests
             C("gather axis 0", g => g.Op("Gather", Param(g, "x", [5, 3], 4), g.Constant(Tensors.Create("i", [0L, 3, 3, -1], 2, 2), "i"))),
             C("gather axis 1", g => g.Op("Gather", [Param(g, "x", [2, 4, 3], 5), g.Constant(Tensors.Create("i", [2L, 0, 2], 3), "i")], Attr.Int("axis", 1))),
             C("gather scalar index", g => g.Op("Gather", [Param(g, "x", [3, 4], 6), g.ScalarLong(2)], Attr.Int("axis", 1))),
+            C("gather elements", g => g.Op("GatherElements", [Param(g, "x", [3, 4], 9), g.Constant(Tensors.Create("i", [1L, 1, 3, 0, 2, 2], 3, 2), "i")], Attr.Int("axis", 1))),
             C("pad", g => g.Op("Pad", Param(g, "x", [2, 3], 7), g.Ints(1, 0, 2, 1))),
             C("pad negative", g => g.Op("Pad", Param(g, "x", [3, 4], 8), g.Ints(-1, 1, 0, -2))));
     }

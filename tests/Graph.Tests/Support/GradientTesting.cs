@@ -27,7 +27,9 @@ public static class GradientTesting
     }
 
     /// <summary>Runs every case, asserts each passes, and checks all gradient graphs in one checker call.</summary>
-    public static IReadOnlyList<GradCheckResult> CheckAll(params Case[] cases)
+    public static IReadOnlyList<GradCheckResult> CheckAll(params Case[] cases) => CheckAll(GradientOptions.Default, cases);
+
+    public static IReadOnlyList<GradCheckResult> CheckAll(GradientOptions gradientOptions, params Case[] cases)
     {
         var results = new List<GradCheckResult>();
         var failures = new List<string>();
@@ -37,7 +39,7 @@ public static class GradientTesting
             var outputs = c.Build(g);
             foreach (var o in outputs) g.AddOutput(o);
             var parameters = g.InitializerValues.Select(v => v.Name).Where(n => n.StartsWith(ParamPrefix, StringComparison.Ordinal)).ToList();
-            var result = GradCheck.Run(g.ToModel(), null, new GradCheckOptions { MaxElementsPerParameter = 64, Tolerance = c.Tolerance, Parameters = parameters });
+            var result = GradCheck.Run(g.ToModel(), null, new GradCheckOptions { MaxElementsPerParameter = 64, Tolerance = c.Tolerance, Parameters = parameters, Gradients = gradientOptions });
             results.Add(result);
             if (!result.Passed) failures.Add($"{c.Name}: {result}");
             var foreign = result.GradientModel.Graph.Node.Where(n => n.Domain.Length > 0).Select(n => n.Describe()).ToList();

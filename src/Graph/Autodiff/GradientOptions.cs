@@ -1,0 +1,18 @@
+namespace NeuralService.Graph.Autodiff;
+
+/// <summary>How a Conv weight gradient is written (DESIGN.md §3: im2col is faster on CPU, the Conv form on cuDNN).</summary>
+public enum ConvWeightGradient
+{
+    /// <summary>Kernel-offset Slices of the padded input → Concat → one Gemm against the output gradient.</summary>
+    Im2Col,
+    /// <summary>Conv of the batch-transposed input with the batch-transposed output gradient as kernel (strides and
+    /// dilations swap roles); grouped convolutions fall back to im2col.</summary>
+    Conv,
+}
+
+/// <summary>Choices of decomposition that change speed, not results.</summary>
+public sealed record GradientOptions
+{
+    public static readonly GradientOptions Default = new();
+    public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.Im2Col;
+}

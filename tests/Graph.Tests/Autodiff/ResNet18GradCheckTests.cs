@@ -1,0 +1,43 @@
+using NeuralService.Graph.Autodiff;
+using NeuralService.Graph.Onnx;
+
+namespace NeuralService.Graph.Tests.Autodiff;
+
+/// <summary>Runs only where the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 has been restored.</summary>
+public sealed class ResNet18FactAttribute : FactAttribute
+{
+    public static readonly string ModelPath = Path.Combine(
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+        "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
+
+    public ResNet18FactAttribute()
+    {
+        if (!File.Exists(ModelPath))
+            Skip = $"ResNet18.onnx not found at {ModelPath}: restore NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1 to run this test";
+    }
+}
+
+public sealed class ResNet18GradCheckTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    /// <summary>The opset-8 CNTK ResNet18 (BatchNormalization 'spatial', asymmetric pads) imports, differentiates and
+    /// matches finite differences on a few elements of each kind of parameter.</summary>
+    [ResNet18Fact]
+    public void GradientsMatchFiniteDifferences()
+    {
+        var model = OnnxModels.Load(ResNet18FactAttribute.ModelPath);
+        var convs = model.Graph.Node.Where(n => n.OpType == "Conv").ToList();
+        var norms = model.Graph.Node.Where(n => n.OpType == "BatchNormalization").ToList();
+        string[] checkedNames =
+        [
+            convs[0].Input[1], convs[10].Input[1],
+            .. norms[0].Input.Skip(1), norms[^1].Input[1],
+        ];
+        // ONNX Runtime has no float64 Conv kernel, so this runs in float32, where finite differences through 20 layers are
+        // only good to a few percent.
+        var result = GradCheck.Run(model, null, new GradCheckOptions { Parameters = checkedNames, MaxElementsPerParameter = 2, Tolerance = 0.05, Step = 3e-3 });
+        output.WriteLine(result.ToString());
+        Assert.Equal(checkedNames.Length, result.Parameters.Count);
+        Assert.True(result.Passed, result.ToString());
+        Assert.All(result.GradientModel.Graph.Node, n => Assert.Equal("", n.Domain));
+    }
+}
