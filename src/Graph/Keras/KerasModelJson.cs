@@ -107,7 +107,7 @@ public static class KerasModelJson
             var progressed = false;
             foreach (var item in pending.ToList())
             {
-                var call = ParseNode(item.Node, item.Path);
+                var call = Shifted(ParseNode(item.Node, item.Path), byName);
                 if (!call.Inputs.All(r => outputsOf.ContainsKey((r.Layer, r.Node)))) continue;
                 var inputs = call.Inputs.Select(r => Resolve(outputsOf, r, byName, item.Path)).ToList();
                 IReadOnlyList<KerasTensor> outs;
@@ -126,14 +126,14 @@ public static class KerasModelJson
             if (!progressed)
             {
                 var stuck = pending[0];
-                var missing = ParseNode(stuck.Node, stuck.Path).Inputs.First(r => !outputsOf.ContainsKey((r.Layer, r.Node)));
+                var missing = Shifted(ParseNode(stuck.Node, stuck.Path), byName).Inputs.First(r => !outputsOf.ContainsKey((r.Layer, r.Node)));
                 throw new GraphException(byName.ContainsKey(missing.Layer)
                     ? $"{stuck.Path}: layer '{stuck.Layer.Name}' waits for '{missing.Layer}' node {missing.Node}, which never comes (cycle or missing node)"
                     : $"{stuck.Path}: unknown layer '{missing.Layer}'");
             }
         }
-        var ins = Refs(config["input_layers"], path + ".input_layers").Select(r => Resolve(outputsOf, r, byName, path + ".input_layers")).ToList();
-        var outsModel = Refs(config["output_layers"], path + ".output_layers").Select(r => Resolve(outputsOf, r, byName, path + ".output_layers")).ToList();
+        var ins = Refs(config["input_layers"], path + ".input_layers").Select(r => Resolve(outputsOf, Shift(r, byName), byName, path + ".input_layers")).ToList();
+        var outsModel = Refs(config["output_layers"], path + ".output_layers").Select(r => Resolve(outputsOf, Shift(r, byName), byName, path + ".output_layers")).ToList();
         try
         {
             return new Functional(ins, outsModel, new ModelConfig
@@ -147,6 +147,16 @@ public static class KerasModelJson
             throw new GraphException($"{path}: {e.Message}");
         }
     }
+
+    /// <summary>Keras counts a nested model's own construction as its node 0, but does not serialize it: references
+    /// to such a model's calls are one higher than their position in its inbound_nodes list.</summary>
+    private static TensorRef Shift(TensorRef r, Dictionary<string, Layer> byName) =>
+        byName.TryGetValue(r.Layer, out var l) && l is Model m && HasBuiltInNode(m) && r.Node > 0 ? r with { Node = r.Node - 1 } : r;
+
+    private static bool HasBuiltInNode(Model m) => m is Functional || (m is Sequential s && s.HasInput);
+
+    private static NodeCall Shifted(NodeCall call, Dictionary<string, Layer> byName) =>
+        call with { Inputs = call.Inputs.Select(r => Shift(r, byName)).ToList() };
 
     private static string NameOf(Dictionary<string, Layer> byName, Layer layer) => byName.First(kv => kv.Value == layer).Key;
 
@@ -303,7 +313,7 @@ public static class KerasModelJson
                 entry["inbound_nodes"] = new JsonArray(layer is InputLayer ? [] : nodes.Select(n => (JsonNode)WriteNode(n, nodeIndex)).ToArray());
                 layers.Add(entry);
             }
-            JsonArray Refs(IEnumerable<KerasTensor> ts) => new(ts.Select(t => (JsonNode)new JsonArray(t.Layer.Name, nodeIndex.GetValueOrDefault(t.Node), t.Index)).ToArray());
+            JsonArray Refs(IEnumerable<KerasTensor> ts) => new(ts.Select(t => (JsonNode)new JsonArray(t.Layer.Name, KerasNodeIndex(t, nodeIndex), t.Index)).ToArray());
             config = new JsonObject
             {
                 ["name"] = model.Name,
@@ -333,7 +343,7 @@ public static class KerasModelJson
             {
                 ["shape"] = Shape(t.Shape),
                 ["dtype"] = Onnx.DataTypes.ToName(t.DType),
-                ["keras_history"] = new JsonArray(t.Layer.Name, nodeIndex.GetValueOrDefault(t.Node), t.Index),
+                ["keras_history"] = new JsonArray(t.Layer.Name, KerasNodeIndex(t, nodeIndex), t.Index),
             },
         };
         var tensorArgs = node.Arguments.Where(a => a.Value is TensorArgument).ToDictionary(a => ((TensorArgument)a.Value!).InputIndex, a => a.Key);
@@ -352,6 +362,9 @@ public static class KerasModelJson
             };
         return new JsonObject { ["args"] = args, ["kwargs"] = kwargs };
     }
+
+    private static int KerasNodeIndex(KerasTensor t, Dictionary<LayerNode, int> nodeIndex) =>
+        nodeIndex.GetValueOrDefault(t.Node) + (t.Layer is Model m && HasBuiltInNode(m) ? 1 : 0);
 
     private static JsonObject WriteLayer(Layer layer, object? _)
     {

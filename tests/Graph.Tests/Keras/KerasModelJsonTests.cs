@@ -125,3 +125,27 @@ public sealed class KerasModelJsonTests
         Assert.Contains("'d'", e.Message);
     }
 }
+
+public sealed class NestedModelJsonTests
+{
+    [Fact]
+    public void AnEncoderCalledTwiceRoundTripsWithKerasNodeNumbering()
+    {
+        var inner = Input.Of(4);
+        var encoder = new Functional(inner, new Dense(3, "tanh").Apply(inner), "encoder");
+        var a = Input.Of(4);
+        var b = Input.Of(4);
+        var model = new Functional([a, b], [new Subtract(new MergeConfig()).Apply(encoder.Apply(a), encoder.Apply(b))], "siamese");
+        var json = KerasModelJson.Write(model);
+        // Keras numbers a nested model's calls from 1 (its node 0 is its own construction).
+        Assert.Matches("\"encoder\",\\s*2,", json);
+        var again = (Functional)KerasModelJson.Read(json);
+        Assert.Equal(model.CountParams(), again.CountParams());
+        Assert.Equal(2, again.Nodes.Count(n => n.Layer.Name == "encoder"));
+        var onnx = again.ToOnnx();
+        OnnxChecker.Check(onnx);
+        var x = Reference.Random(8, 3);
+        var outs = Ort.Run(onnx, (again.InputNames[0], x, [2, 4]), (again.InputNames[1], x, [2, 4]));
+        Assert.All(outs.Single().Value.Data, v => Assert.Equal(0f, v));
+    }
+}
