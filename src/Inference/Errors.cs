@@ -42,3 +42,10 @@ public sealed class OverloadedException(string message) : InferenceServiceExcept
 {
     public override ErrorKind Kind => ErrorKind.Overloaded;
 }
+
+/// <summary>ONNX Runtime failed while running a valid request (e.g. an index input out of range); 422 when the
+/// values are at fault, which is what it nearly always is for a model that loaded and warmed up.</summary>
+public sealed class ModelExecutionException(string message, Exception? inner = null) : InferenceServiceException(message, inner)
+{
+    public override ErrorKind Kind => ErrorKind.Invalid;
+}
