@@ -1,0 +1,172 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using NeuralService.Inference.Import;
+using NeuralService.Inference.Registry;
+using NeuralService.Inference.Tests.Support;
+using Onnx;
+
+namespace NeuralService.Inference.Tests.Import;
+
+public sealed class OnnxImporterTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly OnnxImporter _importer = new();
+
+    /// <summary><c>y = x + w</c> where <c>w</c> (4 floats, 1..4) lives in an external file at <paramref name="location"/>.</summary>
+    private static ModelProto WithExternalWeights(string location, long offset = 0)
+    {
+        var model = TestModels.Large(4, 0f);
+        var w = model.Graph.Initializer.Single(t => t.Name == "w");
+        w.RawData = ByteString.Empty;
+        w.DataLocation = TensorProto.Types.DataLocation.External;
+        w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        w.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString() });
+        w.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = "16" });
+        return model;
+    }
+
+    private static byte[] WeightBytes => MemoryMarshal.AsBytes<float>([1f, 2f, 3f, 4f]).ToArray();
+
+    private string Write(string relative, byte[] bytes)
+    {
+        var path = _dir.Combine(relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void Accepts_a_valid_model_and_reads_its_signature()
+    {
+        var prepared = _importer.FromFile(Write("m.onnx", TestModels.Affine().Bytes()));
+        Assert.Equal(17, prepared.Opset);
+        Assert.Equal("x: float32[batch,3]", prepared.Signature.Inputs[0].ToString());
+    }
+
+    [Fact]
+    public void Bad_protobuf_is_refused_clearly()
+    {
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromBytes([0x0a, 0xff, 0xff, 0xff, 0x01, 0x02]));
+        Assert.Contains("not an ONNX model", e.Message);
+    }
+
+    [Fact]
+    public void Newer_opset_is_refused_with_its_version()
+    {
+        var model = TestModels.Affine();
+        model.OpsetImport[0].Version = 18;
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromBytes(model.Bytes()));
+        Assert.Contains("opset 18", e.Message);
+    }
+
+    [Fact]
+    public void Undefined_node_input_is_refused()
+    {
+        var model = TestModels.Affine();
+        model.Graph.Node[0].Input[0] = "ghost";
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromBytes(model.Bytes()));
+        Assert.Contains("'ghost'", e.Message);
+    }
+
+    [Fact]
+    public void Negative_and_huge_declared_dims_are_refused()
+    {
+        var model = TestModels.Affine();
+        model.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue = -3;
+        Assert.Contains("negative dimension -3", Assert.Throws<InvalidModelException>(() => _importer.FromBytes(model.Bytes())).Message);
+        model.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue = 1L << 40;
+        Assert.Contains("over the limit", Assert.Throws<InvalidModelException>(() => _importer.FromBytes(model.Bytes())).Message);
+    }
+
+    [Fact]
+    public void Model_that_onnx_runtime_cannot_load_is_refused()
+    {
+        var model = TestModels.Affine();
+        model.Graph.Node[0].OpType = "NoSuchOp";
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromBytes(model.Bytes()));
+        Assert.Contains("ONNX Runtime cannot load", e.Message);
+    }
+
+    [Fact]
+    public void Oversized_file_is_refused_before_reading()
+    {
+        var small = new OnnxImporter(new ImportLimits { MaxModelBytes = 1000 });
+        var path = Write("big.onnx", TestModels.Large(1000, 1f).Bytes());
+        var e = Assert.Throws<ModelTooLargeException>(() => small.FromFile(path));
+        Assert.Contains("1000-byte limit", e.Message);
+        Assert.Throws<ModelTooLargeException>(() => small.FromBytes(File.ReadAllBytes(path)));
+    }
+
+    [Fact]
+    public void External_data_inside_the_model_directory_is_inlined()
+    {
+        Write("model/weights/w.bin", [0, 0, 0, 0, .. WeightBytes]);
+        var prepared = _importer.FromFile(Write("model/m.onnx", WithExternalWeights("weights/w.bin", offset: 4).Bytes()));
+        var w = prepared.Model.Graph.Initializer.Single(t => t.Name == "w");
+        Assert.Equal(TensorProto.Types.DataLocation.Default, w.DataLocation);
+        Assert.Equal(WeightBytes, w.RawData.ToByteArray());
+        Assert.False(ExternalData.HasExternal(ModelProto.Parser.ParseFrom(prepared.Bytes)));
+    }
+
+    [Theory]
+    [InlineData("../secret.bin", "contains '..'")]
+    [InlineData("weights/../../secret.bin", "contains '..'")]
+    [InlineData("/etc/passwd", "relative path")]
+    [InlineData("missing.bin", "does not exist")]
+    public void External_data_path_tricks_are_refused(string location, string message)
+    {
+        Write("secret.bin", WeightBytes);
+        var path = Write("model/m.onnx", WithExternalWeights(location).Bytes());
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromFile(path));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void Symlinks_leading_out_of_the_model_directory_are_refused()
+    {
+        Write("secret.bin", WeightBytes);
+        Directory.CreateDirectory(_dir.Combine("model"));
+        File.CreateSymbolicLink(_dir.Combine("model", "w.bin"), _dir.Combine("secret.bin"));
+        Directory.CreateSymbolicLink(_dir.Combine("model", "outside"), _dir.Path);
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromFile(Write("model/m.onnx", WithExternalWeights("w.bin").Bytes())));
+        Assert.Contains("resolves outside", e.Message);
+        e = Assert.Throws<InvalidModelException>(() => _importer.FromFile(Write("model/m2.onnx", WithExternalWeights("outside/secret.bin").Bytes())));
+        Assert.Contains("resolves outside", e.Message);
+        // A link that stays inside is fine.
+        Write("model/real.bin", WeightBytes);
+        File.CreateSymbolicLink(_dir.Combine("model", "inside.bin"), _dir.Combine("model", "real.bin"));
+        _importer.FromFile(Write("model/m3.onnx", WithExternalWeights("inside.bin").Bytes()));
+    }
+
+    [Fact]
+    public void External_data_out_of_file_bounds_is_refused()
+    {
+        Write("model/w.bin", WeightBytes);
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromFile(Write("model/m.onnx", WithExternalWeights("w.bin", offset: 8).Bytes())));
+        Assert.Contains("outside 'w.bin'", e.Message);
+    }
+
+    [Fact]
+    public void External_data_is_refused_for_uploaded_bytes()
+    {
+        var e = Assert.Throws<InvalidModelException>(() => _importer.FromBytes(WithExternalWeights("w.bin").Bytes()));
+        Assert.Contains("external file", e.Message);
+    }
+
+    [Fact]
+    public async Task Registry_import_writes_only_inside_its_data_directory()
+    {
+        Write("src/w.bin", WeightBytes);
+        var source = Write("src/m.onnx", WithExternalWeights("w.bin").Bytes());
+        var before = Directory.GetFiles(_dir.Combine("src"));
+        using var registry = await ModelRegistry.OpenSqliteAsync(_dir.Combine("data"));
+        var v = await registry.ImportAsync("ext", source);
+        Assert.StartsWith(_dir.Combine("data") + "/", registry.FilePath(v));
+        Assert.Equal(before, Directory.GetFiles(_dir.Combine("src")));
+        await Assert.ThrowsAsync<InvalidModelException>(() => registry.ImportAsync("ext", Write("src/bad.onnx", WithExternalWeights("../w.bin").Bytes())));
+        Assert.Single(await registry.ListVersionsAsync("ext"));
+        Assert.Empty(await registry.CheckConsistencyAsync());
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
