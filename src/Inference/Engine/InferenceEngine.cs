@@ -14,7 +14,9 @@ public sealed record EngineOptions
     public int IntraOpThreads { get; init; }
     public GraphOptimizationLevel Optimization { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
     public bool WarmUp { get; init; } = true;
-    public Action<string>? Log { get; init; }
+    /// <summary>ONNX Runtime's own log threshold for sessions (it writes to stderr).</summary>
+    public OrtLoggingLevel OrtLogLevel { get; init; } = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING;
+    public Action<string>? Log { get; init; } = message => Console.Error.WriteLine($"[inference] {message}");
 }
 
 /// <summary>Serves inference for registered model versions: validates inputs against the signature, queues them on
@@ -155,7 +157,7 @@ public sealed class InferenceEngine : IAsyncDisposable
 
     private SessionOptions SessionOptionsFor()
     {
-        var options = new SessionOptions { GraphOptimizationLevel = _options.Optimization };
+        var options = new SessionOptions { GraphOptimizationLevel = _options.Optimization, LogSeverityLevel = _options.OrtLogLevel };
         if (_options.IntraOpThreads > 0) options.IntraOpNumThreads = _options.IntraOpThreads;
         if (_options.UseCuda && _cudaState >= 0)
         {

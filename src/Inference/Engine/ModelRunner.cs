@@ -25,13 +25,16 @@ public sealed class ModelRunner : IAsyncDisposable
     public long ApproximateBytes { get; }
 
     /// <summary>Runs inputs (in signature order) directly, bypassing the queue.</summary>
-    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs)
+    public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs) => Run(inputs, quiet: false);
+
+    private IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs, bool quiet)
     {
         var values = new List<OrtValue>(inputs.Count);
         try
         {
             foreach (var t in inputs) values.Add(OrtTensors.ToOrtValue(t));
             using var runOptions = new RunOptions();
+            if (quiet) runOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
@@ -64,7 +67,7 @@ public sealed class ModelRunner : IAsyncDisposable
                     ? new NamedTensor(spec.Name, type, dims, strings: Enumerable.Repeat("", (int)count).ToArray())
                     : new NamedTensor(spec.Name, type, dims, new byte[count * DataTypes.ByteSize(type)]);
             }).ToList();
-            Run(inputs);
+            Run(inputs, quiet: true);
         }
         catch (Exception e) when (e is InferenceServiceException or NotSupportedException or OnnxRuntimeException)
         {

@@ -55,7 +55,14 @@ public sealed class OnnxImporter(ImportLimits? limits = null)
     {
         try
         {
-            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+            using var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL,
+                IntraOpNumThreads = 1,
+                InterOpNumThreads = 1,
+                // A refused model is reported through the exception; ORT's own stderr line would only duplicate it.
+                LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+            };
             using var session = new InferenceSession(bytes, options);
         }
         catch (OnnxRuntimeException e)

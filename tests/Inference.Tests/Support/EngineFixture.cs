@@ -1,3 +1,4 @@
+using Microsoft.ML.OnnxRuntime;
 using NeuralService.Inference.Engine;
 using NeuralService.Inference.Registry;
 
@@ -14,7 +15,8 @@ public sealed class EngineFixture : IAsyncDisposable
     public InferenceEngine Engine { get; private set; } = null!;
     public List<string> Log { get; } = [];
 
-    public static async Task<EngineFixture> CreateAsync(BatchingOptions? batching = null, long cacheBytes = 1L << 30)
+    public static async Task<EngineFixture> CreateAsync(BatchingOptions? batching = null, long cacheBytes = 1L << 30,
+        OrtLoggingLevel ortLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING)
     {
         var f = new EngineFixture();
         f.Registry = await ModelRegistry.OpenSqliteAsync(f._data.Path);
@@ -23,6 +25,7 @@ public sealed class EngineFixture : IAsyncDisposable
             Batching = batching ?? new BatchingOptions(),
             CacheBytes = cacheBytes,
             IntraOpThreads = 1,
+            OrtLogLevel = ortLogLevel,
             Log = m => { lock (f.Log) f.Log.Add(m); },
         });
         return f;
