@@ -20,10 +20,6 @@ public sealed class PostgresModelStore(string connectionString) : SqlModelStore
         return tx;
     }
 
-    protected override Task LockForMigrationAsync(DbConnection connection, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
-
-    protected override bool IsUniqueViolation(DbException e) => e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-
     public override void Dispose()
     {
         _source.Dispose();

@@ -14,10 +14,6 @@ public abstract class SqlModelStore : IModelStore
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
     /// <summary>Begins a transaction that serialises writers, so version numbers and alias moves cannot race.</summary>
     protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct);
-    /// <summary>Serialises concurrent migration runners (inside the migration transaction).</summary>
-    protected abstract Task LockForMigrationAsync(DbConnection connection, DbTransaction tx, CancellationToken ct);
-    /// <summary>Whether a failed statement was a unique/primary-key violation.</summary>
-    protected abstract bool IsUniqueViolation(DbException e);
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
@@ -26,11 +22,15 @@ public abstract class SqlModelStore : IModelStore
     public async Task MigrateAsync(CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
-        await ExecAsync(c, null, "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)", ct);
+        // Every step runs under the writer lock, so concurrent starters apply each migration exactly once.
+        await using (var tx = await BeginWriteAsync(c, ct))
+        {
+            await ExecAsync(c, tx, "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)", ct);
+            await tx.CommitAsync(ct);
+        }
         foreach (var m in Schema.Migrations)
         {
             await using var tx = await BeginWriteAsync(c, ct);
-            await LockForMigrationAsync(c, tx, ct);
             var applied = await ScalarAsync(c, tx, "SELECT COUNT(*) FROM schema_migrations WHERE version = @v", ct, ("v", (long)m.Version));
             if (Convert.ToInt64(applied, CultureInfo.InvariantCulture) > 0) { await tx.RollbackAsync(ct); continue; }
             await ExecAsync(c, tx, m.Sql, ct);

@@ -37,10 +37,6 @@ public sealed class SqliteModelStore : SqlModelStore
     protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
-    protected override Task LockForMigrationAsync(DbConnection connection, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
-
-    protected override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: 19 };
-
     public override void Dispose()
     {
         // Pooled connections keep the file open; release them so the data directory can be moved or deleted.

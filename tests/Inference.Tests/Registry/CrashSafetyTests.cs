@@ -6,7 +6,7 @@ namespace NeuralService.Inference.Tests.Registry;
 
 /// <summary>Kills a process that is writing large models at random moments; the registry must come back either
 /// before or after the interrupted version, consistent, with no stray files.</summary>
-public sealed class CrashSafetyTests
+public sealed class CrashSafetyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task Killed_writer_leaves_old_or_new_state()
@@ -14,24 +14,35 @@ public sealed class CrashSafetyTests
         using var data = new TempDirectory();
         var random = new Random(1234);
         var lastSeen = 0;
+        var interruptedWrites = 0;
         for (var round = 0; round < 4; round++)
         {
-            var committed = await RunAndKillAsync(data.Path, TimeSpan.FromMilliseconds(random.Next(50, 900)));
+            // Kill at a random point within the writes after the first few commits (each write takes ~100 ms here).
+            var afterCommits = random.Next(1, 4);
+            var delay = TimeSpan.FromMilliseconds(random.Next(0, 150));
+            var committed = await RunAndKillAsync(data.Path, afterCommits, delay);
+            var leftovers = Directory.GetFiles(Path.Combine(data.Path, "tmp")).Length;
+            interruptedWrites += leftovers;
+            output.WriteLine($"round {round}: killed {delay.TotalMilliseconds} ms after commit {afterCommits}, {committed} reported committed, {leftovers} partial file(s) left");
             using var registry = await ModelRegistry.OpenSqliteAsync(data.Path);
-            var versions = (await registry.ListVersionsAsync("big")).Select(v => v.Version).ToList();
+            var listed = await registry.ListVersionsAsync("big");
+            var versions = listed.Select(v => v.Version).ToList();
             // A version may have committed just before the kill without its line reaching us.
             var count = versions.Count;
-            Assert.InRange(count, Math.Max(lastSeen, committed), Math.Max(lastSeen, committed) + 1);
+            Assert.InRange(count, lastSeen + committed, lastSeen + committed + 1);
             Assert.Equal(Enumerable.Range(1, count), versions);
             Assert.Empty(await registry.CheckConsistencyAsync());
             Assert.Empty(Directory.GetFiles(Path.Combine(data.Path, "tmp")));
-            Assert.Equal(count, Directory.GetFiles(Path.Combine(data.Path, "blobs")).Length);
+            // Orphans (written but never committed) are gone: exactly the referenced files remain.
+            Assert.Equal(listed.Select(v => v.Sha256 + ".onnx").Distinct().Order(), Directory.GetFiles(Path.Combine(data.Path, "blobs")).Select(Path.GetFileName).Order());
             lastSeen = count;
         }
+        output.WriteLine($"{interruptedWrites} kill(s) landed mid-file-write");
     }
 
-    /// <summary>Starts the writer, kills it <paramref name="after"/> its registry opened; returns the last version it reported.</summary>
-    private static async Task<int> RunAndKillAsync(string dataDirectory, TimeSpan after)
+    /// <summary>Starts the writer, kills it <paramref name="after"/> its <paramref name="commits"/>-th commit; returns
+    /// the number of commits it reported.</summary>
+    private static async Task<int> RunAndKillAsync(string dataDirectory, int commits, TimeSpan after)
     {
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -43,16 +54,16 @@ public sealed class CrashSafetyTests
         psi.ArgumentList.Add(dataDirectory);
         using var process = Process.Start(psi)!;
         var committed = 0;
-        var opened = new TaskCompletionSource();
+        var reached = new TaskCompletionSource();
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data == "opened") opened.TrySetResult();
-            else if (e.Data?.StartsWith("committed ", StringComparison.Ordinal) == true) Volatile.Write(ref committed, int.Parse(e.Data[10..]));
+            if (e.Data?.StartsWith("committed ", StringComparison.Ordinal) != true) return;
+            if (Interlocked.Increment(ref committed) >= commits) reached.TrySetResult();
         };
         process.BeginOutputReadLine();
         var stderr = process.StandardError.ReadToEndAsync();
-        var started = await Task.WhenAny(opened.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(30)));
-        Assert.True(opened.Task.IsCompleted, $"crash writer did not start: {(process.HasExited ? await stderr : "timeout")}");
+        await Task.WhenAny(reached.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(reached.Task.IsCompleted, $"crash writer did not commit {commits} versions: {(process.HasExited ? await stderr : "timeout")}");
         await Task.Delay(after);
         Assert.False(process.HasExited, $"crash writer exited early: {(process.HasExited ? await stderr : "")}");
         process.Kill(entireProcessTree: true);

@@ -20,8 +20,8 @@ public static class CrashWriter
         Console.WriteLine("opened");
         for (var i = 0; ; i++)
         {
-            // Distinct content every time, so each version writes a new file.
-            var v = await registry.RegisterAsync("big", TestModels.Large(4 << 20, i));
+            // Distinct content every time (also across writer processes), so each version writes a new file.
+            var v = await registry.RegisterAsync("big", TestModels.Large(1 << 20, i + Random.Shared.NextSingle()));
             Console.WriteLine($"committed {v.Version}");
         }
     }
