@@ -10,7 +10,7 @@ public sealed class PostgresServer : IDisposable
 {
     private readonly string? _ownedDirectory;
     private readonly string? _script;
-    private int _databases;
+    private readonly List<string> _databases = [];
 
     public PostgresServer()
     {
@@ -42,13 +42,14 @@ public sealed class PostgresServer : IDisposable
     /// <summary>A fresh empty database for one test, so tests do not see each other's models.</summary>
     public string NewDatabase()
     {
-        var name = $"t{Environment.ProcessId}_{Interlocked.Increment(ref _databases)}_{Guid.NewGuid():N}"[..40];
+        var name = $"neural_test_{Guid.NewGuid():N}";
         using (var c = new NpgsqlConnection(ConnectionString))
         {
             c.Open();
             using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", c);
             cmd.ExecuteNonQuery();
         }
+        lock (_databases) _databases.Add(name);
         return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
     }
 
@@ -67,7 +68,20 @@ public sealed class PostgresServer : IDisposable
     public void Dispose()
     {
         NpgsqlConnection.ClearAllPools();
-        if (_ownedDirectory is not null) RunScript("stop", _ownedDirectory);
+        if (_ownedDirectory is not null)
+        {
+            RunScript("stop", _ownedDirectory);
+            return;
+        }
+        // A server we were given outlives us: drop what the tests created there.
+        if (ConnectionString is null) return;
+        using var c = new NpgsqlConnection(ConnectionString);
+        c.Open();
+        foreach (var name in _databases)
+        {
+            using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", c);
+            cmd.ExecuteNonQuery();
+        }
     }
 }
 
