@@ -27,6 +27,8 @@ public interface IModelStore : IDisposable
     Task<ModelVersion> AddVersionAsync(NewVersion version, CancellationToken ct = default);
     Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(string model, CancellationToken ct = default);
     Task<ModelVersion?> GetVersionAsync(string model, int version, CancellationToken ct = default);
+    /// <summary>Whether any version of any model has this file (equal content shares one file).</summary>
+    Task<bool> IsFileReferencedAsync(string sha256, CancellationToken ct = default);
     /// <summary>Every version of every model (consistency checks and file clean-up).</summary>
     Task<IReadOnlyList<ModelVersion>> AllVersionsAsync(CancellationToken ct = default);
 

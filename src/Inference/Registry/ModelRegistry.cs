@@ -167,8 +167,7 @@ public sealed class ModelRegistry : IDisposable
 
     private async Task RemoveIfUnreferencedAsync(string sha)
     {
-        var all = await Store.AllVersionsAsync(CancellationToken.None);
-        if (all.All(v => v.Sha256 != sha)) Blobs.Delete(sha);
+        if (!await Store.IsFileReferencedAsync(sha, CancellationToken.None)) Blobs.Delete(sha);
     }
 
     /// <summary>Problems found (empty when consistent): every version's file exists with its recorded size and SHA-256.</summary>

@@ -117,6 +117,13 @@ public abstract class SqlModelStore : IModelStore
         return await GetVersionAsync(c, null, model, version, ct);
     }
 
+    public async Task<bool> IsFileReferencedAsync(string sha256, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        var n = await ScalarAsync(c, null, "SELECT COUNT(*) FROM model_versions WHERE sha256 = @s", ct, ("s", sha256));
+        return Convert.ToInt64(n, CultureInfo.InvariantCulture) > 0;
+    }
+
     public async Task<IReadOnlyList<ModelVersion>> AllVersionsAsync(CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
