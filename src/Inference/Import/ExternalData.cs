@@ -68,6 +68,10 @@ public static class ExternalData
         return real;
     }
 
+    /// <summary>Whether <paramref name="path"/>, with every symlink resolved, lies inside <paramref name="directory"/>.</summary>
+    public static bool IsInside(string directory, string path) =>
+        RealPath(directory) is { } root && RealPath(path) is { } real && real.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
+
     private static long? ParseLong(Dictionary<string, string> entries, string key, string tensor)
     {
         if (!entries.TryGetValue(key, out var s)) return null;

@@ -18,6 +18,8 @@ public sealed class OnnxImporter(ImportLimits? limits = null)
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new InvalidModelException($"no model file at '{path}'");
+        if (Limits.ImportRoot is { } root && !ExternalData.IsInside(root, info.FullName))
+            throw new InvalidModelException($"'{path}' is outside the import directory");
         if (info.Length > Limits.MaxModelBytes)
             throw new ModelTooLargeException($"'{info.Name}' is {info.Length} bytes, over the {Limits.MaxModelBytes}-byte limit");
         return FromBytes(File.ReadAllBytes(info.FullName), info.DirectoryName);

@@ -40,7 +40,7 @@ public sealed class SqliteModelStore : SqlModelStore
     public override void Dispose()
     {
         // Pooled connections keep the file open; release them so the data directory can be moved or deleted.
-        SqliteConnection.ClearAllPools();
+        using (var c = new SqliteConnection(_connectionString)) SqliteConnection.ClearPool(c);
         base.Dispose();
     }
 }

@@ -139,6 +139,19 @@ public sealed class OnnxImporterTests : IDisposable
     }
 
     [Fact]
+    public void Import_root_confines_source_paths()
+    {
+        var importer = new OnnxImporter(new ImportLimits { ImportRoot = _dir.Combine("inbox") });
+        var inside = Write("inbox/m.onnx", TestModels.Affine().Bytes());
+        var outside = Write("elsewhere/m.onnx", TestModels.Affine().Bytes());
+        File.CreateSymbolicLink(_dir.Combine("inbox", "link.onnx"), outside);
+        importer.FromFile(inside);
+        Assert.Contains("outside the import directory", Assert.Throws<InvalidModelException>(() => importer.FromFile(outside)).Message);
+        Assert.Contains("outside the import directory", Assert.Throws<InvalidModelException>(() => importer.FromFile(_dir.Combine("inbox", "..", "elsewhere", "m.onnx"))).Message);
+        Assert.Contains("outside the import directory", Assert.Throws<InvalidModelException>(() => importer.FromFile(_dir.Combine("inbox", "link.onnx"))).Message);
+    }
+
+    [Fact]
     public void External_data_out_of_file_bounds_is_refused()
     {
         Write("model/w.bin", WeightBytes);
