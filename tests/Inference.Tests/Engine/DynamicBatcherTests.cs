@@ -26,14 +26,14 @@ public sealed class DynamicBatcherTests
     private static NamedTensor Rows(float start, int rows, int k = 2) =>
         NamedTensor.Create("x", Enumerable.Range(0, rows * k).Select(i => start + i).ToArray(), rows, k);
 
-    private static async Task<DynamicBatcher> Create(FakeModel model, BatchingOptions options) =>
-        await Task.FromResult(new DynamicBatcher(model.Run, BatchMode.Concatenate, options, "fake/1"));
+    private static DynamicBatcher Create(FakeModel model, BatchingOptions options) =>
+        new(model.Run, BatchMode.Concatenate, options, "fake/1");
 
     [Fact]
     public async Task Concurrent_requests_are_batched_and_get_their_own_rows_back()
     {
         var model = new FakeModel();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(300) });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(300) });
         var tasks = Enumerable.Range(0, 16).Select(i => batcher.SubmitAsync([Rows(100 * i, 1)])).ToList();
         var results = await Task.WhenAll(tasks);
         for (var i = 0; i < 16; i++) Assert.Equal([200f * i, 200f * i + 2], results[i][0].As<float>());
@@ -47,7 +47,7 @@ public sealed class DynamicBatcherTests
     {
         var model = new FakeModel();
         model.Gate.Reset();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(200) });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(200) });
         var blocker = batcher.SubmitAsync([Rows(0, 1)]);
         await model.Entered.WaitAsync();
         var a = batcher.SubmitAsync([Rows(1, 1)]);
@@ -67,7 +67,7 @@ public sealed class DynamicBatcherTests
     {
         var model = new FakeModel();
         model.Gate.Reset();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(100) });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 16, MaxQueueDelay = TimeSpan.FromMilliseconds(100) });
         var blocker = batcher.SubmitAsync([Rows(0, 1)]);
         await model.Entered.WaitAsync();
         var narrow = batcher.SubmitAsync([Rows(1, 2, k: 2)]);
@@ -84,7 +84,7 @@ public sealed class DynamicBatcherTests
     {
         var model = new FakeModel();
         model.Gate.Reset();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2 });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2 });
         var running = batcher.SubmitAsync([Rows(0, 1)]);
         await model.Entered.WaitAsync();
         var queued = new[] { batcher.SubmitAsync([Rows(1, 1)]), batcher.SubmitAsync([Rows(2, 1)]) };
@@ -100,7 +100,7 @@ public sealed class DynamicBatcherTests
     {
         var model = new FakeModel();
         model.Gate.Reset();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 1 });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 1 });
         var running = batcher.SubmitAsync([Rows(0, 1)]);
         await model.Entered.WaitAsync();
         using var cts = new CancellationTokenSource();
@@ -120,7 +120,7 @@ public sealed class DynamicBatcherTests
     {
         var model = new FakeModel();
         model.Gate.Reset();
-        await using var batcher = await Create(model, new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(100) });
+        await using var batcher = Create(model, new BatchingOptions { MaxBatchSize = 8, MaxQueueDelay = TimeSpan.FromMilliseconds(100) });
         var blocker = batcher.SubmitAsync([Rows(0, 1)]);
         await model.Entered.WaitAsync();
         var good = batcher.SubmitAsync([Rows(1, 1)]);
