@@ -40,14 +40,15 @@ public sealed record BenchOptions(string Command, int Batch, int Steps, int Roun
 /// <summary>Times steps of a step session on fixed random data.</summary>
 public static class StepTimer
 {
-    public static double SamplesPerSecond(StepSession session, string xName, float[] x, long[] xDims, string yName, long[] y, int batch, int steps)
+    public static double SamplesPerSecond(StepSession session, string xName, float[] x, long[] xDims, string yName, long[] y, int batch, int steps,
+        string lr, string step)
     {
         session.SetBatch(xName, x, xDims);
         session.SetBatch(yName, y, [batch]);
-        session.SetScalar("lr", 1e-3);
-        for (var i = 0; i < 3; i++) { session.SetScalar("step", session.Steps + 1); session.Step(); }
+        session.SetScalar(lr, 1e-3);
+        for (var i = 0; i < 2; i++) { session.SetScalar(step, session.Steps + 1); session.Step(); }
         var sw = Stopwatch.StartNew();
-        for (var i = 0; i < steps; i++) { session.SetScalar("step", session.Steps + 1); session.Step(); }
+        for (var i = 0; i < steps; i++) { session.SetScalar(step, session.Steps + 1); session.Step(); }
         return batch * steps / sw.Elapsed.TotalSeconds;
     }
 }

@@ -1,26 +1,132 @@
+using System.Text.Json;
+using NeuralService.Graph.Keras;
+using NeuralService.Graph.Models;
+using NeuralService.Graph.Training;
+using NeuralService.Training.Execution;
+
 namespace NeuralService.Bench;
 
-/// <summary>Seed CNN train step, samples/s: the compiled step (layers + autodiff + optimizer) against the same step
-/// written by hand in plain ONNX ops, alternating rounds in one process.</summary>
+/// <summary>Seed CNN train step, samples/s: the compiled step (Keras JSON spec → layers → autodiff → Adam) against
+/// the same step written by hand in plain ONNX ops, alternating rounds in one process so both see the same machine.</summary>
 public static class TrainStepBench
 {
     public static void Run(BenchOptions o)
     {
-        var device = new NeuralService.Training.Execution.DeviceOptions { Kind = NeuralService.Training.Execution.DeviceKind.Cpu, IntraOpThreads = o.Threads };
+        var device = new DeviceOptions { Kind = DeviceKind.Cpu, IntraOpThreads = o.Threads };
         var rng = new Random(1);
         var x = Enumerable.Range(0, o.Batch * 784).Select(_ => (float)rng.NextDouble()).ToArray();
         var y = Enumerable.Range(0, o.Batch).Select(_ => (long)rng.Next(10)).ToArray();
-        var (model, sig, init) = HandWrittenCnnStep.Build(o.Batch);
-        using var hand = new NeuralService.Training.Execution.StepSession(model, sig, init, device);
+
+        var (model, compiled) = CompiledStep(o.Batch);
+        using var ours = Session(compiled, device, o.Profile is null ? null : Path.Combine(o.Profile, "compiled"));
+        var (handModel, handSig, handInit) = HandWrittenCnnStep.Build(o.Batch);
+        CopyWeights(model, handInit);
+        using var hand = new StepSession(handModel, handSig, handInit, device with
+        {
+            EnableProfiling = o.Profile is not null, ProfilePrefix = o.Profile is null ? null : Path.Combine(o.Profile, "handwritten"),
+        });
+
+        // Same weights, same batch: both steps must follow the same loss trajectory.
+        var features = compiled.Signature.Features.Single();
+        var targets = compiled.Signature.Targets.Single();
+        var lossDiff = 0.0;
+        for (var k = 0; k < 3; k++)
+        {
+            ours.SetBatch(features, x, [o.Batch, 28, 28, 1]);
+            ours.SetBatch(targets, y, [o.Batch]);
+            ours.SetScalar(compiled.Signature.LearningRate!, 1e-3);
+            ours.SetScalar(compiled.Signature.Step!, k);
+            hand.SetBatch("x", x, [o.Batch, 1, 28, 28]);
+            hand.SetBatch("y", y, [o.Batch]);
+            hand.SetScalar("lr", 1e-3);
+            hand.SetScalar("step", k + 1);
+            lossDiff = Math.Max(lossDiff, Math.Abs(ours.Step()[0] - hand.Step()[0]));
+        }
+        Console.WriteLine($"seed CNN ({model.CountParams()} parameters, compiled graph {compiled.Model.Graph.Node.Count} nodes, hand-written {handModel.Graph.Node.Count} nodes)");
+        Console.WriteLine($"max |loss difference| over 3 steps from equal weights: {lossDiff:E2}");
+
+        var oursRates = new List<double>();
         var handRates = new List<double>();
         for (var r = 0; r < o.Rounds; r++)
-            handRates.Add(StepTimer.SamplesPerSecond(hand, "x", x, [o.Batch, 1, 28, 28], "y", y, o.Batch, o.Steps));
-        Console.WriteLine($"hand-written step: {handRates.Median():F0} samples/s (median of {o.Rounds} rounds of {o.Steps} steps, batch {o.Batch}, {o.Threads} threads)");
+        {
+            oursRates.Add(StepTimer.SamplesPerSecond(ours, features, x, [o.Batch, 28, 28, 1], targets, y, o.Batch, o.Steps,
+                compiled.Signature.LearningRate!, compiled.Signature.Step!));
+            handRates.Add(StepTimer.SamplesPerSecond(hand, "x", x, [o.Batch, 1, 28, 28], "y", y, o.Batch, o.Steps, "lr", "step"));
+        }
+        var (a, b) = (oursRates.Median(), handRates.Median());
+        Console.WriteLine($"compiled step:     {a,8:F0} samples/s  (rounds: {string.Join(", ", oursRates.Select(v => v.ToString("F0")))})");
+        Console.WriteLine($"hand-written step: {b,8:F0} samples/s  (rounds: {string.Join(", ", handRates.Select(v => v.ToString("F0")))})");
+        Console.WriteLine($"ratio compiled/hand-written: {a / b:F2}  (batch {o.Batch}, {o.Threads} threads, {o.Steps} steps x {o.Rounds} rounds, CPU)");
+        if (o.Profile is not null)
+        {
+            Profile.Summarize("compiled", ours.EndProfiling());
+            Profile.Summarize("hand-written", hand.EndProfiling());
+        }
+    }
+
+    private static (Model, CompiledGraph) CompiledStep(int batch)
+    {
+        var spec = Path.Combine(AppContext.BaseDirectory, "mnist_cnn.json");
+        var model = KerasModelJson.ReadFile(File.Exists(spec) ? spec : Path.Combine(RepoRoot(), "onnx-models", "specs", "mnist_cnn.json"));
+        return (model, TrainingGraph.Compile(model, "sparse_categorical_crossentropy", new Adam()));
+    }
+
+    private static StepSession Session(CompiledGraph c, DeviceOptions device, string? profile)
+    {
+        var sig = c.Signature;
+        var state = sig.Persistent.Select(p => (p.Input, p.Output!)).ToList();
+        return new StepSession(c.Model, new StepSignature([.. sig.Features, .. sig.Targets], state, [sig.LearningRate!, sig.Step!], [sig.LossOutput]),
+            sig.Persistent.ToDictionary(p => p.Input, p => p.Initial()),
+            device with { EnableProfiling = profile is not null, ProfilePrefix = profile });
+    }
+
+    /// <summary>Gives the hand-written step the compiled model's weights; Keras flattens HWC, the NCHW step CHW.</summary>
+    private static void CopyWeights(Model model, Dictionary<string, float[]> hand)
+    {
+        var w = model.Weights.Where(v => v.Trainable).ToList();
+        string[] names = ["w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4", "w5", "b5"];
+        for (var i = 0; i < names.Length; i++) hand[names[i]] = (float[])w[i].Data.Clone();
+        var keras = w[6].Data;
+        var permuted = new float[keras.Length];
+        for (var c = 0; c < 64; c++)
+            for (var h = 0; h < 3; h++)
+                for (var x = 0; x < 3; x++)
+                    Array.Copy(keras, ((h * 3 + x) * 64 + c) * 64, permuted, (c * 9 + h * 3 + x) * 64, 64);
+        hand["w4"] = permuted;
+    }
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "NeuralService.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
     }
 
     public static double Median(this IEnumerable<double> values)
     {
         var s = values.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
+
+/// <summary>Kernel time per op type from an ONNX Runtime profile (Chrome trace JSON).</summary>
+public static class Profile
+{
+    public static void Summarize(string label, string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        var byOp = new Dictionary<string, (double Us, int Count)>();
+        foreach (var e in doc.RootElement.EnumerateArray())
+        {
+            if (!e.TryGetProperty("cat", out var cat) || cat.GetString() != "Node") continue;
+            if (!e.GetProperty("name").GetString()!.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
+            var op = e.GetProperty("args").GetProperty("op_name").GetString()!;
+            var (us, n) = byOp.GetValueOrDefault(op);
+            byOp[op] = (us + e.GetProperty("dur").GetDouble(), n + 1);
+        }
+        var total = byOp.Values.Sum(v => v.Us);
+        Console.WriteLine($"profile, {label} ({path}): kernel time by op type");
+        foreach (var (op, (us, n)) in byOp.OrderByDescending(kv => kv.Value.Us).Take(12))
+            Console.WriteLine($"  {op,-22} {100 * us / total,5:F1}%  {us / 1000,9:F1} ms  {n,6} kernel runs");
     }
 }

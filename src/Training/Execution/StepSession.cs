@@ -145,6 +145,9 @@ public sealed class StepSession : IDisposable
         values.CopyTo(target);
     }
 
+    /// <summary>Ends ONNX Runtime profiling (when enabled) and returns the profile file's path.</summary>
+    public string EndProfiling() => _session.EndProfiling();
+
     public IReadOnlyList<string> StateNames => _signature.State.Select(s => s.Input).ToList();
 
     private int IndexOf(string inputName)
