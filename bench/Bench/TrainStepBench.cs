@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Keras;
 using NeuralService.Graph.Models;
 using NeuralService.Graph.Training;
@@ -17,8 +18,11 @@ public static class TrainStepBench
         var x = Enumerable.Range(0, o.Batch * 784).Select(_ => (float)rng.NextDouble()).ToArray();
         var y = Enumerable.Range(0, o.Batch).Select(_ => (long)rng.Next(10)).ToArray();
 
-        var (model, compiled) = CompiledStep(o.Batch);
+        if (o.Profile is not null) Directory.CreateDirectory(o.Profile);
+        var (model, compiled) = CompiledStep(o.Batch, GradientOptions.Default);
         using var ours = Session(compiled, device, o.Profile is null ? null : Path.Combine(o.Profile, "compiled"));
+        var (_, convForm) = CompiledStep(o.Batch, new GradientOptions { ConvWeightGradient = ConvWeightGradient.Conv }, model);
+        using var oursConv = Session(convForm, device, o.Profile is null ? null : Path.Combine(o.Profile, "compiled-convgrad"));
         var (handModel, handSig, handInit) = HandWrittenCnnStep.Build(o.Batch);
         CopyWeights(model, handInit);
         using var hand = new StepSession(handModel, handSig, handInit, device with
@@ -46,29 +50,35 @@ public static class TrainStepBench
         Console.WriteLine($"max |loss difference| over 3 steps from equal weights: {lossDiff:E2}");
 
         var oursRates = new List<double>();
+        var convRates = new List<double>();
         var handRates = new List<double>();
         for (var r = 0; r < o.Rounds; r++)
         {
             oursRates.Add(StepTimer.SamplesPerSecond(ours, features, x, [o.Batch, 28, 28, 1], targets, y, o.Batch, o.Steps,
                 compiled.Signature.LearningRate!, compiled.Signature.Step!));
+            convRates.Add(StepTimer.SamplesPerSecond(oursConv, features, x, [o.Batch, 28, 28, 1], targets, y, o.Batch, o.Steps,
+                compiled.Signature.LearningRate!, compiled.Signature.Step!));
             handRates.Add(StepTimer.SamplesPerSecond(hand, "x", x, [o.Batch, 1, 28, 28], "y", y, o.Batch, o.Steps, "lr", "step"));
         }
-        var (a, b) = (oursRates.Median(), handRates.Median());
-        Console.WriteLine($"compiled step:     {a,8:F0} samples/s  (rounds: {string.Join(", ", oursRates.Select(v => v.ToString("F0")))})");
-        Console.WriteLine($"hand-written step: {b,8:F0} samples/s  (rounds: {string.Join(", ", handRates.Select(v => v.ToString("F0")))})");
-        Console.WriteLine($"ratio compiled/hand-written: {a / b:F2}  (batch {o.Batch}, {o.Threads} threads, {o.Steps} steps x {o.Rounds} rounds, CPU)");
+        var (a, c, b) = (oursRates.Median(), convRates.Median(), handRates.Median());
+        static string Rounds(List<double> v) => string.Join(", ", v.Select(r => r.ToString("F0")));
+        Console.WriteLine($"compiled step, im2col weight grads: {a,8:F0} samples/s  (rounds: {Rounds(oursRates)})");
+        Console.WriteLine($"compiled step, Conv weight grads:   {c,8:F0} samples/s  (rounds: {Rounds(convRates)})");
+        Console.WriteLine($"hand-written step (Conv form):      {b,8:F0} samples/s  (rounds: {Rounds(handRates)})");
+        Console.WriteLine($"ratio compiled/hand-written: im2col {a / b:F2}, Conv form {c / b:F2}  (batch {o.Batch}, {o.Threads} threads, {o.Steps} steps x {o.Rounds} rounds, CPU)");
         if (o.Profile is not null)
         {
-            Profile.Summarize("compiled", ours.EndProfiling());
+            Profile.Summarize("compiled, im2col", ours.EndProfiling());
+            Profile.Summarize("compiled, Conv form", oursConv.EndProfiling());
             Profile.Summarize("hand-written", hand.EndProfiling());
         }
     }
 
-    private static (Model, CompiledGraph) CompiledStep(int batch)
+    private static (Model, CompiledGraph) CompiledStep(int batch, GradientOptions gradients, Model? model = null)
     {
-        var spec = Path.Combine(AppContext.BaseDirectory, "mnist_cnn.json");
-        var model = KerasModelJson.ReadFile(File.Exists(spec) ? spec : Path.Combine(RepoRoot(), "onnx-models", "specs", "mnist_cnn.json"));
-        return (model, TrainingGraph.Compile(model, "sparse_categorical_crossentropy", new Adam()));
+        model ??= KerasModelJson.ReadFile(Path.Combine(RepoRoot(), "onnx-models", "specs", "mnist_cnn.json"));
+        return (model, TrainingGraph.Compile(model, ["sparse_categorical_crossentropy"], new Adam(),
+            gradients: (g, loss, wrt) => Gradients.Build(g, loss, wrt, gradients)));
     }
 
     private static StepSession Session(CompiledGraph c, DeviceOptions device, string? profile)
@@ -125,7 +135,7 @@ public static class Profile
             byOp[op] = (us + e.GetProperty("dur").GetDouble(), n + 1);
         }
         var total = byOp.Values.Sum(v => v.Us);
-        Console.WriteLine($"profile, {label} ({path}): kernel time by op type");
+        Console.WriteLine($"profile, {label} ({path}): kernel time {total / 1000:F0} ms, by op type");
         foreach (var (op, (us, n)) in byOp.OrderByDescending(kv => kv.Value.Us).Take(12))
             Console.WriteLine($"  {op,-22} {100 * us / total,5:F1}%  {us / 1000,9:F1} ms  {n,6} kernel runs");
     }

@@ -18,6 +18,7 @@ public sealed class GraphBuilder
     private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly Dictionary<object, Value> _byOwner = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
     private readonly Stack<string> _scopes = new();
 
     public IReadOnlyList<NodeProto> Nodes => _nodes;
@@ -131,6 +132,7 @@ public sealed class GraphBuilder
     public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
         int outputs = 1, string? name = null)
     {
+        if (opType == "Transpose" && outputs == 1 && CancelledTranspose(inputs, attributes) is { } original) return [original];
         var nodeName = UniqueName(name ?? opType);
         var node = new NodeProto { OpType = opType, Name = nodeName };
         foreach (var i in inputs)
@@ -155,7 +157,22 @@ public sealed class GraphBuilder
             result.Add(v);
         }
         _nodes.Add(node);
+        foreach (var o in node.Output) _producer[o] = node;
         return result;
+    }
+
+    /// <summary>Transpose(Transpose(x, p), q) with q∘p the identity is x itself. Channels-last layers wrap each ONNX
+    /// op in a transpose pair; cancelling them between consecutive layers keeps both the forward and the gradient
+    /// graph free of layout shuffles.</summary>
+    private Value? CancelledTranspose(IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes)
+    {
+        if (inputs.Count != 1 || inputs[0] is not { } y || !_producer.TryGetValue(y.Name, out var inner) || inner.OpType != "Transpose") return null;
+        if (inner.Input.Count != 1 || !_values.TryGetValue(inner.Input[0], out var x)) return null;
+        var outer = attributes?.FirstOrDefault(a => a.Name == "perm")?.Ints.ToArray();
+        var first = inner.GetInts("perm");
+        if (outer is null || first is null || outer.Length != first.Length) return null;
+        for (var i = 0; i < outer.Length; i++) if (first[outer[i]] != i) return null;
+        return x;
     }
 
     /// <summary>Adds a single-output node.</summary>
@@ -180,8 +197,11 @@ public sealed class GraphBuilder
             result.Add(Declare(node.Output[k], types[k].DType, types[k].Shape));
         }
         _nodes.Add(node);
+        foreach (var o in node.Output) _producer[o] = node;
         return result;
     }
+
+
 
     /// <summary>Adds a value produced elsewhere (e.g. by a node appended from an imported graph) with a known type.</summary>
     public Value Declare(string name, DataType dtype, Shape shape)
@@ -194,21 +214,48 @@ public sealed class GraphBuilder
 
     public GraphProto ToGraph(string name = "main", bool valueInfo = true)
     {
+        var live = LiveNodes();
         var g = new GraphProto { Name = name };
         g.Input.AddRange(_inputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
         g.Output.AddRange(_outputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
-        var used = _nodes.SelectMany(n => n.Input).Concat(_outputs.Select(o => o.Name)).ToHashSet();
+        var used = live.SelectMany(n => n.Input).Concat(_outputs.Select(o => o.Name)).ToHashSet();
         g.Initializer.AddRange(_initializers.Values.Where(i => used.Contains(i.Value.Name)).Select(i => i.Tensor.Value));
-        g.Node.AddRange(_nodes);
+        g.Node.AddRange(live);
         if (valueInfo)
         {
             var declared = _inputs.Concat(_outputs).Select(v => v.Name).Concat(_initializers.Keys).ToHashSet();
-            foreach (var n in _nodes)
+            foreach (var n in live)
                 foreach (var o in n.Output)
                     if (!declared.Contains(o) && _values.TryGetValue(o, out var v))
                         g.ValueInfo.Add(OnnxModels.ValueInfo(v.Name, v.DType, v.Shape));
         }
         return g;
+    }
+
+    /// <summary>The nodes some graph output depends on, in emission order (layers may leave unused values behind,
+    /// e.g. a layout transpose that the next layer cancelled).</summary>
+    private List<NodeProto> LiveNodes()
+    {
+        var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var n in _nodes) foreach (var o in n.Output) producer[o] = n;
+        var live = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<string>(_outputs.Select(o => o.Name));
+        while (stack.Count > 0)
+        {
+            if (!producer.TryGetValue(stack.Pop(), out var n) || !live.Add(n)) continue;
+            foreach (var i in n.Input) if (i.Length > 0) stack.Push(i);
+            foreach (var sub in n.Attribute.Where(a => a.G is not null).Select(a => a.G))
+                foreach (var outerName in SubgraphReferences(sub)) stack.Push(outerName);
+        }
+        return _nodes.Where(live.Contains).ToList();
+    }
+
+    /// <summary>Names a subgraph reads from enclosing scopes.</summary>
+    private static IEnumerable<string> SubgraphReferences(GraphProto sub)
+    {
+        var defined = sub.Input.Select(i => i.Name).Concat(sub.Initializer.Select(i => i.Name)).Concat(sub.Node.SelectMany(n => n.Output)).ToHashSet();
+        return sub.Node.SelectMany(n => n.Input.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => SubgraphReferences(a.G))))
+            .Where(i => i.Length > 0 && !defined.Contains(i));
     }
 
     public ModelProto ToModel(string graphName = "main", IReadOnlyDictionary<string, string>? metadata = null)

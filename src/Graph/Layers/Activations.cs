@@ -19,6 +19,9 @@ public static class Activations
         return Names.Contains(n) ? n : throw new ArgumentException($"unknown activation '{name}'");
     }
 
+    /// <summary>True for activations applied to each element alone (all but the softmax family).</summary>
+    public static bool IsElementwise(string? name) => Normalize(name) is not ("softmax" or "log_softmax");
+
     public static string Normalize(string? name) => (name ?? "linear") switch
     {
         "" or "None" or "none" => "linear",

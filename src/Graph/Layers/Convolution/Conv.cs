@@ -85,6 +85,10 @@ public abstract class BaseConv : UnaryLayer
         attrs.Add(Attr.Ints("dilations", Dilations));
         attrs.Add(Attr.Int("group", Config.Groups));
         var y = g.Node1("Conv", [nc, Use(g, Kernel), _bias is null ? null : Use(g, _bias)], attrs);
+        // Elementwise activations commute with the layout transpose; applying them first lets the next
+        // channels-last layer cancel this layer's transpose back (GraphBuilder drops inverse transpose pairs).
+        if (Activations.IsElementwise(Config.Activation))
+            return Spatial.ToChannelsLast(g, Activations.Apply(g, y, Config.Activation), ChannelsLast);
         y = Spatial.ToChannelsLast(g, y, ChannelsLast);
         return Activations.Apply(g, y, Config.Activation, ChannelsLast ? -1 : 1);
     }
