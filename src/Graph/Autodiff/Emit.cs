@@ -8,11 +8,6 @@ namespace NeuralService.Graph.Autodiff;
 /// so the same rule serves float and double graphs.</summary>
 public static class Emit
 {
-    public static Value Add(this GraphBuilder g, Value a, Value b) => g.Node1("Add", [a, b]);
-    public static Value Sub(this GraphBuilder g, Value a, Value b) => g.Node1("Sub", [a, b]);
-    public static Value Mul(this GraphBuilder g, Value a, Value b) => g.Node1("Mul", [a, b]);
-    public static Value Div(this GraphBuilder g, Value a, Value b) => g.Node1("Div", [a, b]);
-    public static Value Neg(this GraphBuilder g, Value a) => g.Node1("Neg", [a]);
     public static Value Unary(this GraphBuilder g, string op, Value a) => g.Node1(op, [a]);
     public static Value MatMul(this GraphBuilder g, Value a, Value b) => g.Node1("MatMul", [a, b]);
 
@@ -20,12 +15,10 @@ public static class Emit
     public static Value Scale(this GraphBuilder g, Value a, double s) => s == 1 ? a : g.Mul(a, g.Scalar(s, a.DType));
     public static Value Scalar(this GraphBuilder g, double v, Value like) => g.Scalar(v, like.DType);
 
-    public static Value Where(this GraphBuilder g, Value cond, Value a, Value b) => g.Node1("Where", [cond, a, b]);
     /// <summary>Where(cond, a, 0).</summary>
     public static Value WhereOrZero(this GraphBuilder g, Value cond, Value a) => g.Where(cond, a, g.Scalar(0, a));
     public static Value Compare(this GraphBuilder g, string op, Value a, Value b) => g.Node1(op, [a, b]);
 
-    public static Value Cast(this GraphBuilder g, Value a, DataType to) => a.DType == to ? a : g.Node1("Cast", [a], [Attr.Int("to", (long)to)]);
 
     public static Value Transpose(this GraphBuilder g, Value a, params long[] perm) =>
         perm.Select((p, i) => p == i).All(x => x) ? a : g.Node1("Transpose", [a], [Attr.Ints("perm", perm)]);

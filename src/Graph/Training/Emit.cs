@@ -8,19 +8,13 @@ namespace NeuralService.Graph.Training;
 /// is one the autodiff has (or will have) a gradient rule for.</summary>
 internal static class Emit
 {
-    public static Value Add(this GraphBuilder g, Value a, Value b) => g.Node1("Add", [a, b]);
-    public static Value Sub(this GraphBuilder g, Value a, Value b) => g.Node1("Sub", [a, b]);
-    public static Value Mul(this GraphBuilder g, Value a, Value b) => g.Node1("Mul", [a, b]);
-    public static Value Div(this GraphBuilder g, Value a, Value b) => g.Node1("Div", [a, b]);
     public static Value Max(this GraphBuilder g, Value a, Value b) => g.Node1("Max", [a, b]);
     public static Value Min(this GraphBuilder g, Value a, Value b) => g.Node1("Min", [a, b]);
-    public static Value Neg(this GraphBuilder g, Value x) => g.Node1("Neg", [x]);
     public static Value Abs(this GraphBuilder g, Value x) => g.Node1("Abs", [x]);
     public static Value Log(this GraphBuilder g, Value x) => g.Node1("Log", [x]);
     public static Value Sqrt(this GraphBuilder g, Value x) => g.Node1("Sqrt", [x]);
     public static Value Square(this GraphBuilder g, Value x) => g.Node1("Mul", [x, x]);
     public static Value Pow(this GraphBuilder g, Value x, Value y) => g.Node1("Pow", [x, y]);
-    public static Value Where(this GraphBuilder g, Value cond, Value a, Value b) => g.Node1("Where", [cond, a, b]);
     public static Value Less(this GraphBuilder g, Value a, Value b) => g.Node1("Less", [a, b]);
 
     /// <summary>Clip(x, lo, hi) with scalar bounds of x's element type.</summary>
@@ -29,8 +23,6 @@ internal static class Emit
 
     public static Value Clip(this GraphBuilder g, Value x, Value lo, Value hi) => g.Node1("Clip", [x, lo, hi]);
 
-    public static Value Cast(this GraphBuilder g, Value x, DataType to) =>
-        x.DType == to ? x : g.Node1("Cast", [x], [Attr.Int("to", (long)to)]);
 
     /// <summary>A float scalar constant (the element type the training graphs compute in).</summary>
     public static Value F(this GraphBuilder g, double value, string name = "const") => g.Scalar(value, DataType.Float, name);
