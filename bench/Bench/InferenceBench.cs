@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using NeuralService.Graph.Keras;
+using NeuralService.Inference.Engine;
+using NeuralService.Inference.Registry;
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace NeuralService.Bench;
+
+/// <summary>In-process inference engine against a bare <see cref="InferenceSession"/> in the same run: overhead at
+/// batch 64, and 64 concurrent batch-1 callers with and without dynamic batching next to the ceiling (the bare
+/// session's batch-64 throughput).</summary>
+public static class InferenceBench
+{
+    public static async Task RunAsync(BenchOptions o)
+    {
+        var seed = KerasModelJson.ReadFile(Path.Combine(BenchPaths.RepoRoot(), "onnx-models", "specs", "mnist_cnn.json")).ToOnnx();
+        await RunModelAsync("seed CNN", seed, o);
+        if (BenchPaths.ResNet18() is { } resnet) await RunModelAsync("ResNet18 (fixed batch 1)", OnnxModelsLoad(resnet), o);
+        else Console.WriteLine("ResNet18.onnx not found (restore NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1); skipped");
+    }
+
+    private static ModelProto OnnxModelsLoad(string path) => NeuralService.Graph.Onnx.OnnxModels.Load(path);
+
+    private static async Task RunModelAsync(string label, ModelProto model, BenchOptions o)
+    {
+        var dir = Directory.CreateTempSubdirectory("inference-bench");
+        try
+        {
+            using var registry = await ModelRegistry.OpenSqliteAsync(dir.FullName);
+            var version = await registry.RegisterAsync("bench", model);
+            var input = model.Graph.Input.First(i => model.Graph.Initializer.All(t => t.Name != i.Name));
+            var sampleDims = input.Type.TensorType.Shape.Dim.Skip(1).Select(d => d.DimValue).ToArray();
+            var fixedBatch = input.Type.TensorType.Shape.Dim[0].HasDimValue;
+            var sampleSize = (int)sampleDims.Aggregate(1L, (p, d) => p * d);
+            var rng = new Random(1);
+            float[] Data(int n) => Enumerable.Range(0, n * sampleSize).Select(_ => (float)rng.NextDouble()).ToArray();
+
+            using var options = new SessionOptions { IntraOpNumThreads = o.Threads, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            using var bare = new InferenceSession(model.ToByteArray(), options);
+            var bigBatch = fixedBatch ? 1 : 64;
+            var big = Data(bigBatch);
+            var seconds = Math.Max(1, o.Steps / 10.0);
+
+            double BareRate(int batch, float[] data)
+            {
+                using var value = OrtValue.CreateTensorValueFromMemory(data, [batch, .. sampleDims]);
+                var names = new[] { input.Name };
+                var sw = Stopwatch.StartNew();
+                var n = 0;
+                while (sw.Elapsed.TotalSeconds < seconds)
+                {
+                    using var r = bare.Run(new RunOptions(), names, [value], bare.OutputNames);
+                    n++;
+                }
+                return n * batch / sw.Elapsed.TotalSeconds;
+            }
+
+            var ceiling = BareRate(bigBatch, big);
+            await using var batching = new InferenceEngine(registry, new EngineOptions
+            {
+                UseCuda = false, IntraOpThreads = o.Threads, Log = _ => { },
+                Batching = new BatchingOptions { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.FromMilliseconds(2), QueueCapacity = 4096 },
+            });
+            var tensor = NamedTensor.Create(input.Name, big, [bigBatch, .. sampleDims]);
+            await batching.InferAsync(version, [tensor]);
+            var sw = Stopwatch.StartNew();
+            var calls = 0;
+            while (sw.Elapsed.TotalSeconds < seconds) { await batching.InferAsync(version, [tensor]); calls++; }
+            var engineBig = calls * bigBatch / sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"{label}: batch {bigBatch}: bare session {ceiling:F0} samples/s, engine {engineBig:F0} samples/s, overhead {(1 - engineBig / ceiling) * 100:F1}%");
+
+            await using var unbatched = new InferenceEngine(registry, new EngineOptions
+            {
+                UseCuda = false, IntraOpThreads = o.Threads, Log = _ => { },
+                Batching = new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 4096 },
+            });
+            var one = NamedTensor.Create(input.Name, Data(1), [1, .. sampleDims]);
+            foreach (var (name, engine) in new[] { ("dynamic batching", batching), ("no batching", unbatched) })
+            {
+                var (rate, p50, p99) = await ConcurrentAsync(engine, version, one, 64, seconds);
+                Console.WriteLine($"{label}: 64 concurrent batch-1 callers, {name}: {rate:F0} samples/s ({rate / ceiling * 100:F0}% of the batch-{bigBatch} ceiling), p50 {p50:F2} ms, p99 {p99:F2} ms");
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(double Rate, double P50, double P99)> ConcurrentAsync(InferenceEngine engine, ModelVersion version, NamedTensor input, int callers, double seconds)
+    {
+        await engine.InferAsync(version, [input]);
+        var latencies = new List<double>[callers];
+        var sw = Stopwatch.StartNew();
+        var tasks = Enumerable.Range(0, callers).Select(async c =>
+        {
+            latencies[c] = [];
+            while (sw.Elapsed.TotalSeconds < seconds)
+            {
+                var start = sw.Elapsed.TotalMilliseconds;
+                await engine.InferAsync(version, [input]);
+                latencies[c].Add(sw.Elapsed.TotalMilliseconds - start);
+            }
+        }).ToArray();
+        await Task.WhenAll(tasks);
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return (all.Length / sw.Elapsed.TotalSeconds, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
+    }
+}
+
+public static class BenchPaths
+{
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "NeuralService.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    /// <summary>ResNet18.onnx from the NuGet cache (package Microsoft.ML.DnnImageFeaturizer.ResNet18).</summary>
+    public static string? ResNet18()
+    {
+        var root = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+            "microsoft.ml.dnnimagefeaturizer.resnet18");
+        return Directory.Exists(root) ? Directory.EnumerateFiles(root, "ResNet18.onnx", SearchOption.AllDirectories).FirstOrDefault() : null;
+    }
+}
