@@ -15,11 +15,14 @@ public static class BenchApp
             case "train-step":
                 TrainStepBench.Run(options);
                 return 0;
+            case "fit":
+                FitBench.Run(options);
+                return 0;
             case "inference":
                 InferenceBench.RunAsync(options).GetAwaiter().GetResult();
                 return 0;
             default:
-                Console.Error.WriteLine("usage: bench train-step|inference [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir]");
+                Console.Error.WriteLine("usage: bench train-step|fit|inference [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir]");
                 return 2;
         }
     }
