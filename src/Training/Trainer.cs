@@ -59,6 +59,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public History Fit(InMemoryDataset data, FitOptions? options = null)
     {
         options ??= new FitOptions();
+        Validate(data, "training data");
+        if (options.ValidationData is { } v) Validate(v, "validation data");
         var (train, validation) = options.ValidationSplit > 0 ? data.Split(options.ValidationSplit) : (data, options.ValidationData);
         if (options.ClassWeight is { } cw && train.Labels is { } labels)
             train = new InMemoryDataset(train.Features, labels, ClassSampleWeights(labels, cw, train.SampleWeights), train.ClassNames);
@@ -162,6 +164,39 @@ public sealed class Trainer : ITrainingControl, IDisposable
             for (var o = 0; o < outputs.Count; o++) outputs[o].AddRange(list.First(r => r.Name == session.OutputNames[o]).AsTensor<float>());
         }
         return outputs.Select(o => o.ToArray()).ToList();
+    }
+
+    /// <summary>Checks data against the model before any step runs: sizes, per-sample shapes, finite values and
+    /// class labels in range, each failure naming the problem.</summary>
+    public void Validate(InMemoryDataset data, string what)
+    {
+        if (data.Labels is null) throw new ArgumentException($"{what}: labels are missing");
+        if (data.Labels.Count != data.Count)
+            throw new ArgumentException($"{what}: {data.Count} samples but {data.Labels.Count} labels");
+        if (data.SampleWeights is { } sw && sw.Length != data.Count)
+            throw new ArgumentException($"{what}: {data.Count} samples but {sw.Length} sample weights");
+        var input = Model.Inputs.Single().Shape;
+        var expected = input.Dims.Skip(1).ToArray();
+        var actual = data.Features.SampleShape;
+        var sameShape = expected.Length == actual.Length && expected.Zip(actual).All(p => !p.First.IsKnown || p.First.Known == p.Second);
+        var sameSize = expected.All(d => d.IsKnown) && expected.Aggregate(1L, (p, d) => p * d.Known) == data.Features.SampleSize;
+        if (!sameShape && !sameSize)
+            throw new ArgumentException($"{what}: samples are shaped ({string.Join(", ", actual)}) but the model's input '{Model.InputNames[0]}' takes {input.ToKerasString()}");
+        if (data.Features.DType is DType.Float32 or DType.Float64)
+        {
+            var x = data.Features.ToFloat32();
+            var bad = Array.FindIndex(x, v => !float.IsFinite(v));
+            if (bad >= 0) throw new ArgumentException($"{what}: sample {bad / Math.Max(1, data.Features.SampleSize)} holds a non-finite value ({x[bad]})");
+        }
+        var labels = data.Labels.ToFloat32();
+        var badLabel = Array.FindIndex(labels, v => !float.IsFinite(v));
+        if (badLabel >= 0) throw new ArgumentException($"{what}: label {badLabel} is not finite ({labels[badLabel]})");
+        if (_losses.Count == 1 && _losses[0].SparseLabels && Model.Outputs.Single().Shape[-1] is { IsKnown: true } classes)
+        {
+            var outOfRange = Array.FindIndex(labels, v => v < 0 || v >= classes.Known || v != MathF.Floor(v));
+            if (outOfRange >= 0)
+                throw new ArgumentException($"{what}: label {labels[outOfRange]} of sample {outOfRange} is not a class index in [0, {classes.Known})");
+        }
     }
 
     // ---------------------------------------------------------------- the step
