@@ -7,6 +7,7 @@ using NeuralService.Graph.Training;
 using NeuralService.Training.Callbacks;
 using NeuralService.Training.Data;
 using NeuralService.Training.Execution;
+using NeuralService.Training.Metrics;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Training;
@@ -22,6 +23,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private OptimizerSpec? _optimizer;
     private IReadOnlyList<LossSpec> _losses = [];
     private IReadOnlyList<string> _metrics = [];
+    // Metrics the graph has no op form for (precision, AUC…): computed here from the fetched predictions.
+    private IReadOnlyList<string> _hostMetrics = [];
     private CompiledGraph? _train;
     private CompiledGraph? _eval;
     private StepSession? _session;
@@ -50,7 +53,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         _optimizer = optimizer;
         _losses = losses;
-        _metrics = metrics ?? [];
+        _metrics = (metrics ?? []).Where(m => IsGraphMetric(m, losses)).ToList();
+        _hostMetrics = (metrics ?? []).Where(m => !IsGraphMetric(m, losses)).ToList();
+        foreach (var m in _hostMetrics) MetricFactory.Create(m, losses[0].Name);
         LearningRate = optimizer.LearningRate;
         DisposeSession();
         _train = _eval = null;
@@ -87,15 +92,18 @@ public sealed class Trainer : ITrainingControl, IDisposable
             if (options.Verbose > 0) output.WriteLine($"Epoch {_epoch + 1}/{options.Epochs}");
             var bar = new ProgressBar(output, train.BatchCount, options.Verbose == 1 && ProgressBar.IsTerminal(output));
             var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+            var host = HostMetrics();
             double seen = 0;
             var index = 0;
             foreach (var batch in prefetched.GetBatches(_epoch))
             {
-                var fetched = RunStep(batch);
+                var (fetched, predictions) = RunStep(batch);
                 seen += batch.Count;
                 for (var i = 0; i < fetched.Count; i++)
                     sums[fetched[i].Name] = sums.GetValueOrDefault(fetched[i].Name) + fetched[i].Value * batch.Count;
+                UpdateHost(host, batch, predictions);
                 logs = sums.ToDictionary(kv => kv.Key, kv => kv.Value / seen);
+                foreach (var m in host) logs[m.Name] = m.Result();
                 index++;
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, index - 1, train.BatchCount ?? -1, logs);
                 if (options.Verbose == 1) bar.Update(index, logs);
@@ -123,12 +131,15 @@ public sealed class Trainer : ITrainingControl, IDisposable
             .Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(_session!.ReadState(i.Name), ToInts(i.Shape.ToArray()))))
             .ToList();
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        var host = HostMetrics();
         double seen = 0;
         foreach (var batch in data.GetBatches(0))
         {
             var feeds = new List<NamedOnnxValue>(held);
             feeds.AddRange(BatchFeeds(eval.Signature, batch).Select(f => f.ToNamed()));
             using var results = session.Run(feeds);
+            if (eval.Signature.PredictionOutputs.Count > 0)
+                UpdateHost(host, batch, results.First(r => r.Name == eval.Signature.PredictionOutputs[0]).AsTensor<float>().ToArray());
             foreach (var r in results)
             {
                 var name = r.Name == eval.Signature.LossOutput ? "loss"
@@ -138,7 +149,29 @@ public sealed class Trainer : ITrainingControl, IDisposable
             }
             seen += batch.Count;
         }
-        return sums.ToDictionary(kv => kv.Key, kv => seen == 0 ? double.NaN : kv.Value / seen);
+        var result = sums.ToDictionary(kv => kv.Key, kv => seen == 0 ? double.NaN : kv.Value / seen);
+        foreach (var m in host) result[m.Name] = seen == 0 ? double.NaN : m.Result();
+        return result;
+    }
+
+    private static bool IsGraphMetric(string name, IReadOnlyList<LossSpec> losses)
+    {
+        try
+        {
+            NeuralService.Graph.Training.Metrics.Canonical(name, losses.Count > 0 ? losses[0] : new LossSpec("mse"));
+            return true;
+        }
+        catch (ArgumentException) { return false; }
+    }
+
+    private List<Metric> HostMetrics() => _hostMetrics.Select(m => MetricFactory.Create(m, _losses[0].Name)).ToList();
+
+    private static void UpdateHost(List<Metric> host, Batch batch, float[]? predictions)
+    {
+        if (host.Count == 0 || predictions is null || batch.Labels is null) return;
+        var width = batch.Count == 0 ? 1 : predictions.Length / batch.Count;
+        var metricBatch = new MetricBatch(batch.Labels.ToFloat32(), predictions, batch.Count, width, batch.SampleWeights);
+        foreach (var m in host) m.Update(metricBatch);
     }
 
     public IReadOnlyDictionary<string, double> Evaluate(InMemoryDataset data, int batchSize = 32) => Evaluate(data.Batches(batchSize));
@@ -201,7 +234,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
 
     // ---------------------------------------------------------------- the step
 
-    private List<(string Name, double Value)> RunStep(Batch batch)
+    private (List<(string Name, double Value)> Scalars, float[]? Predictions) RunStep(Batch batch)
     {
         var sig = _train!.Signature;
         foreach (var feed in BatchFeeds(sig, batch))
@@ -211,13 +244,16 @@ public sealed class Trainer : ITrainingControl, IDisposable
         }
         _session!.SetScalar(sig.LearningRate!, LearningRate);
         _session.SetScalar(sig.Step!, _step);
-        var values = _session.Step();
+        var values = _session.Run();
         _step++;
-        var names = StepFetches(sig);
-        return names.Select((n, i) => (LogName(n), (double)values[i])).ToList();
+        var names = ScalarFetches(sig);
+        var scalars = names.Select((n, i) => (LogName(n), values[i].Length > 0 ? (double)values[i][0] : double.NaN)).ToList();
+        return (scalars, sig.PredictionOutputs.Count > 0 ? values[names.Count] : null);
     }
 
-    private static List<string> StepFetches(TrainingSignature sig) => [sig.LossOutput, .. sig.MetricOutputs];
+    private static List<string> ScalarFetches(TrainingSignature sig) => [sig.LossOutput, .. sig.MetricOutputs];
+
+    private static List<string> StepFetches(TrainingSignature sig) => [.. ScalarFetches(sig), .. sig.PredictionOutputs.Take(1)];
 
     /// <summary>Logs use the names the metrics were compiled with (<c>accuracy</c>), as Keras's do.</summary>
     private string LogName(string output)
@@ -269,8 +305,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var snapshot = _session is null ? null : Snapshot();
         DisposeSession();
         var sw = Stopwatch.StartNew();
-        _train = TrainingGraph.Compile(Model, _losses, _optimizer, _metrics, sampleWeights, _seed);
-        _eval = TrainingGraph.CompileEval(Model, _losses, _metrics);
+        var predictions = _hostMetrics.Count > 0;
+        _train = TrainingGraph.Compile(Model, _losses, _optimizer, _metrics, sampleWeights, _seed, predictionOutputs: predictions);
+        _eval = TrainingGraph.CompileEval(Model, _losses, _metrics, predictionOutputs: predictions);
         var sig = _train.Signature;
         var state = sig.Persistent.Select(p => (p.Input, p.Output ?? throw new InvalidOperationException($"'{p.Input}' has no next value"))).ToList();
         var batchInputs = sig.Inputs.Where(i => i.Role is TensorRole.Feature or TensorRole.Target or TensorRole.SampleWeight).Select(i => i.Name).ToList();

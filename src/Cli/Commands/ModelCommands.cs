@@ -44,7 +44,9 @@ public static class ModelCommands
             action();
             return 0;
         }
-        catch (Exception e) when (e is GraphException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
+        catch (Exception e) when (e is GraphException or IOException or InvalidDataException or UnauthorizedAccessException or NotSupportedException
+            or ArgumentException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or Google.Protobuf.InvalidProtocolBufferException
+            or NeuralService.Training.Data.DataFormatException)
         {
             parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -44,12 +44,12 @@ public static class TrainingGraph
 
     /// <summary>The train step of <paramref name="model"/>: one loss per output (or one loss for all outputs).</summary>
     public static CompiledGraph Compile(Model model, IReadOnlyList<LossSpec> losses, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null)
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null, bool predictionOutputs = false)
     {
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: true, seed));
         var (parameters, state) = Bind(model, g, trace.StateUpdates.Select(u => u.Weight).ToHashSet(), trace.StateUpdates);
-        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients);
+        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients, predictionOutputs);
     }
 
     public static CompiledGraph CompileEval(Model model, LossSpec loss, IReadOnlyList<string>? metrics = null, bool sampleWeight = false) =>
@@ -57,14 +57,15 @@ public static class TrainingGraph
 
     /// <summary>The eval graph of <paramref name="model"/>: inference-mode forward, loss and metrics; parameters and
     /// state are inputs with the same names as in the train step.</summary>
-    public static CompiledGraph CompileEval(Model model, IReadOnlyList<LossSpec> losses, IReadOnlyList<string>? metrics = null, bool sampleWeight = false)
+    public static CompiledGraph CompileEval(Model model, IReadOnlyList<LossSpec> losses, IReadOnlyList<string>? metrics = null, bool sampleWeight = false,
+        bool predictionOutputs = false)
     {
         // Which weights are state is only visible in training mode.
         var stateWeights = model.Trace(new GraphBuilder(), new CallContext(training: true)).StateUpdates.Select(u => u.Weight).ToHashSet();
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: false));
         var (parameters, state) = Bind(model, g, stateWeights, []);
-        return CompileEval(g, trace.Outputs, model.OutputNames, parameters, state.Select(s => s.Current).ToList(), losses, metrics, sampleWeight, model.Name);
+        return CompileEval(g, trace.Outputs, model.OutputNames, parameters, state.Select(s => s.Current).ToList(), losses, metrics, sampleWeight, model.Name, predictionOutputs);
     }
 
     /// <summary>Keras's trainability: a weight trains when it is trainable and neither its layer nor any model
@@ -120,19 +121,20 @@ public static class TrainingGraph
     public static CompiledGraph Compile(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
         OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step",
-        GradientBuilder? gradients = null) =>
-        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train", gradients);
+        GradientBuilder? gradients = null, bool predictionOutputs = false) =>
+        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train", gradients, predictionOutputs);
 
     /// <summary>The eval graph of the forward graph in <paramref name="g"/> (emitted in inference mode).</summary>
     public static CompiledGraph CompileEval(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<Value> state, IReadOnlyList<LossSpec> losses,
-        IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval") =>
+        IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval", bool predictionOutputs = false) =>
         Build(g, outputs, outputNames, parameters, state.Select(s => new StateTransition(s, s)).ToList(), losses, null, metrics ?? [],
-            sampleWeight, graphName + "_eval", null);
+            sampleWeight, graphName + "_eval", null, predictionOutputs);
 
     private static CompiledGraph Build(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients)
+        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients,
+        bool predictionOutputs)
     {
         if (outputs.Count == 0) throw new ArgumentException("the model has no outputs to train");
         if (outputNames.Count != outputs.Count) throw new ArgumentException($"{outputs.Count} outputs but {outputNames.Count} output names");
@@ -176,6 +178,7 @@ public static class TrainingGraph
         // Loss: Σ loss_weight·loss per output, plus the regularization of trainable weights.
         Value total;
         var metricOutputs = new List<string>();
+        var predictionNames = new List<string>();
         using (g.Scope("loss"))
         {
             var terms = new List<Value>();
@@ -197,6 +200,9 @@ public static class TrainingGraph
                     var spec = losses.Count == 1 ? losses[0] : losses[i];
                     outs.Add((Metrics.Build(g, m, spec, targets[i], outputs[i]), outputs.Count == 1 ? m : $"{outputNames[i]}/{m}", TensorRole.Metric));
                 }
+        // The model's own outputs, for metrics computed on the host (precision, AUC…).
+        if (predictionOutputs)
+            for (var i = 0; i < outputs.Count; i++) outs.Add((outputs[i], $"{outputNames[i]}/prediction", TensorRole.Prediction));
 
         var paramTensors = trainable.Select(p => Persistent(g, p.Value, p.Weight, TensorRole.Parameter, train)).ToList();
         var stateTensors = state.Select(s => Persistent(g, s.Current, s.Weight, TensorRole.State, train)).ToList();
@@ -230,6 +236,7 @@ public static class TrainingGraph
             var o = g.AddOutput(v, Free(name));
             outputInfos.Add(new TensorInfo(o.Name, o.DType, o.Shape, role));
             if (role == TensorRole.Metric) metricOutputs.Add(o.Name);
+            if (role == TensorRole.Prediction) predictionNames.Add(o.Name);
         }
 
         var optimizerInputs = optimizerTensors.Select(t => g[t.Input]).Select(v => new TensorInfo(v.Name, v.DType, v.Shape, TensorRole.OptimizerState));
@@ -249,6 +256,7 @@ public static class TrainingGraph
             Frozen = frozen.Select(p => p.Value.Name).Where(n => model.Graph.Initializer.Any(t => t.Name == n)).ToList(),
             LossOutput = lossOut.Name,
             MetricOutputs = metricOutputs,
+            PredictionOutputs = predictionNames,
         };
         return new CompiledGraph(model, signature);
     }

@@ -22,6 +22,8 @@ public enum TensorRole
     OptimizerState,
     Loss,
     Metric,
+    /// <summary>A model output fetched for metrics computed on the host (only with <c>predictionOutputs</c>).</summary>
+    Prediction,
 }
 
 /// <summary>One input or output of a compiled graph.</summary>
@@ -54,6 +56,8 @@ public sealed record TrainingSignature
     public required IReadOnlyList<string> Frozen { get; init; }
     public required string LossOutput { get; init; }
     public required IReadOnlyList<string> MetricOutputs { get; init; }
+    /// <summary>The model's outputs as extra graph outputs, one per model output (empty unless requested).</summary>
+    public IReadOnlyList<string> PredictionOutputs { get; init; } = [];
 
     public IEnumerable<TensorInfo> InputsOf(TensorRole role) => Inputs.Where(i => i.Role == role);
     public IEnumerable<string> Features => InputsOf(TensorRole.Feature).Select(i => i.Name);

@@ -111,7 +111,12 @@ public sealed class StepSession : IDisposable
         var value = fa is not null ? OrtValue.CreateTensorValueFromMemory(fa, dims) : OrtValue.CreateTensorValueFromMemory(la!, dims);
         slot = (value, fa, la, dims);
         _batch[name] = slot;
-        foreach (var b in _bindings) b.BindInput(name, value);
+        foreach (var b in _bindings)
+        {
+            b.BindInput(name, value);
+            // A bound output keeps its previous run's buffer; batch-sized fetches (predictions) must be reallocated.
+            foreach (var fetch in _signature.Fetches) b.BindOutputToDevice(fetch, _host);
+        }
         return slot;
     }
 

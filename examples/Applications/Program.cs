@@ -1,0 +1,3 @@
+using NeuralService.Applications;
+
+return AppRunner.Execute(args);
