@@ -22,6 +22,9 @@ public static class HealthEndpoints
             {
                 try
                 {
+                    // A pooled SQLite connection keeps answering from a deleted file, whose writes would be lost.
+                    if (registry.Store is SqliteModelStore && !File.Exists(Path.Combine(registry.DataDirectory, ModelRegistry.DatabaseFileName)))
+                        return Results.Json(new Readiness(false, $"{ModelRegistry.DatabaseFileName} is missing from {registry.DataDirectory}"), statusCode: 503);
                     await registry.Store.SchemaVersionAsync(ct);
                     return Results.Ok(new Readiness(true));
                 }

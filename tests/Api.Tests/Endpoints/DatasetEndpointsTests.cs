@@ -81,7 +81,7 @@ public sealed class DatasetEndpointsTests : IDisposable
 
         var unknown = new MultipartFormDataContent { { new ByteArrayContent(Encoding.UTF8.GetBytes("x")), "file", "thing.bin" } };
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.PostAsync("/v1/datasets", unknown)).StatusCode);
-        Assert.Equal(HttpStatusCode.BadRequest, (await _client.PostAsync("/v1/datasets", TestModels.Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await _client.PostAsync("/v1/datasets", TestModels.Json("{}"))).StatusCode);
     }
 
     [Fact]
