@@ -27,6 +27,8 @@ public static class ApiApp
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.Limits.MaxUploadBytes);
 
         builder.Services.AddSingleton(keys);
+        // Binding failures (malformed JSON bodies…) go through ProblemMapping like every other error.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddEndpointsApiExplorer();

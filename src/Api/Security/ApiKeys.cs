@@ -43,7 +43,7 @@ public sealed class ApiKeys
         if (Enabled) return;
         var exposed = urls.Where(u => !IsLoopback(u)).ToList();
         if (exposed.Count > 0)
-            throw new InvalidOperationException(
+            throw new Hosting.StartupRefusedException(
                 $"refusing to listen on {string.Join(", ", exposed)} without API keys: set {EnvironmentVariable}=key1,key2 " +
                 "or bind to a loopback address (--urls http://127.0.0.1:8080)");
     }

@@ -63,6 +63,19 @@ public sealed class ApiAppTests : IDisposable
     }
 
     [Fact]
+    public async Task InProductionMalformedBodiesAreStillProblemDetails()
+    {
+        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["environment"] = "Production" });
+        var client = app.CreateClient();
+        var r = await client.PostAsync("/v1/jobs", TestModels.Json("{\"dataset\": "));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
+        var alias = await client.PutAsync("/v1/models/m/aliases/prod", TestModels.Json("[1]"));
+        Assert.Equal(HttpStatusCode.BadRequest, alias.StatusCode);
+        Assert.Equal("application/problem+json", alias.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public void InvalidOptionsStopTheStart()
     {
         using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Storage:Provider"] = "mongodb" });

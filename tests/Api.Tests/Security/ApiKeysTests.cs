@@ -41,17 +41,18 @@ public sealed class ApiKeysTests : IDisposable
     {
         var none = new ApiKeys([]);
         none.CheckBinding(["http://127.0.0.1:8080", "http://localhost:5000", "http://[::1]:80"]);
-        var e = Assert.Throws<InvalidOperationException>(() => none.CheckBinding(["http://0.0.0.0:8080"]));
+        var e = Assert.Throws<NeuralService.Api.Hosting.StartupRefusedException>(() => none.CheckBinding(["http://0.0.0.0:8080"]));
         Assert.Contains(ApiKeys.EnvironmentVariable, e.Message);
-        Assert.Throws<InvalidOperationException>(() => none.CheckBinding(["http://*:80"]));
+        Assert.Throws<NeuralService.Api.Hosting.StartupRefusedException>(() => none.CheckBinding(["http://*:80"]));
         new ApiKeys(["k"]).CheckBinding(["http://0.0.0.0:8080"]);
     }
 
     [Fact]
     public void TheAppRefusesToStartOnAPublicAddressWithoutKeys()
     {
-        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["urls"] = "http://0.0.0.0:18080" });
-        var e = Assert.ThrowsAny<Exception>(() => app.CreateClient());
-        Assert.Contains("without API keys", e.ToString());
+        var e = Assert.Throws<NeuralService.Api.Hosting.StartupRefusedException>(() =>
+            NeuralService.Api.Hosting.ApiApp.Build(["--urls", "http://0.0.0.0:18080", $"--Neural:DataDirectory={_dir.Path}"]));
+        Assert.Contains("without API keys", e.Message);
+        Assert.Contains("127.0.0.1", e.Message);
     }
 }
