@@ -25,6 +25,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         },
         GraphException => (422, "Invalid model definition"),
         DataFormatException => (400, "Invalid data"),
+        // ReadFormAsync over its multipart limits.
+        InvalidDataException => (400, "Invalid data"),
         JsonException => (400, "Malformed JSON"),
         BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Payload too large" : "Bad request"),
         // Domain code reports bad user-supplied settings (unknown optimizer, loss…) as argument errors.

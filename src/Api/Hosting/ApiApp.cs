@@ -87,6 +87,15 @@ public static class ApiApp
         }, preserveStaticLogger: true);
     }
 
+    /// <summary>A valid API key is its own client; anything else counts by address, so made-up keys buy no extra quota.</summary>
+    private static string ClientOf(HttpContext http)
+    {
+        var key = ApiKeys.Presented(http.Request);
+        return key is not null && http.RequestServices.GetRequiredService<ApiKeys>().IsValid(key)
+            ? "key:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))
+            : "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+    }
+
     private static void AddRateLimiting(IServiceCollection services, RateLimitOptions limits)
     {
         services.AddRateLimiter(r =>
@@ -94,7 +103,7 @@ public static class ApiApp
             r.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
                 http.Request.Path.StartsWithSegments("/v2/health")
                     ? RateLimitPartition.GetNoLimiter("health")
-                    : RateLimitPartition.GetFixedWindowLimiter(ApiKeys.Presented(http.Request) ?? http.Connection.RemoteIpAddress?.ToString() ?? "anonymous",
+                    : RateLimitPartition.GetFixedWindowLimiter(ClientOf(http),
                         _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.PermitLimit, Window = TimeSpan.FromSeconds(limits.WindowSeconds), QueueLimit = 0 }));
             r.OnRejected = async (ctx, ct) =>
             {
