@@ -1,0 +1,183 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using NeuralService.Api.Errors;
+using NeuralService.Api.Hosting;
+using NeuralService.Inference.Registry;
+using NeuralService.Training.Data;
+
+namespace NeuralService.Api.Datasets;
+
+/// <summary>What was uploaded and how to read it back.</summary>
+public sealed record DatasetInfo(
+    string Id, string Name, string Format, bool Builtin, int Samples, IReadOnlyList<int> FeatureShape, string FeatureType,
+    IReadOnlyList<int>? LabelShape, long SizeBytes, DateTimeOffset? CreatedAt, DatasetReadOptions? Options = null,
+    string? FeaturesFile = null, string? LabelsFile = null);
+
+/// <summary>How a file becomes features and labels: CSV label column (name or index, default the last column) and
+/// label type; the NPZ member names.</summary>
+public sealed record DatasetReadOptions(string? LabelColumn = null, int? LabelIndex = null, string LabelType = "float32",
+    string? FeaturesKey = null, string? LabelsKey = null, bool HasHeader = true);
+
+/// <summary>Uploaded datasets, one folder each under <c>datasets/</c> of the data directory (the files as uploaded plus
+/// <c>dataset.json</c>), and the built-in ones Debian installs (<c>fashion-mnist</c>, <c>fashion-mnist:test</c>).</summary>
+public sealed class DatasetStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly string _root;
+    private readonly string? _builtinDirectory;
+
+    public DatasetStore(IOptions<NeuralOptions> options, IConfiguration config)
+    {
+        _root = Path.Combine(options.Value.DataDirectory(), "datasets");
+        _builtinDirectory = config["Neural:BuiltinDatasetDirectory"];
+        Directory.CreateDirectory(_root);
+    }
+
+    public IReadOnlyList<DatasetInfo> List() => Builtins().Concat(Directory.EnumerateDirectories(_root)
+            .Select(d => Path.Combine(d, "dataset.json")).Where(File.Exists)
+            .Select(f => JsonSerializer.Deserialize<DatasetInfo>(File.ReadAllText(f), Json)!)
+            .OrderBy(d => d.CreatedAt)).ToList();
+
+    /// <summary>A dataset by id or by name (the newest upload of that name), or a built-in name.</summary>
+    public DatasetInfo Get(string reference) =>
+        List().Where(d => d.Id == reference || d.Name == reference).OrderByDescending(d => d.CreatedAt).FirstOrDefault()
+        ?? throw ApiException.NotFound($"no dataset '{reference}' (built-in: {string.Join(", ", BuiltinDatasets.Names)}; or an uploaded dataset's id or name)");
+
+    private IEnumerable<DatasetInfo> Builtins()
+    {
+        foreach (var name in BuiltinDatasets.Names)
+        {
+            string images;
+            try { images = BuiltinDatasets.Files(name, _builtinDirectory).Images; }
+            catch (FileNotFoundException) { continue; }
+            var header = ReadIdxHeader(images);
+            yield return new DatasetInfo(name, name, "idx", true, header.Shape[0], header.Shape[1..], header.DType.ToString().ToLowerInvariant(),
+                [], new FileInfo(images).Length, null);
+        }
+    }
+
+    private static Idx.Header ReadIdxHeader(string path)
+    {
+        using var s = Idx.OpenRead(path);
+        return Idx.ReadHeader(s, path);
+    }
+
+    /// <summary>Stores and checks an upload: the files are parsed once, so a broken file is refused at once.</summary>
+    public async Task<DatasetInfo> AddAsync(string name, string? format, IFormFile features, IFormFile? labels, DatasetReadOptions options, CancellationToken ct)
+    {
+        ModelName.Check(name, "dataset name");
+        if (BuiltinDatasets.Names.Contains(name)) throw ApiException.Conflict($"'{name}' is a built-in dataset name");
+        format = (format ?? FormatOf(features.FileName)).ToLowerInvariant();
+        if (format is not ("csv" or "npy" or "npz" or "idx"))
+            throw ApiException.BadRequest($"format '{format}' is not supported: csv, npy, npz or idx (gzip allowed for idx)");
+        var id = "ds-" + Guid.NewGuid().ToString("N")[..12];
+        var dir = Path.Combine(_root, id);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var featuresFile = await SaveAsync(features, dir, "features", ct);
+            var labelsFile = labels is null ? null : await SaveAsync(labels, dir, "labels", ct);
+            var info = new DatasetInfo(id, name, format, false, 0, [], "", null, 0, DateTimeOffset.UtcNow, options, featuresFile, labelsFile);
+            var data = Load(info);
+            info = info with
+            {
+                Samples = data.Count, FeatureShape = data.Features.SampleShape, FeatureType = data.Features.DType.ToString().ToLowerInvariant(),
+                LabelShape = data.Labels?.SampleShape,
+                SizeBytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length),
+            };
+            await File.WriteAllTextAsync(Path.Combine(dir, "dataset.json"), JsonSerializer.Serialize(info, Json), ct);
+            return info;
+        }
+        catch
+        {
+            Directory.Delete(dir, recursive: true);
+            throw;
+        }
+    }
+
+    public void Delete(string id)
+    {
+        var info = Get(id);
+        if (info.Builtin) throw ApiException.Conflict($"built-in dataset '{id}' cannot be deleted");
+        if (info.Id != id) throw ApiException.NotFound($"no dataset with id '{id}'");
+        Directory.Delete(Path.Combine(_root, info.Id), recursive: true);
+    }
+
+    /// <summary>Loads a dataset fully into memory.</summary>
+    public InMemoryDataset Load(DatasetInfo info)
+    {
+        if (info.Builtin) return BuiltinDatasets.Load(info.Name, _builtinDirectory);
+        var dir = Path.Combine(_root, info.Id);
+        var f = Path.Combine(dir, info.FeaturesFile!);
+        var l = info.LabelsFile is null ? null : Path.Combine(dir, info.LabelsFile);
+        var o = info.Options ?? new DatasetReadOptions();
+        try
+        {
+            switch (info.Format)
+            {
+                case "csv":
+                    var type = o.LabelType.ToLowerInvariant() switch
+                    {
+                        "int64" => DType.Int64,
+                        "float32" => DType.Float32,
+                        var t => throw ApiException.BadRequest($"label_type '{t}' must be int64 or float32"),
+                    };
+                    return Csv.Load(f, new CsvOptions
+                    {
+                        HasHeader = o.HasHeader, LabelColumn = o.LabelColumn, LabelIndex = o.LabelColumn is null ? o.LabelIndex ?? -1 : null, LabelType = type,
+                    });
+                case "npy":
+                    return Pair(Npy.Read(f), l is null ? null : Npy.Read(l));
+                case "npz":
+                    var arrays = Npz.Read(f);
+                    var fk = o.FeaturesKey ?? new[] { "x", "x_train", "features" }.FirstOrDefault(arrays.ContainsKey)
+                        ?? throw ApiException.BadRequest($"the .npz has no features member x/x_train/features (it has {string.Join(", ", arrays.Keys)}); name it with features_key");
+                    var lk = o.LabelsKey ?? new[] { "y", "y_train", "labels" }.FirstOrDefault(arrays.ContainsKey);
+                    if (!arrays.TryGetValue(fk, out var x)) throw ApiException.BadRequest($"the .npz has no member '{fk}'");
+                    DataArray? y = null;
+                    if (lk is not null && !arrays.TryGetValue(lk, out y)) throw ApiException.BadRequest($"the .npz has no member '{lk}'");
+                    return Pair(x, y);
+                default:
+                    return Pair(Idx.Read(f), l is null ? null : Idx.Read(l));
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException and not FileNotFoundException)
+        {
+            throw new DataFormatException($"dataset '{info.Name}': {e.Message}");
+        }
+    }
+
+    private static InMemoryDataset Pair(DataArray x, DataArray? y)
+    {
+        if (y is not null && y.Count != x.Count) throw new DataFormatException($"{x.Count} feature rows but {y.Count} labels");
+        return new InMemoryDataset(x, y);
+    }
+
+    private static string FormatOf(string fileName)
+    {
+        var n = fileName.ToLowerInvariant();
+        if (n.EndsWith(".gz", StringComparison.Ordinal)) n = n[..^3];
+        return n.EndsWith(".csv", StringComparison.Ordinal) ? "csv"
+            : n.EndsWith(".npy", StringComparison.Ordinal) ? "npy"
+            : n.EndsWith(".npz", StringComparison.Ordinal) ? "npz"
+            : n.EndsWith(".idx", StringComparison.Ordinal) || n.Contains("ubyte", StringComparison.Ordinal) || n.Contains("idx", StringComparison.Ordinal) ? "idx"
+            : throw ApiException.BadRequest($"cannot tell the format of '{fileName}'; give a 'format' field (csv, npy, npz, idx)");
+    }
+
+    private static async Task<string> SaveAsync(IFormFile file, string dir, string stem, CancellationToken ct)
+    {
+        // Keep the extension (Idx.Read looks at .gz) but never the client's path.
+        var name = Path.GetFileName(file.FileName);
+        var ext = name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? Path.GetExtension(name[..^3]) + ".gz" : Path.GetExtension(name);
+        if (ext.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '.')) ext = "";
+        var target = stem + ext.ToLowerInvariant();
+        await using var s = File.Create(Path.Combine(dir, target));
+        await file.CopyToAsync(s, ct);
+        return target;
+    }
+}
+
+public static class DatasetServiceCollection
+{
+    public static IServiceCollection AddDatasets(this IServiceCollection services) => services.AddSingleton<DatasetStore>();
+}

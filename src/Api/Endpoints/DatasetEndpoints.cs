@@ -1,0 +1,43 @@
+using NeuralService.Api.Datasets;
+using NeuralService.Api.Errors;
+using NeuralService.Api.Hosting;
+
+namespace NeuralService.Api.Endpoints;
+
+/// <summary>Training data: multipart uploads (CSV, NPY, NPZ, IDX, gzipped IDX) and the installed built-in sets.</summary>
+public static class DatasetEndpoints
+{
+    public static void MapDatasetEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapGroup("/v1/datasets").WithTags("Datasets").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+
+        g.MapGet("", (DatasetStore store) => store.List()).WithName("ListDatasets");
+        g.MapGet("/{id}", (string id, DatasetStore store) => store.Get(id)).WithName("GetDataset").ProducesProblem(404);
+
+        g.MapPost("", async (HttpContext http, DatasetStore store, CancellationToken ct) =>
+            {
+                if (!http.Request.HasFormContentType) throw ApiException.BadRequest("upload a dataset as multipart/form-data with a field 'file'");
+                var form = await http.Request.ReadFormAsync(ct);
+                var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("the upload needs a field 'file'");
+                int? labelIndex = int.TryParse(form["label_index"], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var li) ? li : null;
+                var options = new DatasetReadOptions(
+                    LabelColumn: NullIfEmpty(form["label_column"]), LabelIndex: labelIndex, LabelType: NullIfEmpty(form["label_type"]) ?? "float32",
+                    FeaturesKey: NullIfEmpty(form["features_key"]), LabelsKey: NullIfEmpty(form["labels_key"]),
+                    HasHeader: NullIfEmpty(form["header"]) is not ("false" or "0"));
+                var info = await store.AddAsync(NullIfEmpty(form["name"]) ?? Path.GetFileNameWithoutExtension(file.FileName), NullIfEmpty(form["format"]),
+                    file, form.Files.GetFile("labels"), options, ct);
+                return Results.Created($"/v1/datasets/{info.Id}", info);
+            })
+            .WithName("UploadDataset").WithMetadata(new UploadEndpointAttribute()).DisableAntiforgery()
+            .Accepts<IFormFile>("multipart/form-data").Produces<DatasetInfo>(201).ProducesProblem(409).ProducesProblem(413);
+
+        g.MapDelete("/{id}", (string id, DatasetStore store) =>
+            {
+                store.Delete(id);
+                return Results.NoContent();
+            })
+            .WithName("DeleteDataset").Produces(204).ProducesProblem(404).ProducesProblem(409);
+    }
+
+    private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => string.IsNullOrWhiteSpace(v) ? null : v.ToString();
+}

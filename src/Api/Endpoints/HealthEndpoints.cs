@@ -1,0 +1,39 @@
+using System.Reflection;
+using NeuralService.Inference.Registry;
+
+namespace NeuralService.Api.Endpoints;
+
+/// <summary>KServe v2 liveness/readiness and server metadata.</summary>
+public static class HealthEndpoints
+{
+    public static readonly string Version =
+        typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public sealed record ServerMetadata(string Name, string Version, IReadOnlyList<string> Extensions);
+    public sealed record Readiness(bool Ready, string? Reason = null);
+
+    public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapGroup("/v2").WithTags("Health");
+        g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
+            .WithName("ServerMetadata").WithSummary("KServe v2 server metadata");
+        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up");
+        g.MapGet("/health/ready", async (ModelRegistry registry, CancellationToken ct) =>
+            {
+                try
+                {
+                    // A pooled SQLite connection keeps answering from a deleted file, whose writes would be lost.
+                    if (registry.Store is SqliteModelStore && !File.Exists(Path.Combine(registry.DataDirectory, ModelRegistry.DatabaseFileName)))
+                        return Results.Json(new Readiness(false, $"{ModelRegistry.DatabaseFileName} is missing from {registry.DataDirectory}"), statusCode: 503);
+                    await registry.Store.SchemaVersionAsync(ct);
+                    return Results.Ok(new Readiness(true));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    return Results.Json(new Readiness(false, $"storage unreachable: {e.Message}"), statusCode: 503);
+                }
+            })
+            .WithName("Ready").WithSummary("ready when the registry storage answers")
+            .Produces<Readiness>().Produces<Readiness>(503);
+    }
+}

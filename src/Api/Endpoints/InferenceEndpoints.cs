@@ -1,0 +1,68 @@
+using NeuralService.Api.Hosting;
+using NeuralService.Api.Kserve;
+using NeuralService.Api.Security;
+using NeuralService.Inference.Engine;
+using NeuralService.Inference.Registry;
+
+namespace NeuralService.Api.Endpoints;
+
+/// <summary>Open Inference Protocol (KServe v2) model metadata, readiness and inference (JSON and binary tensors),
+/// plus the <c>:predict</c> instances format. Every request goes through the engine's dynamic batcher.</summary>
+public static class InferenceEndpoints
+{
+    public sealed record ModelMetadata(string Name, IReadOnlyList<string> Versions, string Platform, IReadOnlyList<TensorDto> Inputs, IReadOnlyList<TensorDto> Outputs);
+    public sealed record ModelReady(string Name, string Version, bool Ready);
+
+    public static void MapInferenceEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapGroup("/v2/models").WithTags("Inference").ProducesProblem(400).ProducesProblem(404).ProducesProblem(429).ProducesProblem(500);
+        foreach (var suffix in new[] { "", "/versions/{version}" })
+        {
+            var n = suffix.Length == 0 ? "" : "Version";
+            g.MapGet("/{name}" + suffix, async (string name, string? version, ModelRegistry r, CancellationToken ct) =>
+                {
+                    var v = await r.ResolveAsync(name, version, ct);
+                    return new ModelMetadata(v.Model, [v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)], "onnxruntime_onnx",
+                        v.Signature.Inputs.Select(TensorDto.From).ToList(), v.Signature.Outputs.Select(TensorDto.From).ToList());
+                })
+                .WithName("ModelMetadata" + n);
+            g.MapGet("/{name}" + suffix + "/ready", async (string name, string? version, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
+                {
+                    var v = await r.ResolveAsync(name, version, ct);
+                    await engine.GetRunnerAsync(v, ct);
+                    return new ModelReady(v.Model, v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), true);
+                })
+                .WithName("ModelReady" + n);
+            g.MapPost("/{name}" + suffix + "/infer", (string name, string? version, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
+                    InferAsync(name, version, http, r, engine, ct))
+                .WithName("Infer" + n).WithMetadata(new ReadOnlyEndpointAttribute())
+                .Accepts<byte[]>("application/json", "application/octet-stream")
+                .Produces(200, contentType: "application/json").ProducesProblem(413).ProducesProblem(422);
+        }
+
+        app.MapPost("/v1/models/{name}:predict", async (string name, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
+            {
+                var v = await r.ResolveAsync(name, null, ct);
+                var inputs = PredictCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), v.Signature);
+                return Results.Bytes(PredictCodec.Write(await engine.InferAsync(v, inputs, ct)), "application/json");
+            })
+            .WithTags("Inference").WithName("Predict").WithMetadata(new ReadOnlyEndpointAttribute())
+            .Accepts<byte[]>("application/json").Produces(200, contentType: "application/json")
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422).ProducesProblem(429);
+    }
+
+    private static async Task<IResult> InferAsync(string name, string? version, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct)
+    {
+        long? headerLength = null;
+        if (http.Request.Headers.TryGetValue(InferCodec.HeaderLengthHeader, out var h))
+            headerLength = long.TryParse(h.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var len)
+                ? len : throw Errors.ApiException.BadRequest($"{InferCodec.HeaderLengthHeader} '{h}' is not a number");
+        var request = InferCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), headerLength);
+        var v = await r.ResolveAsync(name, version, ct);
+        var (body, header) = InferCodec.Write(v, request, await engine.InferAsync(v, request.Inputs, ct));
+        InferenceMetrics.Requests.WithLabels(v.Model).Inc();
+        if (header is null) return Results.Bytes(body, "application/json");
+        http.Response.Headers[InferCodec.HeaderLengthHeader] = header.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Bytes(body, "application/octet-stream");
+    }
+}

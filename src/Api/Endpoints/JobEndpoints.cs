@@ -1,0 +1,54 @@
+using System.Text.Json;
+using NeuralService.Api.Jobs;
+
+namespace NeuralService.Api.Endpoints;
+
+/// <summary>Training jobs: submit (202), list, inspect, follow as Server-Sent Events, cancel.</summary>
+public static class JobEndpoints
+{
+    public static void MapJobEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapGroup("/v1/jobs").WithTags("Training jobs").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+
+        g.MapPost("", async (JobRequest request, JobService jobs, CancellationToken ct) =>
+            {
+                var job = await jobs.SubmitAsync(request, ct);
+                return Results.Accepted($"/v1/jobs/{job.Id}", job);
+            })
+            .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
+
+        g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs");
+        g.MapGet("/{id}", (string id, JobService jobs) => jobs.Get(id)).WithName("GetJob").ProducesProblem(404);
+        g.MapPost("/{id}/cancel", (string id, JobService jobs) => Results.Accepted($"/v1/jobs/{id}", jobs.Cancel(id)))
+            .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
+
+        g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents").Produces(200, contentType: "text/event-stream").ProducesProblem(404);
+    }
+
+    /// <summary>The job's state first, then epoch/batch progress and state changes until it ends.</summary>
+    private static async Task StreamAsync(string id, JobService jobs, HttpContext http, CancellationToken ct)
+    {
+        using var subscription = jobs.Events.Subscribe(id, out var reader);
+        var job = jobs.Get(id);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        await WriteAsync(http, new JobEvent("state", job), ct);
+        if (job.IsTerminal) return;
+        try
+        {
+            await foreach (var e in reader.ReadAllAsync(ct))
+            {
+                await WriteAsync(http, e, ct);
+                if (e.Data is Job { IsTerminal: true }) return;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private static async Task WriteAsync(HttpContext http, JobEvent e, CancellationToken ct)
+    {
+        var data = JsonSerializer.Serialize(e.Data, e.Data.GetType(), JobJson.Options);
+        await http.Response.WriteAsync($"event: {e.Type}\ndata: {data}\n\n", ct);
+        await http.Response.Body.FlushAsync(ct);
+    }
+}

@@ -1,0 +1,87 @@
+using NeuralService.Api.Errors;
+using NeuralService.Api.Hosting;
+using NeuralService.Inference;
+using NeuralService.Inference.Registry;
+
+namespace NeuralService.Api.Endpoints;
+
+/// <summary>The model registry over HTTP: models, immutable versions (uploaded ONNX), aliases, deletion rules.
+/// A <c>{version}</c> segment is a number, an alias or <c>latest</c>.</summary>
+public static class ModelEndpoints
+{
+    public static void MapModelEndpoints(this IEndpointRouteBuilder app)
+    {
+        var g = app.MapGroup("/v1/models").WithTags("Registry").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+
+        g.MapGet("", async (ModelRegistry r, CancellationToken ct) =>
+                (await r.ListModelsAsync(ct)).Select(m => new ModelDto(m.Name, m.Description, m.CreatedAt, m.Aliases, null)).ToList())
+            .WithName("ListModels");
+
+        g.MapGet("/{name}", (string name, ModelRegistry r, CancellationToken ct) => Describe(r, name, ct))
+            .WithName("GetModel").ProducesProblem(404);
+
+        g.MapGet("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
+                VersionDto.From(await r.ResolveAsync(name, version, ct)))
+            .WithName("GetVersion").ProducesProblem(404);
+
+        g.MapPost("/{name}/versions", async (string name, string? description, HttpContext http, ModelRegistry r, CancellationToken ct) =>
+            {
+                var v = await r.RegisterAsync(name, await ReadModelBytesAsync(http, ct), new RegisterOptions { Description = description }, ct);
+                return Results.Created($"/v1/models/{v.Model}/versions/{v.Version}", VersionDto.From(v));
+            })
+            .WithName("UploadVersion").WithMetadata(new UploadEndpointAttribute()).DisableAntiforgery()
+            .Accepts<byte[]>("application/octet-stream", "multipart/form-data")
+            .Produces<VersionDto>(201).ProducesProblem(413);
+
+        g.MapGet("/{name}/versions/{version}/onnx", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
+            {
+                var v = await r.ResolveAsync(name, version, ct);
+                return Results.File(r.FilePath(v), "application/octet-stream", $"{v.Model}-{v.Version}.onnx");
+            })
+            .WithName("DownloadVersion").Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
+
+        g.MapPut("/{name}/aliases/{alias}", async (string name, string alias, AliasRequest body, ModelRegistry r, CancellationToken ct) =>
+            {
+                await r.SetAliasAsync(name, alias, body.Version, ct);
+                return Results.Ok(await Describe(r, name, ct));
+            })
+            .WithName("SetAlias").ProducesProblem(404);
+
+        g.MapDelete("/{name}/aliases/{alias}", async (string name, string alias, ModelRegistry r, CancellationToken ct) =>
+                await r.RemoveAliasAsync(name, alias, ct) ? Results.NoContent() : throw new ModelNotFoundException($"model '{name}' has no alias '{alias}'"))
+            .WithName("RemoveAlias").Produces(204).ProducesProblem(404);
+
+        g.MapDelete("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
+            {
+                var v = await r.ResolveAsync(name, version, ct);
+                await r.DeleteVersionAsync(name, v.Version, ct);
+                return Results.NoContent();
+            })
+            .WithName("DeleteVersion").Produces(204).ProducesProblem(404).ProducesProblem(409);
+
+        g.MapDelete("/{name}", async (string name, bool? force, ModelRegistry r, CancellationToken ct) =>
+            {
+                await r.DeleteModelAsync(name, force ?? false, ct);
+                return Results.NoContent();
+            })
+            .WithName("DeleteModel").Produces(204).ProducesProblem(404).ProducesProblem(409);
+    }
+
+    private static async Task<ModelDto> Describe(ModelRegistry r, string name, CancellationToken ct)
+    {
+        var m = await r.Store.GetModelAsync(name, ct) ?? throw new ModelNotFoundException($"no model named '{name}'");
+        var versions = await r.ListVersionsAsync(name, ct);
+        return new ModelDto(m.Name, m.Description, m.CreatedAt, m.Aliases, versions.LastOrDefault()?.Version, versions.Select(VersionDto.From).ToList());
+    }
+
+    /// <summary>The ONNX bytes of an upload: the raw body, or the multipart field <c>file</c>.</summary>
+    private static async Task<byte[]> ReadModelBytesAsync(HttpContext http, CancellationToken ct)
+    {
+        if (!http.Request.HasFormContentType) return await BodySizeMiddleware.ReadBodyAsync(http, ct);
+        var form = await http.Request.ReadFormAsync(ct);
+        var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("the multipart upload needs a field named 'file' with the ONNX model");
+        using var ms = new MemoryStream();
+        await file.CopyToAsync(ms, ct);
+        return ms.ToArray();
+    }
+}

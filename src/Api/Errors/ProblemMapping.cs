@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using NeuralService.Graph.Core;
+using NeuralService.Inference;
+using NeuralService.Training.Data;
+
+namespace NeuralService.Api.Errors;
+
+/// <summary>The one place where exceptions become RFC 7807 problem details: domain errors keep their message as the
+/// detail, anything unexpected is a 500 without internals.</summary>
+public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> log) : IExceptionHandler
+{
+    public static (int Status, string Title)? Map(Exception e) => e switch
+    {
+        ApiException a => (a.Status, a.Title),
+        InferenceServiceException s => s.Kind switch
+        {
+            ErrorKind.NotFound => (404, "Not found"),
+            ErrorKind.Conflict => (409, "Conflict"),
+            ErrorKind.Overloaded => (429, "Too many requests"),
+            ErrorKind.TooLarge => (413, "Payload too large"),
+            _ when s is ModelExecutionException => (422, "Model execution failed"),
+            _ => (400, "Invalid request"),
+        },
+        GraphException => (422, "Invalid model definition"),
+        DataFormatException => (400, "Invalid data"),
+        // ReadFormAsync over its multipart limits.
+        InvalidDataException => (400, "Invalid data"),
+        JsonException => (400, "Malformed JSON"),
+        BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Payload too large" : "Bad request"),
+        // Domain code reports bad user-supplied settings (unknown optimizer, loss…) as argument errors.
+        ArgumentException => (400, "Invalid argument"),
+        NotSupportedException => (422, "Not supported"),
+        _ => null,
+    };
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        var mapped = Map(exception);
+        if (mapped is null) log.LogError(exception, "unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+        var (status, title) = mapped ?? (500, "Internal server error");
+        http.Response.StatusCode = status;
+        if (status == 429) http.Response.Headers.RetryAfter = "1";
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = status,
+                Title = title,
+                Detail = mapped is null ? "an unexpected error occurred; see the server log" : exception.Message,
+                Type = $"https://httpstatuses.io/{status}",
+            },
+        });
+    }
+
+    /// <summary>Writes a problem response outside the exception path (auth, rate limiting, size guards).</summary>
+    public static Task WriteAsync(HttpContext http, int status, string title, string detail)
+    {
+        http.Response.StatusCode = status;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail, Type = $"https://httpstatuses.io/{status}" },
+        }).AsTask();
+    }
+}

@@ -1,0 +1,116 @@
+using System.Threading.RateLimiting;
+using NeuralService.Api.Datasets;
+using NeuralService.Api.Endpoints;
+using NeuralService.Api.Errors;
+using NeuralService.Api.Jobs;
+using NeuralService.Api.Security;
+using Prometheus;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace NeuralService.Api.Hosting;
+
+/// <summary>Builds the web app: options, logging, services, middleware and endpoint groups.</summary>
+public static class ApiApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var section = builder.Configuration.GetSection(NeuralOptions.Section);
+        var options = section.Get<NeuralOptions>() ?? new NeuralOptions();
+        var keys = ApiKeys.From(builder.Configuration);
+        keys.CheckBinding(ConfiguredUrls(builder.Configuration));
+
+        builder.Services.AddOptions<NeuralOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
+        ConfigureLogging(builder, options);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.Limits.MaxRequestBytes, options.Limits.MaxUploadBytes));
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.Limits.MaxUploadBytes);
+
+        builder.Services.AddSingleton(keys);
+        // Binding failures (malformed JSON bodies…) go through ProblemMapping like every other error.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddEndpointsApiExplorer();
+        builder.Services.AddSwaggerGen();
+        builder.Services.ConfigureHttpJsonOptions(j =>
+        {
+            j.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            j.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+        });
+        AddRateLimiting(builder.Services, options.RateLimit);
+        builder.Services.AddNeuralCore();
+        builder.Services.AddDatasets();
+        builder.Services.AddJobs();
+
+        var app = builder.Build();
+        app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
+            diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
+        app.UseExceptionHandler();
+        app.UseSwagger();
+        app.UseSwaggerUI();
+        app.UseRouting();
+        app.UseHttpMetrics();
+        app.UseRateLimiter();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseMiddleware<BodySizeMiddleware>();
+
+        app.MapHealthEndpoints();
+        app.MapModelEndpoints();
+        app.MapInferenceEndpoints();
+        app.MapJobEndpoints();
+        app.MapDatasetEndpoints();
+        app.MapMetrics("/metrics").DisableRateLimiting();
+        return app;
+    }
+
+    private static IEnumerable<string> ConfiguredUrls(IConfiguration config) =>
+        new[] { config["urls"], config["ASPNETCORE_URLS"] }
+            .Concat(config.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]))
+            .Where(u => !string.IsNullOrWhiteSpace(u))
+            .SelectMany(u => u!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, NeuralOptions options)
+    {
+        var production = builder.Environment.IsProduction();
+        var logFile = Path.Combine(options.DataDirectory(), "logs", "neural-.log");
+        builder.Host.UseSerilog((ctx, services, lc) =>
+        {
+            lc.ReadFrom.Configuration(ctx.Configuration)
+                .MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .Enrich.FromLogContext()
+                .WriteTo.File(new CompactJsonFormatter(), logFile, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
+            if (production) lc.WriteTo.Console(new RenderedCompactJsonFormatter());
+            else lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {CorrelationId}{NewLine}{Exception}");
+        }, preserveStaticLogger: true);
+    }
+
+    /// <summary>A valid API key is its own client; anything else counts by address, so made-up keys buy no extra quota.</summary>
+    private static string ClientOf(HttpContext http)
+    {
+        var key = ApiKeys.Presented(http.Request);
+        return key is not null && http.RequestServices.GetRequiredService<ApiKeys>().IsValid(key)
+            ? "key:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))
+            : "ip:" + (http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+    }
+
+    private static void AddRateLimiting(IServiceCollection services, RateLimitOptions limits)
+    {
+        services.AddRateLimiter(r =>
+        {
+            r.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                http.Request.Path.StartsWithSegments("/v2/health")
+                    ? RateLimitPartition.GetNoLimiter("health")
+                    : RateLimitPartition.GetFixedWindowLimiter(ClientOf(http),
+                        _ => new FixedWindowRateLimiterOptions { PermitLimit = limits.PermitLimit, Window = TimeSpan.FromSeconds(limits.WindowSeconds), QueueLimit = 0 }));
+            r.OnRejected = async (ctx, ct) =>
+            {
+                var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? (int)Math.Ceiling(after.TotalSeconds) : limits.WindowSeconds;
+                ctx.HttpContext.Response.Headers.RetryAfter = Math.Max(1, retry).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ProblemMapping.WriteAsync(ctx.HttpContext, 429, "Too many requests", $"rate limit of {limits.PermitLimit} requests per {limits.WindowSeconds} s exceeded");
+            };
+        });
+    }
+}

@@ -1,0 +1,65 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace NeuralService.Api.Hosting;
+
+/// <summary>The <c>Neural</c> configuration section, validated at start-up.</summary>
+public sealed class NeuralOptions : IValidatableObject
+{
+    public const string Section = "Neural";
+
+    /// <summary>Registry files, datasets, the jobs table and the log files live here.</summary>
+    [Required] public string DataDirectory { get; set; } = "./data";
+    public StorageOptions Storage { get; set; } = new();
+    [Range(1, 64)] public int Workers { get; set; } = 1;
+    /// <summary>Queued training jobs beyond this are refused with 429.</summary>
+    [Range(1, 100_000)] public int JobQueueCapacity { get; set; } = 100;
+    public BatcherOptions Batcher { get; set; } = new();
+    public LimitOptions Limits { get; set; } = new();
+    public RateLimitOptions RateLimit { get; set; } = new();
+    /// <summary>Try CUDA for inference sessions.</summary>
+    public bool UseCuda { get; set; } = true;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext context)
+    {
+        if (Storage.Provider is not ("sqlite" or "postgres"))
+            yield return new ValidationResult($"Neural:Storage:Provider must be 'sqlite' or 'postgres', got '{Storage.Provider}'");
+        if (Storage.Provider == "postgres" && string.IsNullOrWhiteSpace(Storage.ConnectionString))
+            yield return new ValidationResult("Neural:Storage:ConnectionString is required for postgres storage");
+        if (Batcher.MaxBatchSize < 1) yield return new ValidationResult($"Neural:Batcher:MaxBatchSize must be at least 1, got {Batcher.MaxBatchSize}");
+        if (Batcher.MaxQueueDelayMs < 0) yield return new ValidationResult($"Neural:Batcher:MaxQueueDelayMs must not be negative, got {Batcher.MaxQueueDelayMs}");
+        if (Batcher.QueueCapacity < 1) yield return new ValidationResult($"Neural:Batcher:QueueCapacity must be at least 1, got {Batcher.QueueCapacity}");
+        if (Limits.MaxRequestBytes < 1024) yield return new ValidationResult($"Neural:Limits:MaxRequestBytes must be at least 1024, got {Limits.MaxRequestBytes}");
+        if (Limits.MaxUploadBytes < 1024) yield return new ValidationResult($"Neural:Limits:MaxUploadBytes must be at least 1024, got {Limits.MaxUploadBytes}");
+        if (RateLimit.PermitLimit < 1 || RateLimit.WindowSeconds < 1)
+            yield return new ValidationResult($"Neural:RateLimit needs PermitLimit ≥ 1 and WindowSeconds ≥ 1, got {RateLimit.PermitLimit}/{RateLimit.WindowSeconds}");
+    }
+}
+
+public sealed class StorageOptions
+{
+    /// <summary><c>sqlite</c> (registry.db in the data directory) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class BatcherOptions
+{
+    public int MaxBatchSize { get; set; } = 32;
+    public double MaxQueueDelayMs { get; set; } = 2;
+    public int QueueCapacity { get; set; } = 1024;
+}
+
+public sealed class LimitOptions
+{
+    /// <summary>Largest inference or JSON request body.</summary>
+    public long MaxRequestBytes { get; set; } = 64L << 20;
+    /// <summary>Largest model or dataset upload.</summary>
+    public long MaxUploadBytes { get; set; } = 1L << 30;
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Requests per client (API key or remote address) per window.</summary>
+    public int PermitLimit { get; set; } = 1000;
+    public int WindowSeconds { get; set; } = 10;
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Options;
+using NeuralService.Inference.Engine;
+using NeuralService.Inference.Registry;
+
+namespace NeuralService.Api.Hosting;
+
+/// <summary>Opens the registry and the inference engine once per app, from the validated options.</summary>
+public static class NeuralServices
+{
+    public static IServiceCollection AddNeuralCore(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<NeuralOptions>>().Value;
+            var dir = Path.GetFullPath(o.DataDirectory);
+            return o.Storage.Provider == "postgres"
+                ? ModelRegistry.OpenPostgresAsync(o.Storage.ConnectionString!, dir).GetAwaiter().GetResult()
+                : ModelRegistry.OpenSqliteAsync(dir).GetAwaiter().GetResult();
+        });
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<NeuralOptions>>().Value;
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger<InferenceEngine>();
+            return new InferenceEngine(sp.GetRequiredService<ModelRegistry>(), new EngineOptions
+            {
+                UseCuda = o.UseCuda,
+                Batching = new BatchingOptions
+                {
+                    MaxBatchSize = o.Batcher.MaxBatchSize,
+                    MaxQueueDelay = TimeSpan.FromMilliseconds(o.Batcher.MaxQueueDelayMs),
+                    QueueCapacity = o.Batcher.QueueCapacity,
+                },
+                Log = message => log.LogInformation("{Message}", message),
+            });
+        });
+        return services;
+    }
+
+    /// <summary>The data directory as an absolute path.</summary>
+    public static string DataDirectory(this NeuralOptions o) => Path.GetFullPath(o.DataDirectory);
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace NeuralService.Api.Jobs;
+
+public enum JobState { Queued, Running, Succeeded, Failed, Canceled, Interrupted }
+
+/// <summary>A registered version whose architecture (its <c>keras_config</c> metadata) is trained afresh.</summary>
+public sealed record ModelReference(string Name, string? Version = null);
+
+/// <summary>Keras's <c>compile</c> arguments.</summary>
+public sealed record CompileOptions(string Optimizer = "adam", double? LearningRate = null, string Loss = "sparse_categorical_crossentropy", IReadOnlyList<string>? Metrics = null);
+
+/// <summary>Keras's <c>fit</c> arguments.</summary>
+public sealed record FitSettings(int Epochs = 1, int BatchSize = 32, double ValidationSplit = 0, bool Shuffle = true);
+
+/// <summary>A training job: a Keras JSON model (or a registered model's architecture), a dataset, compile and fit
+/// settings, and the registry name the trained model is registered under.</summary>
+public sealed record JobRequest(
+    JsonElement? Model,
+    ModelReference? BaseModel,
+    string Dataset,
+    CompileOptions? Compile,
+    FitSettings? Fit,
+    string? Device,
+    string RegisterAs,
+    /// <summary>Features are multiplied by this (1/255 for images stored as bytes).</summary>
+    double? Rescale = null,
+    int Seed = 0);
+
+public sealed record EpochLog(int Epoch, IReadOnlyDictionary<string, double> Metrics);
+
+public sealed record Job(
+    string Id, JobState State, JobRequest Request, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt = null, DateTimeOffset? FinishedAt = null,
+    int Epoch = 0, int? Batch = null, IReadOnlyList<EpochLog>? History = null, string? Error = null,
+    string? RegisteredModel = null, int? RegisteredVersion = null, string? Device = null)
+{
+    [JsonIgnore] public bool IsTerminal => State is JobState.Succeeded or JobState.Failed or JobState.Canceled or JobState.Interrupted;
+}
+
+/// <summary>One Server-Sent Event of a job: <c>state</c> (the whole job), <c>epoch</c> or <c>batch</c> progress.</summary>
+public sealed record JobEvent(string Type, object Data);
+
+public static class JobJson
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using NeuralService.Api.Datasets;
+using NeuralService.Api.Errors;
+using NeuralService.Graph.Keras;
+using NeuralService.Graph.Training;
+using NeuralService.Inference.Registry;
+using NeuralService.Training;
+using NeuralService.Training.Callbacks;
+using NeuralService.Training.Data;
+using NeuralService.Training.Execution;
+
+namespace NeuralService.Api.Jobs;
+
+/// <summary>Runs one job: Keras JSON → <see cref="Trainer"/> Compile/Fit with progress events → ONNX registered with
+/// lineage (job id, dataset, hyperparameters, final metrics) and the Keras config as metadata.</summary>
+public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, ILogger<TrainingRun> log)
+{
+    public static DeviceKind DeviceOf(string? device) => (device ?? "auto").ToLowerInvariant() switch
+    {
+        "auto" => DeviceKind.Auto,
+        "cpu" => DeviceKind.Cpu,
+        "cuda" or "gpu" => DeviceKind.Cuda,
+        var d => throw ApiException.BadRequest($"device '{d}' must be auto, cpu or cuda"),
+    };
+
+    public async Task<Job> RunAsync(Job job, CancellationToken ct)
+    {
+        var r = job.Request;
+        var json = await jobs.ModelJsonAsync(r, ct);
+        var model = KerasModelJson.Read(json);
+        var info = datasets.Get(r.Dataset);
+        var data = datasets.Load(info);
+        if (r.Rescale is { } scale)
+            data = new InMemoryDataset(DataArray.Create(data.Features.ToFloat32().Select(v => (float)(v * scale)).ToArray(), [data.Count, .. data.Features.SampleShape]),
+                data.Labels, data.SampleWeights, data.ClassNames);
+        var compile = r.Compile!;
+        var fit = r.Fit!;
+        using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
+        trainer.Compile(JobService.Optimizer(compile), new LossSpec(compile.Loss), compile.Metrics);
+        var progress = new Progress(jobs, job, ct);
+        var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
+        {
+            Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
+            Verbose = 0, Callbacks = [progress],
+        }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        job = progress.Job with { Device = trainer.DeviceReport };
+        if (ct.IsCancellationRequested)
+            return job with { State = JobState.Canceled, FinishedAt = DateTimeOffset.UtcNow, Error = "canceled while running" };
+
+        var onnx = model.ToOnnx();
+        onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
+        var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
+        var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device }, JobJson.Options);
+        var version = await registry.RegisterAsync(r.RegisterAs, onnx, new RegisterOptions
+        {
+            Description = $"trained by job {job.Id} on {info.Name}",
+            Lineage = new Lineage(job.Id, info.Name, hyper, final.Where(kv => double.IsFinite(kv.Value)).ToDictionary()),
+        }, CancellationToken.None);
+        log.LogInformation("job {JobId} registered {Version}", job.Id, version.ToString());
+        return job with { State = JobState.Succeeded, FinishedAt = DateTimeOffset.UtcNow, RegisteredModel = version.Model, RegisteredVersion = version.Version };
+    }
+
+    /// <summary>Keeps the job's epoch and history current, streams batch progress, and stops training on cancel.</summary>
+    private sealed class Progress(JobService jobs, Job job, CancellationToken ct) : Callback
+    {
+        private readonly List<EpochLog> _history = [.. job.History ?? []];
+        private long _lastBatchEvent;
+        public Job Job { get; private set; } = job;
+
+        public override void OnBatchEnd(ITrainingControl control, int batch, int batches, IReadOnlyDictionary<string, double> logs)
+        {
+            if (ct.IsCancellationRequested) control.StopTraining = true;
+            // Batch events at most every 100 ms, so fast small batches do not flood listeners.
+            var now = Environment.TickCount64;
+            if (now - _lastBatchEvent < 100 && batch + 1 != batches) return;
+            _lastBatchEvent = now;
+            jobs.Progress(Job.Id, new JobEvent("batch", new { job_id = Job.Id, epoch = Job.Epoch + 1, batch = batch + 1, batches, metrics = Finite(logs) }));
+        }
+
+        public override void OnEpochEnd(ITrainingControl control, int epoch, IReadOnlyDictionary<string, double> logs)
+        {
+            _history.Add(new EpochLog(epoch + 1, Finite(logs)));
+            Job = Job with { Epoch = epoch + 1, History = _history.ToList() };
+            jobs.Update(Job);
+            jobs.Progress(Job.Id, new JobEvent("epoch", new { job_id = Job.Id, epoch = epoch + 1, epochs = control.Epochs, metrics = Finite(logs) }));
+            if (ct.IsCancellationRequested) control.StopTraining = true;
+        }
+
+        private static Dictionary<string, double> Finite(IReadOnlyDictionary<string, double> logs) =>
+            logs.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
+    }
+}

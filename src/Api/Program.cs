@@ -1,0 +1,15 @@
+using NeuralService.Api.Hosting;
+
+try
+{
+    ApiApp.Build(args).Run();
+    return 0;
+}
+catch (StartupRefusedException e)
+{
+    Console.Error.WriteLine($"neural-service: {e.Message}");
+    return 2;
+}
+
+/// <summary>Entry point type, public so tests can host the app with WebApplicationFactory.</summary>
+public partial class Program;
