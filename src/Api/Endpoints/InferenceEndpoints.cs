@@ -44,7 +44,9 @@ public static class InferenceEndpoints
             {
                 var v = await r.ResolveAsync(name, null, ct);
                 var inputs = PredictCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), v.Signature);
-                return Results.Bytes(PredictCodec.Write(await engine.InferAsync(v, inputs, ct)), "application/json");
+                var body = PredictCodec.Write(await engine.InferAsync(v, inputs, ct));
+                await InferenceMetrics.RecordAsync(engine, v, inputs);
+                return Results.Bytes(body, "application/json");
             })
             .WithTags("Inference").WithName("Predict").WithMetadata(new ReadOnlyEndpointAttribute())
             .Accepts<byte[]>("application/json").Produces(200, contentType: "application/json")
@@ -60,7 +62,7 @@ public static class InferenceEndpoints
         var request = InferCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), headerLength);
         var v = await r.ResolveAsync(name, version, ct);
         var (body, header) = InferCodec.Write(v, request, await engine.InferAsync(v, request.Inputs, ct));
-        InferenceMetrics.Requests.WithLabels(v.Model).Inc();
+        await InferenceMetrics.RecordAsync(engine, v, request.Inputs);
         if (header is null) return Results.Bytes(body, "application/json");
         http.Response.Headers[InferCodec.HeaderLengthHeader] = header.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Bytes(body, "application/octet-stream");

@@ -6,7 +6,6 @@ using NeuralService.Api.Datasets;
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
 using NeuralService.Graph.Keras;
-using NeuralService.Graph.Models;
 using NeuralService.Graph.Training;
 using NeuralService.Inference.Registry;
 
@@ -151,10 +150,8 @@ public sealed class JobService
                 : throw ApiException.Unprocessable($"{v} has no {KerasConfigKey} metadata (only models trained here or exported with it can be retrained)");
         }
         else throw ApiException.BadRequest("a job needs 'model' (a Keras JSON model config) or 'base_model' ({\"name\", \"version\"})");
-        Model model;
-        try { model = KerasModelJson.Read(json); }
+        try { KerasModelJson.Read(json); }
         catch (JsonException e) { throw ApiException.BadRequest($"model: {e.Message}"); }
-        _ = model;
         return json;
     }
 

@@ -20,7 +20,8 @@ public sealed class JobWorker(JobService jobs, TrainingRun run, IOptions<NeuralO
         {
             await foreach (var id in jobs.Queue.ReadAllAsync(stoppingToken))
             {
-                if (jobs.Start(id) is not var (job, cts)) continue;
+                if (jobs.Start(id) is not { } started) continue; // canceled while queued
+                var (job, cts) = started;
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, stoppingToken);
                 try
                 {

@@ -103,9 +103,24 @@ public sealed class JobEndpointsTests : IDisposable
         Assert.Equal("canceled", (await WaitAsync(client, queued.GetProperty("id").GetString()!)).GetProperty("state").GetString());
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync($"/v1/jobs/{queued.GetProperty("id").GetString()}/cancel", null)).StatusCode);
 
+        // A job followed from while it is queued streams every epoch once the worker gets to it.
+        var followed = (await SubmitAsync(client, JobBody("small", "followed"))).GetProperty("id").GetString()!;
+        using var response = await client.GetAsync($"/v1/jobs/{followed}/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Equal("event: state", await reader.ReadLineAsync());
+        Assert.Contains("\"state\":\"queued\"", await reader.ReadLineAsync());
+
         var runningId = running.GetProperty("id").GetString()!;
         Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"/v1/jobs/{runningId}/cancel", null)).StatusCode);
         Assert.Equal("canceled", (await WaitAsync(client, runningId)).GetProperty("state").GetString());
+
+        var events = (await reader.ReadToEndAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var epochs = events.Where(e => e.StartsWith("event: epoch\n", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, epochs.Count);
+        Assert.Contains("\"epoch\":2", epochs[1]);
+        Assert.Contains(events, e => e.StartsWith("event: batch\n", StringComparison.Ordinal));
+        Assert.Contains("\"state\":\"succeeded\"", events[^1]);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/models/long")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/models/never")).StatusCode);
     }

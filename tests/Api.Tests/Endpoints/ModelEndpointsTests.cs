@@ -95,4 +95,16 @@ public sealed class ModelEndpointsTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, (await _client.PutAsJsonAsync("/v1/models/m/aliases/7", new { version = 1 })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.PutAsJsonAsync("/v1/models/m/aliases/prod", new { version = 9 })).StatusCode);
     }
+
+    [Fact]
+    public async Task UploadsOverTheLimitAre413()
+    {
+        using var dir = new TempDir();
+        using var app = new ApiFactory(dir.Path, new Dictionary<string, string?> { ["Neural:Limits:MaxUploadBytes"] = "2048" });
+        var client = app.CreateClient();
+        var r = await client.PostAsync("/v1/models/big/versions", TestModels.Octets(new byte[4096]));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/models/big")).StatusCode);
+    }
 }

@@ -54,6 +54,8 @@ public sealed class ApiAppTests : IDisposable
         Assert.Contains("http_request_duration_seconds_bucket", metrics);
         Assert.Contains("neural_inference_requests_total{model=\"m\"}", metrics);
         Assert.Contains("neural_training_jobs{state=\"queued\"}", metrics);
+        Assert.Contains("neural_batcher_requests{version=\"m/1\"} 1", metrics);
+        Assert.Contains("neural_inference_request_rows_count", metrics);
 
         var tagged = new HttpRequestMessage(HttpMethod.Get, "/v2/health/live");
         tagged.Headers.Add("X-Correlation-Id", "abc-123");
