@@ -19,9 +19,10 @@ internal static class DataSources
     /// <summary>Loads <paramref name="spec"/>, scales 8-bit pixels by 1/255 (Keras's usual preprocessing) unless
     /// <paramref name="scale"/> is given, keeps the first <paramref name="limit"/> samples and reshapes features to the
     /// model's input shape.</summary>
-    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true)
+    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true,
+        string? builtinDirectory = null)
     {
-        var data = Read(spec, label, model);
+        var data = Read(spec, label, model, builtinDirectory);
         if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());
         if (needLabels && data.Labels is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
         var s = scale ?? (data.Features.DType == DType.UInt8 ? 1f / 255f : 1f);
@@ -45,11 +46,11 @@ internal static class DataSources
         return new LoadedData(new InMemoryDataset(features, data.Labels, data.SampleWeights, data.ClassNames), s, data.ClassNames);
     }
 
-    private static InMemoryDataset Read(string spec, string? label, Model model)
+    private static InMemoryDataset Read(string spec, string? label, Model model, string? builtinDirectory)
     {
         if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal))
         {
-            try { return BuiltinDatasets.Load(spec); }
+            try { return BuiltinDatasets.Load(spec, builtinDirectory); }
             catch (ArgumentException e) { throw new InvalidDataException(e.Message); }
         }
         if (spec.Contains(',', StringComparison.Ordinal))
