@@ -63,4 +63,29 @@ public sealed class DataSourcesTests : IDisposable
         Assert.Contains("[3]", e.Message);
         Assert.Contains("[2,2]", e.Message);
     }
+
+    [Fact]
+    public void AnImageFileAndAnImageFolderAreDecodedToTheModelInput()
+    {
+        var pixels = new float[2 * 2 * 3];
+        pixels[0] = pixels[1] = pixels[2] = 255;   // one white pixel, the rest black
+        var folder = Path.Combine(_dir.FullName, "images");
+        foreach (var c in new[] { "cat", "dog" })
+        {
+            Directory.CreateDirectory(Path.Combine(folder, c));
+            ImageFolder.Save(Path.Combine(folder, c, "a.png"), pixels, 2, 2, 3);
+        }
+        var one = DataSources.Load(Path.Combine(folder, "cat", "a.png"), Model, needLabels: false);
+        Assert.Equal([1, 2, 2], one.Data.Features.Shape);
+        Assert.Equal([1f, 0f, 0f, 0f], one.Data.Features.ToFloat32(), new FloatTolerance(0.01f));
+        var all = DataSources.Load(folder, Model);
+        Assert.Equal(2, all.Data.Count);
+        Assert.Equal(["cat", "dog"], all.ClassNames!);
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(float v) => 0;
+    }
 }
