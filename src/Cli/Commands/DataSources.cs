@@ -14,14 +14,15 @@ internal sealed record LoadedData(InMemoryDataset Data, float Scale, IReadOnlyLi
 /// an IDX pair <c>images,labels</c>, or an NPY file of features (predict only).</summary>
 internal static class DataSources
 {
-    public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y, or mnist.npz[:test]), an IDX pair images,labels, or an NPY file of features";
+    public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y, or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
 
     /// <summary>Loads <paramref name="spec"/>, scales 8-bit pixels by 1/255 (Keras's usual preprocessing) unless
     /// <paramref name="scale"/> is given, keeps the first <paramref name="limit"/> samples and reshapes features to the
     /// model's input shape.</summary>
-    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true)
+    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true,
+        string? builtinDirectory = null)
     {
-        var data = Read(spec, label, model);
+        var data = Read(spec, label, model, builtinDirectory);
         if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());
         if (needLabels && data.Labels is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
         var s = scale ?? (data.Features.DType == DType.UInt8 ? 1f / 255f : 1f);
@@ -45,11 +46,11 @@ internal static class DataSources
         return new LoadedData(new InMemoryDataset(features, data.Labels, data.SampleWeights, data.ClassNames), s, data.ClassNames);
     }
 
-    private static InMemoryDataset Read(string spec, string? label, Model model)
+    private static InMemoryDataset Read(string spec, string? label, Model model, string? builtinDirectory)
     {
         if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal))
         {
-            try { return BuiltinDatasets.Load(spec); }
+            try { return BuiltinDatasets.Load(spec, builtinDirectory); }
             catch (ArgumentException e) { throw new InvalidDataException(e.Message); }
         }
         if (spec.Contains(',', StringComparison.Ordinal))
@@ -63,6 +64,19 @@ internal static class DataSources
         }
         var (path, part) = SplitPart(spec);
         var ext = Path.GetExtension(path).ToLowerInvariant();
+        if (Directory.Exists(spec))
+        {
+            var (h, w, mode) = ImageGeometry(model, spec);
+            var folder = ImageFolder.Load(spec, h, w, mode);
+            return new InMemoryDataset(ToBytes(folder.Features), folder.Labels, classNames: folder.ClassNames);
+        }
+        if (ImageFolder.DefaultExtensions.Contains(ext))
+        {
+            var (h, w, mode) = ImageGeometry(model, spec);
+            var pixels = new float[h * w * (mode == ColorMode.Rgb ? 3 : 1)];
+            ImageFolder.DecodeInto(Existing(path), h, w, mode, pixels);
+            return new InMemoryDataset(ToBytes(DataArray.Create(pixels, 1, pixels.Length)));
+        }
         switch (ext)
         {
             case ".csv":
@@ -88,6 +102,19 @@ internal static class DataSources
                 throw new InvalidDataException($"unknown dataset '{spec}': expected {Help}");
         }
     }
+
+    /// <summary>Height, width and colour mode of an image input ([h, w] or [h, w, 1|3], channels last).</summary>
+    private static (int H, int W, ColorMode Mode) ImageGeometry(Model model, string spec)
+    {
+        var dims = model.Inputs.Single().Shape.Dims.Skip(1).ToList();
+        if (dims.Count is < 2 or > 3 || !dims.All(d => d.IsKnown) || (dims.Count == 3 && dims[2].Known is not (1 or 3)))
+            throw new InvalidDataException($"'{spec}' holds images but the model's input is not [height, width(, 1|3)]");
+        return ((int)dims[0].Known, (int)dims[1].Known, dims.Count == 3 && dims[2].Known == 3 ? ColorMode.Rgb : ColorMode.Grayscale);
+    }
+
+    /// <summary>Decoded pixels (0..255 floats) as 8-bit values, so images get the same 1/255 scaling as IDX data.</summary>
+    private static DataArray ToBytes(DataArray pixels) =>
+        DataArray.Create(pixels.ToFloat32().Select(v => (byte)Math.Clamp(MathF.Round(v), 0, 255)).ToArray(), [.. pixels.Shape]);
 
     /// <summary>A softmax/multi-unit output is read as a classifier (integer labels); one unit as regression unless it ends in a sigmoid.</summary>
     public static bool IsClassifier(Model model)

@@ -71,6 +71,7 @@ public static class HistoryPlot
         }
         canvas.DrawText(panel.XLabel, plot.MidX - 15, box.Bottom - 8, SKTextAlign.Left, font, text);
         var legendY = plot.Top + 14;
+        var legendX = plot.Right - 40 - panel.Series.Max(s => font.MeasureText(s.Name));
         foreach (var s in panel.Series)
         {
             using var pen = new SKPaint { Color = s.Color, StrokeWidth = 2, Style = SKPaintStyle.Stroke, IsAntialias = true };
@@ -83,8 +84,8 @@ public static class HistoryPlot
                 last = i;
             }
             if (s.X.Length == 1 && double.IsFinite(s.Y[0])) canvas.DrawCircle(Px(s.X[0]), Py(s.Y[0]), 3, pen);
-            canvas.DrawLine(plot.Right - 110, legendY - 4, plot.Right - 85, legendY - 4, pen);
-            canvas.DrawText(s.Name, plot.Right - 80, legendY, SKTextAlign.Left, font, text);
+            canvas.DrawLine(legendX, legendY - 4, legendX + 25, legendY - 4, pen);
+            canvas.DrawText(s.Name, legendX + 30, legendY, SKTextAlign.Left, font, text);
             legendY += 15;
         }
     }
