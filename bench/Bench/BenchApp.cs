@@ -28,7 +28,7 @@ public static class BenchApp
     }
 }
 
-public sealed record BenchOptions(string Command, int Batch, int Steps, int Rounds, int Threads, string? Profile)
+public sealed record BenchOptions(string Command, int Batch, int Steps, int Rounds, int Threads, string? Profile, double QueueDelayMs = 2)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -39,7 +39,8 @@ public sealed record BenchOptions(string Command, int Batch, int Steps, int Roun
         }
         return new BenchOptions(args.FirstOrDefault() ?? "", int.Parse(Get("--batch", "64"), CultureInfo.InvariantCulture),
             int.Parse(Get("--steps", "30"), CultureInfo.InvariantCulture), int.Parse(Get("--rounds", "3"), CultureInfo.InvariantCulture),
-            int.Parse(Get("--threads", "2"), CultureInfo.InvariantCulture), args.Contains("--profile") ? Get("--profile", "profile") : null);
+            int.Parse(Get("--threads", "2"), CultureInfo.InvariantCulture), args.Contains("--profile") ? Get("--profile", "profile") : null,
+            double.Parse(Get("--queue-delay-ms", "2"), CultureInfo.InvariantCulture));
     }
 }
 

@@ -62,7 +62,7 @@ public static class InferenceBench
             await using var batching = new InferenceEngine(registry, new EngineOptions
             {
                 UseCuda = false, IntraOpThreads = o.Threads, Log = _ => { },
-                Batching = new BatchingOptions { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.FromMilliseconds(2), QueueCapacity = 4096 },
+                Batching = new BatchingOptions { MaxBatchSize = 64, MaxQueueDelay = TimeSpan.FromMilliseconds(o.QueueDelayMs), QueueCapacity = 4096 },
             });
             var tensor = NamedTensor.Create(input.Name, big, [bigBatch, .. sampleDims]);
             await batching.InferAsync(version, [tensor]);
@@ -81,7 +81,7 @@ public static class InferenceBench
             foreach (var (name, engine) in new[] { ("dynamic batching", batching), ("no batching", unbatched) })
             {
                 var (rate, p50, p99) = await ConcurrentAsync(engine, version, one, 64, seconds);
-                Console.WriteLine($"{label}: 64 concurrent batch-1 callers, {name}: {rate:F0} samples/s ({rate / ceiling * 100:F0}% of the batch-{bigBatch} ceiling), p50 {p50:F2} ms, p99 {p99:F2} ms");
+                Console.WriteLine($"{label}: 64 concurrent batch-1 callers, {name} (max delay {o.QueueDelayMs} ms): {rate:F0} samples/s ({rate / ceiling * 100:F0}% of the batch-{bigBatch} ceiling), p50 {p50:F2} ms, p99 {p99:F2} ms");
             }
         }
         finally
@@ -98,6 +98,7 @@ public static class InferenceBench
         var tasks = Enumerable.Range(0, callers).Select(async c =>
         {
             latencies[c] = [];
+            await Task.Yield();
             while (sw.Elapsed.TotalSeconds < seconds)
             {
                 var start = sw.Elapsed.TotalMilliseconds;
