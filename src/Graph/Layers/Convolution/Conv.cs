@@ -33,40 +33,28 @@ public sealed record ConvConfig : LayerConfig
 
 /// <summary>N-D convolution (cross-correlation): y[n, o, p] = activation(b[o] + Σ_{c∈group(o), k} W[o, c, k]·x[n, c, p·s + k·d − pad]).
 /// The kernel is stored in ONNX layout [filters, in/groups, *k]; Keras's [*k, in/groups, filters] gives the fans.</summary>
-public abstract class BaseConv : UnaryLayer
+public abstract class BaseConv : ConvolutionLayer
 {
     private Weight? _kernel;
     private Weight? _bias;
 
-    protected BaseConv(ConvConfig config, int rank) : base(config)
+    protected BaseConv(ConvConfig config, int rank)
+        : base(config, rank, config.KernelSize, config.Strides, config.DilationRate, config.Padding, config.DataFormat, config.Activation, allowCausal: true)
     {
-        Rank = rank;
         if (config.Filters <= 0) throw new ArgumentException($"{ClassName} filters must be positive, got {config.Filters}");
-        KernelSize = Spatial.Tuple(config.KernelSize, rank, "kernel_size", 1);
-        Strides = Spatial.Tuple(config.Strides, rank, "strides", 1);
-        Dilations = Spatial.Tuple(config.DilationRate, rank, "dilation_rate", 1);
-        PaddingMode = rank == 1 ? Spatial.Padding(config.Padding, "valid", "same", "causal") : Spatial.Padding(config.Padding, "valid", "same");
-        ChannelsLast = Spatial.IsChannelsLast(config.DataFormat);
         if (config.Groups <= 0 || config.Filters % config.Groups != 0)
             throw new ArgumentException($"{ClassName} groups must be positive and divide filters={config.Filters}, got {config.Groups}");
         if (config.LoraRank is > 0) throw new ArgumentException($"{ClassName} lora_rank={config.LoraRank} is not supported");
-        Activations.Check(config.Activation);
         Config = config;
     }
 
     public override ConvConfig Config { get; }
-    public int Rank { get; }
-    public long[] KernelSize { get; }
-    public long[] Strides { get; }
-    public long[] Dilations { get; }
-    public string PaddingMode { get; }
-    public bool ChannelsLast { get; }
     public Weight Kernel => _kernel ?? throw new InvalidOperationException($"layer '{Name}' is not built");
     public Weight? Bias => _bias;
 
     protected override void Build(TensorType input)
     {
-        var inCh = Spatial.Channels(input, Rank, ChannelsLast, ClassName);
+        var inCh = ChannelsOf(input);
         if (inCh % Config.Groups != 0)
             throw new ArgumentException($"{ClassName} input channels {inCh} are not divisible by groups={Config.Groups}");
         var receptive = KernelSize.Aggregate(1.0, (p, k) => p * k);

@@ -34,44 +34,32 @@ public sealed record ConvTransposeConfig : LayerConfig
 /// stored in ONNX layout [in, filters, *k]; Keras's [*k, filters, in] gives the fans (fan_in counts filters).
 /// Keras's padding/output_padding become ONNX begin/end crops of the full (in−1)·s + (k−1)·d + 1 output, with the
 /// extra output_padding where the end crop would be negative.</summary>
-public abstract class BaseConvTranspose : UnaryLayer
+public abstract class BaseConvTranspose : ConvolutionLayer
 {
     private Weight? _kernel;
     private Weight? _bias;
 
-    protected BaseConvTranspose(ConvTransposeConfig config, int rank) : base(config)
+    protected BaseConvTranspose(ConvTransposeConfig config, int rank)
+        : base(config, rank, config.KernelSize, config.Strides, config.DilationRate, config.Padding, config.DataFormat, config.Activation, allowCausal: false)
     {
-        Rank = rank;
         if (config.Filters <= 0) throw new ArgumentException($"{ClassName} filters must be positive, got {config.Filters}");
-        KernelSize = Spatial.Tuple(config.KernelSize, rank, "kernel_size", 1);
-        Strides = Spatial.Tuple(config.Strides, rank, "strides", 1);
-        Dilations = Spatial.Tuple(config.DilationRate, rank, "dilation_rate", 1);
         OutputPadding = config.OutputPadding is null ? null : Spatial.Tuple(config.OutputPadding, rank, "output_padding", 0, allowZero: true);
-        PaddingMode = Spatial.Padding(config.Padding, "valid", "same");
-        ChannelsLast = Spatial.IsChannelsLast(config.DataFormat);
         if (config.Groups is { } gr && gr != 1) throw new ArgumentException($"{ClassName} supports groups=1 only, got {gr}");
         if (OutputPadding is not null)
             for (var i = 0; i < rank; i++)
                 if (OutputPadding[i] >= Strides[i] && OutputPadding[i] >= Dilations[i])
                     throw new ArgumentException($"{ClassName} output_padding [{string.Join(", ", OutputPadding)}] must be smaller than strides or dilation_rate");
-        Activations.Check(config.Activation);
         Config = config;
     }
 
     public override ConvTransposeConfig Config { get; }
-    public int Rank { get; }
-    public long[] KernelSize { get; }
-    public long[] Strides { get; }
-    public long[] Dilations { get; }
     public long[]? OutputPadding { get; }
-    public string PaddingMode { get; }
-    public bool ChannelsLast { get; }
     public Weight Kernel => _kernel ?? throw new InvalidOperationException($"layer '{Name}' is not built");
     public Weight? Bias => _bias;
 
     protected override void Build(TensorType input)
     {
-        var inCh = Spatial.Channels(input, Rank, ChannelsLast, ClassName);
+        var inCh = ChannelsOf(input);
         var receptive = KernelSize.Aggregate(1.0, (p, k) => p * k);
         _kernel = AddWeight("kernel", [inCh, Config.Filters, .. KernelSize], Config.KernelInitializer,
             regularizer: Config.KernelRegularizer, constraint: Config.KernelConstraint,

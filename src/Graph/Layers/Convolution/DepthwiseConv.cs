@@ -31,38 +31,26 @@ public sealed record DepthwiseConvConfig : LayerConfig
 /// <summary>Depthwise convolution: each input channel c is convolved with its own depth_multiplier filters,
 /// output channel c·m + j: y[n, c·m+j, p] = b + Σ_k W[c·m+j, 0, k]·x[n, c, p·s + k·d − pad] (ONNX Conv with group = in).
 /// Keras's kernel [*k, in, m] gives the fans.</summary>
-public abstract class BaseDepthwiseConv : UnaryLayer
+public abstract class BaseDepthwiseConv : ConvolutionLayer
 {
     private Weight? _kernel;
     private Weight? _bias;
 
-    protected BaseDepthwiseConv(DepthwiseConvConfig config, int rank) : base(config)
+    protected BaseDepthwiseConv(DepthwiseConvConfig config, int rank)
+        : base(config, rank, config.KernelSize, config.Strides, config.DilationRate, config.Padding, config.DataFormat, config.Activation, allowCausal: true)
     {
-        Rank = rank;
         if (config.DepthMultiplier <= 0) throw new ArgumentException($"{ClassName} depth_multiplier must be positive, got {config.DepthMultiplier}");
-        KernelSize = Spatial.Tuple(config.KernelSize, rank, "kernel_size", 1);
-        Strides = Spatial.Tuple(config.Strides, rank, "strides", 1);
-        Dilations = Spatial.Tuple(config.DilationRate, rank, "dilation_rate", 1);
-        PaddingMode = rank == 1 ? Spatial.Padding(config.Padding, "valid", "same", "causal") : Spatial.Padding(config.Padding, "valid", "same");
-        ChannelsLast = Spatial.IsChannelsLast(config.DataFormat);
-        Activations.Check(config.Activation);
         Config = config;
     }
 
     public override DepthwiseConvConfig Config { get; }
-    public int Rank { get; }
-    public long[] KernelSize { get; }
-    public long[] Strides { get; }
-    public long[] Dilations { get; }
-    public string PaddingMode { get; }
-    public bool ChannelsLast { get; }
     public long InputChannels { get; private set; }
     public Weight Kernel => _kernel ?? throw new InvalidOperationException($"layer '{Name}' is not built");
     public Weight? Bias => _bias;
 
     protected override void Build(TensorType input)
     {
-        InputChannels = Spatial.Channels(input, Rank, ChannelsLast, ClassName);
+        InputChannels = ChannelsOf(input);
         var m = Config.DepthMultiplier;
         var receptive = KernelSize.Aggregate(1.0, (p, k) => p * k);
         _kernel = AddWeight("kernel", [InputChannels * m, 1, .. KernelSize], Config.DepthwiseInitializer,

@@ -35,33 +35,21 @@ public sealed record SeparableConvConfig : LayerConfig
 /// <summary>Separable convolution: a depthwise convolution (no bias, channel c·m + j from input channel c) followed by
 /// a 1×…×1 pointwise convolution y[n, o, p] = b[o] + Σ_q P[o, q]·z[n, q, p]. Kernels in ONNX layout
 /// [in·m, 1, *k] and [filters, in·m, 1…]; Keras's [*k, in, m] and [1…, in·m, filters] give the fans.</summary>
-public abstract class BaseSeparableConv : UnaryLayer
+public abstract class BaseSeparableConv : ConvolutionLayer
 {
     private Weight? _depthwise;
     private Weight? _pointwise;
     private Weight? _bias;
 
-    protected BaseSeparableConv(SeparableConvConfig config, int rank) : base(config)
+    protected BaseSeparableConv(SeparableConvConfig config, int rank)
+        : base(config, rank, config.KernelSize, config.Strides, config.DilationRate, config.Padding, config.DataFormat, config.Activation, allowCausal: true)
     {
-        Rank = rank;
         if (config.Filters <= 0) throw new ArgumentException($"{ClassName} filters must be positive, got {config.Filters}");
         if (config.DepthMultiplier <= 0) throw new ArgumentException($"{ClassName} depth_multiplier must be positive, got {config.DepthMultiplier}");
-        KernelSize = Spatial.Tuple(config.KernelSize, rank, "kernel_size", 1);
-        Strides = Spatial.Tuple(config.Strides, rank, "strides", 1);
-        Dilations = Spatial.Tuple(config.DilationRate, rank, "dilation_rate", 1);
-        PaddingMode = rank == 1 ? Spatial.Padding(config.Padding, "valid", "same", "causal") : Spatial.Padding(config.Padding, "valid", "same");
-        ChannelsLast = Spatial.IsChannelsLast(config.DataFormat);
-        Activations.Check(config.Activation);
         Config = config;
     }
 
     public override SeparableConvConfig Config { get; }
-    public int Rank { get; }
-    public long[] KernelSize { get; }
-    public long[] Strides { get; }
-    public long[] Dilations { get; }
-    public string PaddingMode { get; }
-    public bool ChannelsLast { get; }
     public long InputChannels { get; private set; }
     public Weight DepthwiseKernel => _depthwise ?? throw new InvalidOperationException($"layer '{Name}' is not built");
     public Weight PointwiseKernel => _pointwise ?? throw new InvalidOperationException($"layer '{Name}' is not built");
@@ -69,7 +57,7 @@ public abstract class BaseSeparableConv : UnaryLayer
 
     protected override void Build(TensorType input)
     {
-        InputChannels = Spatial.Channels(input, Rank, ChannelsLast, ClassName);
+        InputChannels = ChannelsOf(input);
         var m = Config.DepthMultiplier;
         var receptive = KernelSize.Aggregate(1.0, (p, k) => p * k);
         _depthwise = AddWeight("depthwise_kernel", [InputChannels * m, 1, .. KernelSize], Config.DepthwiseInitializer,
