@@ -215,21 +215,7 @@ public sealed class DataArray
     }
 
     /// <summary>The raw little-endian bytes of the storage (no copy).</summary>
-    internal ReadOnlySpan<byte> RawBytes() => Data switch
-    {
-        float[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        double[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        sbyte[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        short[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        int[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        long[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        byte[] a => a,
-        ushort[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        uint[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        ulong[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        bool[] a => MemoryMarshal.AsBytes(a.AsSpan()),
-        _ => throw new InvalidOperationException("unsupported storage"),
-    };
+    internal ReadOnlySpan<byte> RawBytes() => WritableBytes();
 
     /// <summary>Writable raw bytes of the storage, for readers that fill it from a file.</summary>
     internal Span<byte> WritableBytes() => Data switch
