@@ -122,10 +122,9 @@ public sealed class RandomContrast : RandomAugmentation
     }
 }
 
-public sealed record RandomRotationConfig : LayerConfig
+/// <summary>The resampling arguments Keras's rotation, zoom and translation layers share.</summary>
+public abstract record GeometricAugmentationConfig : LayerConfig
 {
-    [JsonConverter(typeof(DoublesConverter))]
-    public double[] Factor { get; init; } = [];
     public string FillMode { get; init; } = "reflect";
     public string Interpolation { get; init; } = "bilinear";
     public int? Seed { get; init; }
@@ -133,6 +132,12 @@ public sealed record RandomRotationConfig : LayerConfig
     [JsonConverter(typeof(DoublesConverter))]
     public double[]? ValueRange { get; init; }
     public string? DataFormat { get; init; }
+}
+
+public sealed record RandomRotationConfig : GeometricAugmentationConfig
+{
+    [JsonConverter(typeof(DoublesConverter))]
+    public double[] Factor { get; init; } = [];
 }
 
 /// <summary>Keras rotates by a random angle in factor·2π during training. Here y = x in both modes: the graph
@@ -152,19 +157,12 @@ public sealed class RandomRotation : RandomAugmentation
     protected override string? DataFormat => Config.DataFormat;
 }
 
-public sealed record RandomZoomConfig : LayerConfig
+public sealed record RandomZoomConfig : GeometricAugmentationConfig
 {
     [JsonConverter(typeof(DoublesConverter))]
     public double[] HeightFactor { get; init; } = [];
     [JsonConverter(typeof(DoublesConverter))]
     public double[]? WidthFactor { get; init; }
-    public string FillMode { get; init; } = "reflect";
-    public string Interpolation { get; init; } = "bilinear";
-    public int? Seed { get; init; }
-    public double FillValue { get; init; }
-    [JsonConverter(typeof(DoublesConverter))]
-    public double[]? ValueRange { get; init; }
-    public string? DataFormat { get; init; }
 }
 
 /// <summary>Keras zooms by random height/width factors during training. Here y = x in both modes (no zoom in the
@@ -186,19 +184,12 @@ public sealed class RandomZoom : RandomAugmentation
     protected override string? DataFormat => Config.DataFormat;
 }
 
-public sealed record RandomTranslationConfig : LayerConfig
+public sealed record RandomTranslationConfig : GeometricAugmentationConfig
 {
     [JsonConverter(typeof(DoublesConverter))]
     public double[] HeightFactor { get; init; } = [];
     [JsonConverter(typeof(DoublesConverter))]
     public double[] WidthFactor { get; init; } = [];
-    public string FillMode { get; init; } = "reflect";
-    public string Interpolation { get; init; } = "bilinear";
-    public int? Seed { get; init; }
-    public double FillValue { get; init; }
-    [JsonConverter(typeof(DoublesConverter))]
-    public double[]? ValueRange { get; init; }
-    public string? DataFormat { get; init; }
 }
 
 /// <summary>Keras shifts images by random fractions of their size during training. Here y = x in both modes (no
