@@ -2,7 +2,8 @@ using NeuralService.Api.Hosting;
 
 try
 {
-    ApiApp.Build(args).Run();
+    if (args is ["worker", ..]) return await WorkerMode.RunAsync(args);
+    await ApiApp.Build(args).RunAsync();
     return 0;
 }
 catch (StartupRefusedException e)

@@ -25,25 +25,44 @@ public static class JobEndpoints
         g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents").Produces(200, contentType: "text/event-stream").ProducesProblem(404);
     }
 
-    /// <summary>The job's state first, then epoch/batch progress and state changes until it ends.</summary>
-    private static async Task StreamAsync(string id, JobService jobs, HttpContext http, CancellationToken ct)
+    /// <summary>The job's state first, then epoch/batch progress and state changes until it ends. A job another replica
+    /// runs is followed through the shared store (state and epoch changes, once a second). The stream ends when the
+    /// service stops, so it never holds up draining.</summary>
+    private static async Task StreamAsync(string id, JobService jobs, HttpContext http, IHostApplicationLifetime lifetime, CancellationToken ct)
     {
         using var subscription = jobs.Events.Subscribe(id, out var reader);
         var job = jobs.Get(id);
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        await WriteAsync(http, new JobEvent("state", job), ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        var last = Key(job);
+        await WriteAsync(http, new JobEvent("state", job), stop.Token);
         if (job.IsTerminal) return;
         try
         {
-            await foreach (var e in reader.ReadAllAsync(ct))
+            while (true)
             {
-                await WriteAsync(http, e, ct);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                wait.CancelAfter(TimeSpan.FromSeconds(1));
+                JobEvent? e = null;
+                try { e = await reader.ReadAsync(wait.Token); }
+                catch (OperationCanceledException) when (!stop.IsCancellationRequested) { }
+                if (e is null && !jobs.IsLocal(id) && jobs.Store.Get(id) is { } stored && Key(stored) != last)
+                    e = new JobEvent("state", stored);
+                if (e is null) continue;
+                if (e.Data is Job j)
+                {
+                    if (Key(j) == last) continue;
+                    last = Key(j);
+                }
+                await WriteAsync(http, e, stop.Token);
                 if (e.Data is Job { IsTerminal: true }) return;
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
     }
+
+    private static (JobState, int, int, int) Key(Job j) => (j.State, j.Epoch, j.History?.Count ?? 0, j.Attempts);
 
     private static async Task WriteAsync(HttpContext http, JobEvent e, CancellationToken ct)
     {

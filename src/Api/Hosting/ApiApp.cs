@@ -16,6 +16,7 @@ public static class ApiApp
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        UseDataDirectoryVariable(builder.Configuration);
         var section = builder.Configuration.GetSection(NeuralOptions.Section);
         var options = section.Get<NeuralOptions>() ?? new NeuralOptions();
         var keys = ApiKeys.From(builder.Configuration);
@@ -41,7 +42,9 @@ public static class ApiApp
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();
         builder.Services.AddDatasets();
-        builder.Services.AddJobs();
+        builder.Services.AddJobs(builder.Configuration).AddJobWorkers();
+        // Stopping: Kestrel stops accepting and drains in-flight requests while the workers checkpoint and requeue their jobs.
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
 
         var app = builder.Build();
         app.UseMiddleware<CorrelationIdMiddleware>();
@@ -63,6 +66,13 @@ public static class ApiApp
         app.MapDatasetEndpoints();
         app.MapMetrics("/metrics").DisableRateLimiting();
         return app;
+    }
+
+    /// <summary><c>NEURAL_DATA_DIR</c> names the data directory unless <c>Neural:DataDirectory</c> is set explicitly.</summary>
+    public static void UseDataDirectoryVariable(ConfigurationManager config)
+    {
+        if (config[$"{NeuralOptions.Section}:DataDirectory"] is null && config["NEURAL_DATA_DIR"] is { Length: > 0 } dir)
+            config[$"{NeuralOptions.Section}:DataDirectory"] = dir;
     }
 
     private static IEnumerable<string> ConfiguredUrls(IConfiguration config) =>

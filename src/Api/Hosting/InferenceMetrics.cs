@@ -14,6 +14,9 @@ public static class InferenceMetrics
     public static readonly Gauge BatcherRequests = Metrics.CreateGauge("neural_batcher_requests", "Requests served by a loaded version's dynamic batcher", "version");
     public static readonly Gauge BatcherLargest = Metrics.CreateGauge("neural_batcher_largest_batch", "Largest batch (rows) a loaded version's batcher ran", "version");
     public static readonly Gauge Jobs = Metrics.CreateGauge("neural_training_jobs", "Training jobs by state", "state");
+    public static readonly Histogram JobDuration = Metrics.CreateHistogram("neural_training_job_duration_seconds",
+        "Wall time of one run of a training job in this process, by how it ended", new HistogramConfiguration
+        { LabelNames = ["outcome"], Buckets = Histogram.ExponentialBuckets(1, 4, 10) });
 
     /// <summary>Records one served request and the batcher's counters (requests ÷ runs is the mean batch).</summary>
     public static async Task RecordAsync(InferenceEngine engine, ModelVersion version, IReadOnlyList<NamedTensor> inputs)

@@ -16,6 +16,8 @@ public sealed class NeuralOptions : IValidatableObject
     public BatcherOptions Batcher { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public RateLimitOptions RateLimit { get; set; } = new();
+    /// <summary>How long a stop may take: in-flight requests drain and running jobs checkpoint within it.</summary>
+    [Range(1, 3600)] public int ShutdownSeconds { get; set; } = 25;
     /// <summary>Try CUDA for inference sessions.</summary>
     public bool UseCuda { get; set; } = true;
 

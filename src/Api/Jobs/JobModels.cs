@@ -33,7 +33,13 @@ public sealed record EpochLog(int Epoch, IReadOnlyDictionary<string, double> Met
 public sealed record Job(
     string Id, JobState State, JobRequest Request, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt = null, DateTimeOffset? FinishedAt = null,
     int Epoch = 0, int? Batch = null, IReadOnlyList<EpochLog>? History = null, string? Error = null,
-    string? RegisteredModel = null, int? RegisteredVersion = null, string? Device = null)
+    string? RegisteredModel = null, int? RegisteredVersion = null, string? Device = null,
+    /// <summary>How many times a worker has started it (a resumed job counts each start).</summary>
+    int Attempts = 0,
+    /// <summary>The process (or Kubernetes Job) that runs or last ran it.</summary>
+    string? Worker = null,
+    /// <summary>Epochs kept in its checkpoint; a resumed run continues from there.</summary>
+    int CheckpointEpoch = 0)
 {
     [JsonIgnore] public bool IsTerminal => State is JobState.Succeeded or JobState.Failed or JobState.Canceled or JobState.Interrupted;
 }

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using NeuralService.Api.Datasets;
 using NeuralService.Api.Errors;
@@ -11,7 +10,8 @@ using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Jobs;
 
-/// <summary>Accepts, lists and cancels training jobs; a bounded queue feeds the <see cref="JobWorker"/>s.</summary>
+/// <summary>Accepts, lists and cancels training jobs, and keeps track of the ones this process runs. Jobs live in the
+/// shared <see cref="JobStore"/>; workers of any replica claim them from there.</summary>
 public sealed class JobService
 {
     public const string KerasConfigKey = "keras_config";
@@ -19,9 +19,15 @@ public sealed class JobService
     private readonly JobEvents _events;
     private readonly ModelRegistry _registry;
     private readonly DatasetStore _datasets;
-    private readonly Channel<string> _queue;
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
-    private readonly object _lock = new();
+    private readonly SemaphoreSlim _submitted = new(0, int.MaxValue);
+    private readonly ConcurrentDictionary<string, LocalRun> _local = new(StringComparer.Ordinal);
+
+    /// <summary>A job running in this process: its owner name and how to stop it.</summary>
+    internal sealed record LocalRun(string Owner, CancellationTokenSource Cancel)
+    {
+        /// <summary>Set when the lease was lost to another replica: the run stops and writes nothing more.</summary>
+        public bool Lost { get; set; }
+    }
 
     public JobService(JobStore store, JobEvents events, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options)
     {
@@ -30,13 +36,13 @@ public sealed class JobService
         _registry = registry;
         _datasets = datasets;
         Capacity = options.Value.JobQueueCapacity;
-        _queue = Channel.CreateUnbounded<string>();
     }
 
     public int Capacity { get; }
-    internal ChannelReader<string> Queue => _queue.Reader;
     public JobStore Store => _store;
     public JobEvents Events => _events;
+    internal IReadOnlyDictionary<string, LocalRun> Local => _local;
+    public bool IsLocal(string id) => _local.ContainsKey(id);
 
     public async Task<Job> SubmitAsync(JobRequest request, CancellationToken ct)
     {
@@ -51,14 +57,11 @@ public sealed class JobService
         if (fit.BatchSize is < 1 or > 1 << 20) throw ApiException.BadRequest($"fit.batch_size must be in 1..1048576, got {fit.BatchSize}");
         if (fit.ValidationSplit is < 0 or >= 1) throw ApiException.BadRequest($"fit.validation_split must be in [0, 1), got {fit.ValidationSplit}");
         TrainingRun.DeviceOf(request.Device);
-        Job job;
-        lock (_lock)
-        {
-            if (_store.List(JobState.Queued).Count >= Capacity) throw ApiException.Overloaded($"{Capacity} training jobs are already queued; retry later");
-            job = new Job("job-" + Guid.NewGuid().ToString("N")[..16], JobState.Queued, request with { Compile = compile, Fit = fit }, DateTimeOffset.UtcNow);
-            _store.Save(job);
-        }
-        _queue.Writer.TryWrite(job.Id);
+        // Replicas count the shared queue, so the limit may be overshot by a few concurrent submissions, never by many.
+        if (_store.Count(JobState.Queued) >= Capacity) throw ApiException.Overloaded($"{Capacity} training jobs are already queued; retry later");
+        var job = new Job("job-" + Guid.NewGuid().ToString("N")[..16], JobState.Queued, request with { Compile = compile, Fit = fit }, DateTimeOffset.UtcNow);
+        _store.Insert(job);
+        _submitted.Release();
         JobCounts();
         return job;
     }
@@ -66,75 +69,58 @@ public sealed class JobService
     public Job Get(string id) => _store.Get(id) ?? throw ApiException.NotFound($"no job '{id}'");
     public IReadOnlyList<Job> List() => _store.List();
 
+    /// <summary>A queued job is canceled at once; a running one is asked to stop (its owner, in whichever replica, ends
+    /// it as canceled at the next batch).</summary>
     public Job Cancel(string id)
     {
-        lock (_lock)
+        var job = Get(id);
+        if (job.IsTerminal) throw ApiException.Conflict($"job '{id}' already ended ({job.State.ToString().ToLowerInvariant()})");
+        if (job.State == JobState.Queued)
         {
-            var job = Get(id);
-            if (job.IsTerminal) throw ApiException.Conflict($"job '{id}' already ended ({job.State.ToString().ToLowerInvariant()})");
-            if (job.State == JobState.Queued)
-            {
-                job = job with { State = JobState.Canceled, FinishedAt = DateTimeOffset.UtcNow, Error = "canceled before it started" };
-                Update(job);
-                return job;
-            }
-            if (_running.TryGetValue(id, out var cts)) cts.Cancel();
-            return job;
+            var canceled = job with { State = JobState.Canceled, FinishedAt = DateTimeOffset.UtcNow, Error = "canceled before it started" };
+            if (_store.Transition(canceled, JobState.Queued)) { Published(canceled); return canceled; }
+            job = Get(id); // a worker took it meanwhile: cancel it running
         }
+        if (job.State == JobState.Running && _store.RequestCancel(id) && _local.TryGetValue(id, out var run)) run.Cancel.Cancel();
+        return job;
     }
 
-    /// <summary>Marks a queued job running unless it was canceled meanwhile; returns its cancellation source.</summary>
-    internal (Job Job, CancellationTokenSource Cts)? Start(string id)
+    /// <summary>Waits until a job is submitted here or <paramref name="poll"/> passes (jobs queued through other replicas).</summary>
+    internal Task WaitForWorkAsync(TimeSpan poll, CancellationToken ct) => _submitted.WaitAsync(poll, ct);
+
+    internal LocalRun Track(Job job, string owner)
     {
-        lock (_lock)
-        {
-            var job = _store.Get(id);
-            if (job is not { State: JobState.Queued }) return null;
-            var cts = new CancellationTokenSource();
-            _running[id] = cts;
-            job = job with { State = JobState.Running, StartedAt = DateTimeOffset.UtcNow };
-            Update(job);
-            return (job, cts);
-        }
+        var run = new LocalRun(owner, new CancellationTokenSource());
+        _local[job.Id] = run;
+        Published(job);
+        return run;
     }
 
-    internal void Finish(Job job)
+    internal void Untrack(string id)
     {
-        lock (_lock)
-        {
-            if (_running.TryRemove(job.Id, out var cts)) cts.Dispose();
-            Update(job);
-        }
+        if (_local.TryRemove(id, out var run)) run.Cancel.Dispose();
     }
 
-    internal void Update(Job job)
+    /// <summary>The owner's progress: stored (unless the lease was lost) and streamed.</summary>
+    internal bool Progress(Job job, string owner)
     {
-        _store.Save(job);
+        if (!_store.Update(job, owner)) return false;
+        Published(job);
+        return true;
+    }
+
+    internal void Published(Job job)
+    {
         _events.Publish(job.Id, new JobEvent("state", job));
-        if (job.IsTerminal) JobCounts();
+        if (job.IsTerminal || job.State == JobState.Queued) JobCounts();
     }
 
     internal void Progress(string jobId, JobEvent e) => _events.Publish(jobId, e);
 
-    /// <summary>At start: jobs that were running when the process stopped are interrupted; queued ones run again.</summary>
-    internal void Recover()
+    internal void JobCounts()
     {
-        foreach (var job in _store.List(JobState.Running))
-            Update(job with { State = JobState.Interrupted, FinishedAt = DateTimeOffset.UtcNow, Error = "the service stopped while this job was running; submit it again" });
-        foreach (var job in _store.List(JobState.Queued)) _queue.Writer.TryWrite(job.Id);
-        JobCounts();
-    }
-
-    internal void CancelAll()
-    {
-        foreach (var cts in _running.Values) cts.Cancel();
-    }
-
-    private void JobCounts()
-    {
-        var counts = _store.List().GroupBy(j => j.State).ToDictionary(g => g.Key, g => g.Count());
         foreach (var s in Enum.GetValues<JobState>())
-            InferenceMetrics.Jobs.WithLabels(s.ToString().ToLowerInvariant()).Set(counts.GetValueOrDefault(s));
+            InferenceMetrics.Jobs.WithLabels(s.ToString().ToLowerInvariant()).Set(_store.Count(s));
     }
 
     /// <summary>The Keras JSON of the job's model: given inline, or a registered version's <c>keras_config</c>.</summary>

@@ -1,70 +1,139 @@
+using System.Data.Common;
+using System.Globalization;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
-using NeuralService.Api.Hosting;
-using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Jobs;
 
-/// <summary>Jobs in SQLite: the registry's own <c>registry.db</c> with SQLite storage (a table <c>api_jobs</c> created
-/// at start), <c>jobs.db</c> in the data directory otherwise. Each row keeps the whole job as JSON.</summary>
-public sealed class JobStore
+/// <summary>Jobs in the registry's database, shared by every replica. Each row keeps the whole job as JSON plus the
+/// columns replicas coordinate on: <c>state</c>, <c>owner</c> (the process running it), <c>heartbeat_ms</c> and
+/// <c>cancel_requested</c>. Every transition is one conditional UPDATE, so two replicas can never both claim a job and a
+/// process that lost a job (its lease expired) cannot overwrite what the new owner writes.</summary>
+public abstract class JobStore : IDisposable
 {
-    private readonly string _connectionString;
+    protected const string CreateSql = """
+        CREATE TABLE IF NOT EXISTS api_jobs (
+          id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
+          owner TEXT NULL, heartbeat_ms BIGINT NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX IF NOT EXISTS api_jobs_state_created ON api_jobs (state, created_at);
+        """;
 
-    public JobStore(IOptions<NeuralOptions> options)
+    protected abstract DbConnection Open();
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    public void Insert(Job job) => Exec("INSERT INTO api_jobs (id, created_at, state, body) VALUES (@id, @created, @state, @body)",
+        ("id", job.Id), ("created", job.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)), ("state", job.State.ToString()), ("body", Body(job)));
+
+    public Job? Get(string id) => Query("SELECT body FROM api_jobs WHERE id = @id", r => Parse(r.GetString(0)), ("id", id)).FirstOrDefault();
+
+    public IReadOnlyList<Job> List(JobState? state = null) => state is { } s
+        ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id", r => Parse(r.GetString(0)), ("s", s.ToString()))
+        : Query("SELECT body FROM api_jobs ORDER BY created_at, id", r => Parse(r.GetString(0)));
+
+    public int Count(JobState state) =>
+        Convert.ToInt32(Query("SELECT COUNT(*) FROM api_jobs WHERE state = @s", r => r.GetValue(0), ("s", state.ToString()))[0], CultureInfo.InvariantCulture);
+
+    /// <summary>Takes the oldest queued job (or the given one) for <paramref name="owner"/>: it becomes running with a
+    /// fresh heartbeat. Null when there is none, or another replica took it first.</summary>
+    public Job? Claim(string owner, string? id = null)
     {
-        var o = options.Value;
-        var dir = o.DataDirectory();
-        Directory.CreateDirectory(dir);
-        var file = o.Storage.Provider == "sqlite" ? ModelRegistry.DatabaseFileName : "jobs.db";
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(dir, file), DefaultTimeout = 30, Pooling = false }.ToString();
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var queued = id is null
+                ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id LIMIT 1", r => Parse(r.GetString(0)), ("s", nameof(JobState.Queued))).FirstOrDefault()
+                : Query("SELECT body FROM api_jobs WHERE id = @id AND state = @s", r => Parse(r.GetString(0)), ("id", id), ("s", nameof(JobState.Queued))).FirstOrDefault();
+            if (queued is null) return null;
+            var running = queued with { State = JobState.Running, StartedAt = queued.StartedAt ?? DateTimeOffset.UtcNow, Attempts = queued.Attempts + 1, Worker = owner };
+            var taken = Exec("""
+                UPDATE api_jobs SET state = @running, owner = @owner, heartbeat_ms = @now, cancel_requested = 0, body = @body
+                WHERE id = @id AND state = @queued
+                """, ("running", nameof(JobState.Running)), ("owner", owner), ("now", NowMs()), ("body", Body(running)), ("id", queued.Id), ("queued", nameof(JobState.Queued)));
+            if (taken == 1) return running;
+            if (id is not null) return null;
+        }
+        return null;
+    }
+
+    /// <summary>Moves a running job from <paramref name="from"/> to <paramref name="to"/> (a launched Kubernetes Job's
+    /// worker adopting what the launcher claimed). False when the job is no longer running under <paramref name="from"/>.</summary>
+    public Job? Adopt(string id, string from, string to)
+    {
+        var job = Get(id);
+        if (job is not { State: JobState.Running }) return null;
+        var adopted = job with { Worker = to };
+        return Exec("UPDATE api_jobs SET owner = @to, heartbeat_ms = @now, body = @body WHERE id = @id AND state = @running AND owner = @from",
+            ("to", to), ("now", NowMs()), ("body", Body(adopted)), ("id", id), ("running", nameof(JobState.Running)), ("from", from)) == 1 ? adopted : null;
+    }
+
+    /// <summary>Writes the owner's new view of a job it runs (progress, or its end). False when it is no longer the owner.</summary>
+    public bool Update(Job job, string owner) =>
+        Exec("UPDATE api_jobs SET state = @state, body = @body, heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running",
+            ("state", job.State.ToString()), ("body", Body(job)), ("now", NowMs()), ("id", job.Id), ("owner", owner), ("running", nameof(JobState.Running))) == 1;
+
+    /// <summary>Writes <paramref name="job"/> only if the stored job is still in <paramref name="expected"/> (and, for a running
+    /// job, still under <paramref name="owner"/>), clearing the owner: how a queued job is canceled and a stale one released.</summary>
+    public bool Transition(Job job, JobState expected, string? owner = null, long? staleBeforeMs = null)
+    {
+        var args = new List<(string, object)> { ("state", job.State.ToString()), ("body", Body(job)), ("id", job.Id), ("expected", expected.ToString()) };
+        var sql = "UPDATE api_jobs SET state = @state, body = @body, owner = NULL, cancel_requested = 0 WHERE id = @id AND state = @expected";
+        if (owner is not null) { sql += " AND owner = @owner"; args.Add(("owner", owner)); }
+        if (staleBeforeMs is { } stale) { sql += " AND heartbeat_ms < @stale"; args.Add(("stale", stale)); }
+        return Exec(sql, [.. args]) == 1;
+    }
+
+    /// <summary>Refreshes the owner's lease; says whether it still owns the job and whether a cancel was asked for.</summary>
+    public (bool Owned, bool CancelRequested) Heartbeat(string id, string owner)
+    {
+        var owned = Exec("UPDATE api_jobs SET heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running",
+            ("now", NowMs()), ("id", id), ("owner", owner), ("running", nameof(JobState.Running))) == 1;
+        var cancel = owned && Convert.ToInt64(Query("SELECT cancel_requested FROM api_jobs WHERE id = @id", r => r.GetValue(0), ("id", id)).FirstOrDefault() ?? 0L, CultureInfo.InvariantCulture) != 0;
+        return (owned, cancel);
+    }
+
+    /// <summary>Asks whoever runs the job to stop it; false when it is not running.</summary>
+    public bool RequestCancel(string id) =>
+        Exec("UPDATE api_jobs SET cancel_requested = 1 WHERE id = @id AND state = @running", ("id", id), ("running", nameof(JobState.Running))) == 1;
+
+    /// <summary>The running jobs with their owner and last heartbeat, for the supervisor.</summary>
+    public IReadOnlyList<(Job Job, string Owner, long HeartbeatMs, bool CancelRequested)> Running() =>
+        Query("SELECT body, owner, heartbeat_ms, cancel_requested FROM api_jobs WHERE state = @running", r =>
+                (Parse(r.GetString(0)), r.IsDBNull(1) ? "" : r.GetString(1), Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture),
+                 Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture) != 0),
+            ("running", nameof(JobState.Running)));
+
+    public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private static string Body(Job job) => JsonSerializer.Serialize(job, JobJson.Options);
+    private static Job Parse(string body) => JsonSerializer.Deserialize<Job>(body, JobJson.Options)!;
+
+    protected int Exec(string sql, params (string Name, object Value)[] args)
+    {
         using var c = Open();
-        Exec(c, """
-            CREATE TABLE IF NOT EXISTS api_jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS api_jobs_created ON api_jobs (created_at);
-            """);
+        using var cmd = Command(c, sql, args);
+        return cmd.ExecuteNonQuery();
     }
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        Exec(c, "PRAGMA busy_timeout = 30000;");
-        return c;
-    }
-
-    private static void Exec(SqliteConnection c, string sql, params (string, object)[] args)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
-        cmd.ExecuteNonQuery();
-    }
-
-    public void Save(Job job)
+    private List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object Value)[] args)
     {
         using var c = Open();
-        Exec(c, """
-            INSERT INTO api_jobs (id, created_at, state, body) VALUES ($id, $created, $state, $body)
-            ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body
-            """, ("$id", job.Id), ("$created", job.CreatedAt.ToString("O")), ("$state", job.State.ToString()), ("$body", JsonSerializer.Serialize(job, JobJson.Options)));
-    }
-
-    public Job? Get(string id) => Query("WHERE id = $id", ("$id", id)).FirstOrDefault();
-
-    public IReadOnlyList<Job> List(JobState? state = null) =>
-        state is { } s ? Query("WHERE state = $s ORDER BY created_at", ("$s", s.ToString())) : Query("ORDER BY created_at");
-
-    private List<Job> Query(string where, params (string, object)[] args)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT body FROM api_jobs " + where;
-        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        using var cmd = Command(c, sql, args);
         using var r = cmd.ExecuteReader();
-        var jobs = new List<Job>();
-        while (r.Read()) jobs.Add(JsonSerializer.Deserialize<Job>(r.GetString(0), JobJson.Options)!);
-        return jobs;
+        var rows = new List<T>();
+        while (r.Read()) rows.Add(read(r));
+        return rows;
+    }
+
+    private static DbCommand Command(DbConnection c, string sql, (string Name, object Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in args)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value;
+            cmd.Parameters.Add(p);
+        }
+        return cmd;
     }
 }

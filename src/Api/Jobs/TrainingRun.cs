@@ -1,6 +1,8 @@
 using System.Text.Json;
 using NeuralService.Api.Datasets;
+using Microsoft.Extensions.Options;
 using NeuralService.Api.Errors;
+using NeuralService.Api.Hosting;
 using NeuralService.Graph.Keras;
 using NeuralService.Graph.Training;
 using NeuralService.Inference.Registry;
@@ -12,9 +14,16 @@ using NeuralService.Training.Execution;
 namespace NeuralService.Api.Jobs;
 
 /// <summary>Runs one job: Keras JSON → <see cref="Trainer"/> Compile/Fit with progress events → ONNX registered with
-/// lineage (job id, dataset, hyperparameters, final metrics) and the Keras config as metadata.</summary>
-public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, ILogger<TrainingRun> log)
+/// lineage (job id, dataset, hyperparameters, final metrics) and the Keras config as metadata. Weights and optimizer
+/// state are checkpointed to <c>jobs/ID/</c> in the data directory after every epoch and when the run is stopped, and a
+/// run of a job that has a checkpoint continues from it.</summary>
+public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options, ILogger<TrainingRun> log)
 {
+    public const string CheckpointFile = "checkpoint.ckpt";
+
+    /// <summary>Where a job keeps its checkpoint; the id is ours (<c>job-</c> + hex), never a client's path.</summary>
+    public string CheckpointDirectory(string jobId) => Path.Combine(options.Value.DataDirectory(), "jobs", jobId);
+
     public static DeviceKind DeviceOf(string? device) => (device ?? "auto").ToLowerInvariant() switch
     {
         "auto" => DeviceKind.Auto,
@@ -23,7 +32,9 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var d => throw ApiException.BadRequest($"device '{d}' must be auto, cpu or cuda"),
     };
 
-    public async Task<Job> RunAsync(Job job, CancellationToken ct)
+    /// <summary>Trains the job. Returns it succeeded, or still running when <paramref name="ct"/> stopped it (the caller
+    /// decides between canceled and resumable); throws when training fails.</summary>
+    public async Task<Job> RunAsync(Job job, string owner, CancellationToken ct)
     {
         var r = job.Request;
         var json = await jobs.ModelJsonAsync(r, ct);
@@ -37,15 +48,22 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var fit = r.Fit!;
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
         trainer.Compile(JobService.Optimizer(compile), new LossSpec(compile.Loss), compile.Metrics);
-        var progress = new Progress(jobs, job, ct);
+        var checkpoint = Path.Combine(CheckpointDirectory(job.Id), CheckpointFile);
+        var initialEpoch = 0;
+        if (job.CheckpointEpoch > 0 && File.Exists(checkpoint))
+        {
+            initialEpoch = trainer.LoadCheckpoint(checkpoint);
+            log.LogInformation("job {JobId} resumes from its checkpoint after epoch {Epoch}", job.Id, initialEpoch);
+        }
+        job = job with { Epoch = initialEpoch, History = job.History?.Where(h => h.Epoch <= initialEpoch).ToList() };
+        var progress = new Progress(jobs, job, owner, checkpoint, ct);
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
-            Verbose = 0, Callbacks = [progress],
+            InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress],
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         job = progress.Job with { Device = trainer.DeviceReport };
-        if (ct.IsCancellationRequested)
-            return job with { State = JobState.Canceled, FinishedAt = DateTimeOffset.UtcNow, Error = "canceled while running" };
+        if (ct.IsCancellationRequested || progress.Lost) return job;
 
         var onnx = model.ToOnnx();
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
@@ -60,15 +78,22 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         return job with { State = JobState.Succeeded, FinishedAt = DateTimeOffset.UtcNow, RegisteredModel = version.Model, RegisteredVersion = version.Version };
     }
 
-    /// <summary>Keeps the job's epoch and history current, streams batch progress, and stops training on cancel.</summary>
-    private sealed class Progress(JobService jobs, Job job, CancellationToken ct) : Callback
+    /// <summary>Keeps the job's epoch, history and checkpoint current, streams batch progress, and stops training on
+    /// cancel. An epoch cut short by a stop is not counted: its checkpoint keeps the weights so far and the resumed run
+    /// trains that epoch again.</summary>
+    private sealed class Progress(JobService jobs, Job job, string owner, string checkpoint, CancellationToken ct) : Callback
     {
         private readonly List<EpochLog> _history = [.. job.History ?? []];
         private long _lastBatchEvent;
+        private bool _epochComplete;
         public Job Job { get; private set; } = job;
+        public bool Lost { get; private set; }
+
+        public override void OnEpochBegin(ITrainingControl control, int epoch) => _epochComplete = false;
 
         public override void OnBatchEnd(ITrainingControl control, int batch, int batches, IReadOnlyDictionary<string, double> logs)
         {
+            _epochComplete = batch + 1 == batches;
             if (ct.IsCancellationRequested) control.StopTraining = true;
             // Batch events at most every 100 ms, so fast small batches do not flood listeners.
             var now = Environment.TickCount64;
@@ -79,10 +104,16 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
 
         public override void OnEpochEnd(ITrainingControl control, int epoch, IReadOnlyDictionary<string, double> logs)
         {
-            _history.Add(new EpochLog(epoch + 1, Finite(logs)));
-            Job = Job with { Epoch = epoch + 1, History = _history.ToList() };
-            jobs.Update(Job);
-            jobs.Progress(Job.Id, new JobEvent("epoch", new { job_id = Job.Id, epoch = epoch + 1, epochs = control.Epochs, metrics = Finite(logs) }));
+            var done = _epochComplete ? epoch + 1 : epoch;
+            Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
+            // Written aside and renamed, so a process killed mid-write leaves the previous checkpoint whole.
+            control.SaveCheckpoint(checkpoint + ".tmp", done);
+            File.Move(checkpoint + ".tmp", checkpoint, overwrite: true);
+            if (_epochComplete) _history.Add(new EpochLog(epoch + 1, Finite(logs)));
+            Job = Job with { Epoch = done, History = _history.ToList(), CheckpointEpoch = done };
+            if (!jobs.Progress(Job, owner)) { Lost = true; control.StopTraining = true; return; } // another replica took the job over
+            if (_epochComplete)
+                jobs.Progress(Job.Id, new JobEvent("epoch", new { job_id = Job.Id, epoch = epoch + 1, epochs = control.Epochs, metrics = Finite(logs) }));
             if (ct.IsCancellationRequested) control.StopTraining = true;
         }
 

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
-using NeuralService.Api.Hosting;
 using NeuralService.Api.Jobs;
 using NeuralService.Api.Tests.Support;
 using static NeuralService.Api.Tests.Jobs.JobTestHelpers;
@@ -60,23 +58,31 @@ public sealed class JobEndpointsTests : IDisposable
             Assert.Equal(2, second.GetProperty("registered_version").GetInt32());
         }
 
-        // Before the restart: one job recorded as running (the process died) and one still queued.
-        var store = new JobStore(Options.Create(new NeuralOptions { DataDirectory = _dir.Path }));
+        // Before the restart: two jobs recorded as running by a process that is gone (one with starts to spare, one
+        // that used them all) and one still queued.
         var request = JsonSerializer.Deserialize<JobRequest>(JsonSerializer.Serialize(JobBody("blobs", "after-restart", epochs: 1), JobJson.Options), JobJson.Options)!;
-        store.Save(new Job("job-running", JobState.Running, request, DateTimeOffset.UtcNow.AddMinutes(-1), StartedAt: DateTimeOffset.UtcNow));
-        store.Save(new Job("job-queued", JobState.Queued, request with { Compile = new CompileOptions(), Fit = new FitSettings(1, 16) }, DateTimeOffset.UtcNow));
+        request = request with { Compile = new CompileOptions(), Fit = new FitSettings(1, 16) };
+        using (var store = new SqliteJobStore(Path.Combine(_dir.Path, "registry.db")))
+        {
+            store.Insert(new Job("job-running", JobState.Running, request, DateTimeOffset.UtcNow.AddMinutes(-2), StartedAt: DateTimeOffset.UtcNow, Attempts: 1));
+            store.Insert(new Job("job-exhausted", JobState.Running, request, DateTimeOffset.UtcNow.AddMinutes(-1), StartedAt: DateTimeOffset.UtcNow, Attempts: 3));
+            store.Insert(new Job("job-queued", JobState.Queued, request, DateTimeOffset.UtcNow));
+        }
 
         using (var app = new ApiFactory(_dir.Path))
         {
             var client = app.CreateClient();
             var old = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{jobId}")).RootElement;
             Assert.Equal("succeeded", old.GetProperty("state").GetString());
-            var interrupted = await WaitAsync(client, "job-running");
-            Assert.Equal("interrupted", interrupted.GetProperty("state").GetString());
-            Assert.Contains("stopped", interrupted.GetProperty("error").GetString());
+            var exhausted = await WaitAsync(client, "job-exhausted");
+            Assert.Equal("interrupted", exhausted.GetProperty("state").GetString());
+            Assert.Contains("attempt 3 of 3", exhausted.GetProperty("error").GetString());
+            var resumed = await WaitAsync(client, "job-running");
+            Assert.True(resumed.GetProperty("state").GetString() == "succeeded", resumed.ToString());
+            Assert.Equal(2, resumed.GetProperty("attempts").GetInt32());
             var queued = await WaitAsync(client, "job-queued");
             Assert.True(queued.GetProperty("state").GetString() == "succeeded", queued.ToString());
-            Assert.Equal(4, JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetArrayLength());
+            Assert.Equal(5, JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetArrayLength());
         }
     }
 

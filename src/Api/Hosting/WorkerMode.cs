@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+using NeuralService.Api.Datasets;
+using NeuralService.Api.Jobs;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace NeuralService.Api.Hosting;
+
+/// <summary><c>worker --job ID</c>: runs one job from the shared job store without serving HTTP — what a Kubernetes
+/// training Job runs, in the same image and with the same configuration as the service. It adopts the job its launcher
+/// claimed (or claims it if it is still queued), renews its lease while training, and on SIGTERM checkpoints and puts
+/// the job back in the queue. Exit codes: 0 succeeded, 1 failed/canceled/interrupted, 2 bad arguments or configuration,
+/// 3 the job is not there to run, 4 stopped and requeued.</summary>
+public static class WorkerMode
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var jobIndex = Array.IndexOf(args, "--job");
+        if (jobIndex < 0 || jobIndex + 1 >= args.Length || string.IsNullOrWhiteSpace(args[jobIndex + 1]))
+        {
+            Console.Error.WriteLine("usage: NeuralService.Api worker --job <job-id>");
+            return 2;
+        }
+        var jobId = args[jobIndex + 1];
+        var rest = args.Where((_, i) => i != 0 && i != jobIndex && i != jobIndex + 1).ToArray();
+
+        var builder = Host.CreateApplicationBuilder(rest);
+        ApiApp.UseDataDirectoryVariable(builder.Configuration);
+        builder.Services.AddOptions<NeuralOptions>().Bind(builder.Configuration.GetSection(NeuralOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSerilog(lc => lc.MinimumLevel.Information().Enrich.FromLogContext().Enrich.WithProperty("JobId", jobId)
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+        builder.Services.AddNeuralCore();
+        builder.Services.AddDatasets();
+        builder.Services.AddJobs(builder.Configuration);
+        builder.Services.AddHostedService(sp => new JobSupervisor(sp.GetRequiredService<JobService>(), sp.GetRequiredService<IOptions<JobOptions>>(),
+            sp.GetRequiredService<ILogger<JobSupervisor>>()) { Reap = false });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var log = host.Services.GetRequiredService<ILogger<JobExecutor>>();
+        var store = host.Services.GetRequiredService<JobStore>();
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var job = store.Adopt(jobId, JobOwner.Kubernetes(jobId), JobOwner.Current) ?? store.Claim(JobOwner.Current, jobId);
+        if (job is null)
+        {
+            log.LogError("job {JobId} is not queued or launched for a worker (it is {State})", jobId, store.Get(jobId)?.State.ToString() ?? "unknown");
+            await host.StopAsync();
+            return 3;
+        }
+        var outcome = await host.Services.GetRequiredService<JobExecutor>().ExecuteAsync(job, JobOwner.Current, lifetime.ApplicationStopping);
+        await host.StopAsync();
+        return outcome.State switch { JobState.Succeeded => 0, JobState.Queued => 4, _ => 1 };
+    }
+}
