@@ -35,7 +35,10 @@ public abstract class JobStore : IDisposable
 
     /// <summary>Takes the oldest queued job (or the given one) for <paramref name="owner"/>: it becomes running with a
     /// fresh heartbeat. Null when there is none, or another replica took it first.</summary>
-    public Job? Claim(string owner, string? id = null)
+    public Job? Claim(string owner, string? id = null) => Claim(_ => owner, id);
+
+    /// <summary><see cref="Claim(string, string?)"/> with an owner named after the job (a Kubernetes Job per job).</summary>
+    public Job? Claim(Func<string, string> ownerOf, string? id = null)
     {
         for (var attempt = 0; attempt < 8; attempt++)
         {
@@ -43,6 +46,7 @@ public abstract class JobStore : IDisposable
                 ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id LIMIT 1", r => Parse(r.GetString(0)), ("s", nameof(JobState.Queued))).FirstOrDefault()
                 : Query("SELECT body FROM api_jobs WHERE id = @id AND state = @s", r => Parse(r.GetString(0)), ("id", id), ("s", nameof(JobState.Queued))).FirstOrDefault();
             if (queued is null) return null;
+            var owner = ownerOf(queued.Id);
             var running = queued with { State = JobState.Running, StartedAt = queued.StartedAt ?? DateTimeOffset.UtcNow, Attempts = queued.Attempts + 1, Worker = owner };
             var taken = Exec("""
                 UPDATE api_jobs SET state = @running, owner = @owner, heartbeat_ms = @now, cancel_requested = 0, body = @body

@@ -1,11 +1,13 @@
 using Microsoft.Extensions.Options;
+using NeuralService.Api.Jobs.Kubernetes;
 
 namespace NeuralService.Api.Jobs;
 
 /// <summary>Renews the leases of the jobs this process runs (stopping those canceled from any replica or lost to
 /// another) and takes back running jobs whose owner is gone: back to the queue to resume from their checkpoint, or
 /// interrupted with the reason once they used up <c>Jobs:MaxAttempts</c>.</summary>
-public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options, ILogger<JobSupervisor> log) : BackgroundService
+public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options, ILogger<JobSupervisor> log, KubernetesJobRunner? kubernetes = null)
+    : BackgroundService
 {
     /// <summary>In worker mode the process only renews its own lease; the service replicas do the reaping.</summary>
     public bool Reap { get; init; } = true;
@@ -18,7 +20,7 @@ public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options,
             try
             {
                 Beat();
-                if (Reap) ReapOnce();
+                if (Reap) await ReapOnceAsync(stoppingToken);
             }
             catch (Exception e) { log.LogError(e, "job supervisor"); }
             try { await Task.Delay(period, stoppingToken); }
@@ -37,7 +39,7 @@ public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options,
     }
 
     /// <summary>One pass over the running jobs of other (or earlier) processes; returns how many it took back.</summary>
-    internal int ReapOnce()
+    internal async Task<int> ReapOnceAsync(CancellationToken ct)
     {
         var o = options.Value;
         var staleBefore = JobStore.NowMs() - o.LeaseSeconds * 1000L;
@@ -45,6 +47,11 @@ public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options,
         foreach (var (job, owner, heartbeat, cancelRequested) in jobs.Store.Running())
         {
             if (jobs.IsLocal(job.Id)) continue;
+            if (kubernetes is not null && owner.StartsWith(JobOwner.KubernetesPrefix, StringComparison.Ordinal))
+            {
+                if (await kubernetes.SuperviseAsync(job, owner, cancelRequested, ct)) taken++;
+                continue;
+            }
             var dead = JobOwner.IsDeadLocalProcess(owner);
             if (!dead && heartbeat >= staleBefore) continue;
             var why = dead ? $"its worker {owner} exited" : $"its worker {owner} stopped renewing its lease";
@@ -74,10 +81,17 @@ public static class JobServiceCollection
                 ? new PostgresJobStore(o.Storage.ConnectionString!)
                 : new SqliteJobStore(Path.Combine(Hosting.NeuralServices.DataDirectory(o), Inference.Registry.ModelRegistry.DatabaseFileName));
         });
+        if (configuration[$"{JobOptions.Section}:Runner"] == "kubernetes")
+        {
+            var errors = KubernetesJobOptions.From(configuration).Validate();
+            if (errors.Count > 0) throw new Hosting.StartupRefusedException("Jobs:Runner=kubernetes: " + string.Join("; ", errors));
+            services.AddSingleton(_ => KubernetesJobLauncher.Create(KubernetesJobOptions.From(configuration))).AddSingleton<KubernetesJobRunner>();
+        }
         return services.AddSingleton<JobEvents>().AddSingleton<JobService>().AddSingleton<TrainingRun>().AddSingleton<JobExecutor>();
     }
 
     /// <summary>The service's worker pool and supervisor.</summary>
-    public static IServiceCollection AddJobWorkers(this IServiceCollection services) =>
-        services.AddHostedService<JobWorker>().AddHostedService<JobSupervisor>();
+    public static IServiceCollection AddJobWorkers(this IServiceCollection services) => services.AddHostedService<JobWorker>()
+        .AddHostedService(sp => new JobSupervisor(sp.GetRequiredService<JobService>(), sp.GetRequiredService<IOptions<JobOptions>>(),
+            sp.GetRequiredService<ILogger<JobSupervisor>>(), sp.GetService<KubernetesJobRunner>()));
 }

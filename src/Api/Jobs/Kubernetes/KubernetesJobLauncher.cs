@@ -48,7 +48,10 @@ public sealed class KubernetesJobLauncher(IKubernetes client, KubernetesJobOptio
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new ArgumentException(string.Join("; ", errors), nameof(options));
-        return new KubernetesJobLauncher(CreateClient(kubeconfigPath), options) { _ownsClient = true };
+        var client = options.ApiServer is { Length: > 0 } server
+            ? new k8s.Kubernetes(new KubernetesClientConfiguration { Host = server })
+            : CreateClient(kubeconfigPath);
+        return new KubernetesJobLauncher(client, options) { _ownsClient = true };
     }
 
     public KubernetesJobOptions Options => _options;

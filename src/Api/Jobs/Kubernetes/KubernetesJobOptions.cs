@@ -28,6 +28,9 @@ public sealed partial class KubernetesJobOptions
 
     /// <summary>The service's own container image (its entrypoint runs <c>NeuralService.Api.dll</c>); required.</summary>
     public string? Image { get; set; }
+    /// <summary>The Kubernetes API address when not running in a pod and not using a kubeconfig (e.g. <c>kubectl proxy</c>'s
+    /// <c>http://127.0.0.1:8001</c>); unauthenticated, so only for a local proxy.</summary>
+    public string? ApiServer { get; set; }
 
     public string? ImagePullPolicy { get; set; }
     public string? ServiceAccountName { get; set; }
