@@ -84,14 +84,15 @@ public static class ApiApp
     private static void ConfigureLogging(WebApplicationBuilder builder, NeuralOptions options)
     {
         var production = builder.Environment.IsProduction();
-        var logFile = Path.Combine(options.DataDirectory(), "logs", "neural-.log");
+        // Replicas may share the data directory: one file per host, opened in shared mode for processes on one host.
+        var logFile = Path.Combine(options.DataDirectory(), "logs", $"neural-{Environment.MachineName}-.log");
         builder.Host.UseSerilog((ctx, services, lc) =>
         {
             lc.ReadFrom.Configuration(ctx.Configuration)
                 .MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
                 .Enrich.FromLogContext()
-                .WriteTo.File(new CompactJsonFormatter(), logFile, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14);
+                .WriteTo.File(new CompactJsonFormatter(), logFile, rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, shared: true);
             if (production) lc.WriteTo.Console(new RenderedCompactJsonFormatter());
             else lc.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {CorrelationId}{NewLine}{Exception}");
         }, preserveStaticLogger: true);

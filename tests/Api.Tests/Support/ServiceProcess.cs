@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace NeuralService.Api.Tests.Support;
+
+/// <summary>The service as its own OS process (<c>dotnet NeuralService.Api.dll</c> from the test's output folder) on a
+/// free loopback port, for tests where replicas must really be separate processes that can be killed.</summary>
+public sealed class ServiceProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServiceProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Uri BaseAddress { get; }
+    public HttpClient Client { get; }
+    public int ProcessId => _process.Id;
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
+    {
+        var port = FreePort();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NeuralService.Api.dll"));
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        foreach (var (k, v) in environment) psi.Environment[k] = v;
+        var service = new ServiceProcess(Process.Start(psi)!, new Uri($"http://127.0.0.1:{port}"));
+        service._process.OutputDataReceived += (_, e) => service.Append(e.Data);
+        service._process.ErrorDataReceived += (_, e) => service.Append(e.Data);
+        service._process.BeginOutputReadLine();
+        service._process.BeginErrorReadLine();
+        await service.WaitReadyAsync();
+        return service;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"service exited with {_process.ExitCode}:\n{Output}");
+            try
+            {
+                if ((await Client.GetAsync("/v2/health/ready")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"service at {BaseAddress} not ready:\n{Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>SIGKILL: no draining, no checkpoint — what a crashed node looks like.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}
