@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The main job: builds everything and exports the example models in onnx-models/specs/ to onnx-models/*.onnx.
+# The main job: builds everything, exports the example models in onnx-models/specs/ to onnx-models/*.onnx, then starts
+# the service on http://127.0.0.1:8080 (data in $NEURAL_DATA_DIR, default ./data; SQLite unless
+# Neural__Storage__Provider=postgres). Set NEURAL_NO_SERVE=1 to stop after the exports.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/deps.sh
@@ -11,3 +13,9 @@ for spec in onnx-models/specs/*.json; do
   name=$(basename "$spec" .json)
   neural export "$spec" -o "onnx-models/$name.onnx"
 done
+[ "${NEURAL_NO_SERVE:-}" = 1 ] && exit 0
+url="${NEURAL_URL:-http://127.0.0.1:8080}"
+export NEURAL_DATA_DIR="${NEURAL_DATA_DIR:-$PWD/data}"
+echo "NeuralService on $url (data: $NEURAL_DATA_DIR)"
+echo "Swagger UI: $url/swagger"
+exec dotnet src/Api/bin/Release/net10.0/NeuralService.Api.dll --urls "$url"
