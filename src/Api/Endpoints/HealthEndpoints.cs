@@ -1,4 +1,5 @@
 using System.Reflection;
+using NeuralService.Api.Hosting;
 using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Endpoints;
@@ -18,8 +19,9 @@ public static class HealthEndpoints
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
             .WithName("ServerMetadata").WithSummary("KServe v2 server metadata");
         g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up");
-        g.MapGet("/health/ready", async (ModelRegistry registry, CancellationToken ct) =>
+        g.MapGet("/health/ready", async (ModelRegistry registry, ModelPreloader preloader, CancellationToken ct) =>
             {
+                if (preloader.NotReadyReason is { } loading) return Results.Json(new Readiness(false, loading), statusCode: 503);
                 try
                 {
                     // A pooled SQLite connection keeps answering from a deleted file, whose writes would be lost.
@@ -33,7 +35,7 @@ public static class HealthEndpoints
                     return Results.Json(new Readiness(false, $"storage unreachable: {e.Message}"), statusCode: 503);
                 }
             })
-            .WithName("Ready").WithSummary("ready when the registry storage answers")
+            .WithName("Ready").WithSummary("ready when the registry storage answers and the models marked for preload are loaded")
             .Produces<Readiness>().Produces<Readiness>(503);
     }
 }

@@ -41,6 +41,7 @@ public static class ApiApp
         });
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();
+        builder.Services.AddSingleton<ModelPreloader>().AddHostedService(sp => sp.GetRequiredService<ModelPreloader>());
         builder.Services.AddDatasets();
         builder.Services.AddJobs(builder.Configuration).AddJobWorkers();
         // Stopping: Kestrel stops accepting and drains in-flight requests while the workers checkpoint and requeue their jobs.

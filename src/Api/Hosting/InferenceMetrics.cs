@@ -13,6 +13,7 @@ public static class InferenceMetrics
     public static readonly Gauge BatcherRuns = Metrics.CreateGauge("neural_batcher_runs", "Model runs of a loaded version's dynamic batcher", "version");
     public static readonly Gauge BatcherRequests = Metrics.CreateGauge("neural_batcher_requests", "Requests served by a loaded version's dynamic batcher", "version");
     public static readonly Gauge BatcherLargest = Metrics.CreateGauge("neural_batcher_largest_batch", "Largest batch (rows) a loaded version's batcher ran", "version");
+    public static readonly Gauge BatcherQueueDepth = Metrics.CreateGauge("neural_batcher_queue_depth", "Requests waiting in a loaded version's dynamic batcher", "version");
     public static readonly Gauge Jobs = Metrics.CreateGauge("neural_training_jobs", "Training jobs by state", "state");
     public static readonly Histogram JobDuration = Metrics.CreateHistogram("neural_training_job_duration_seconds",
         "Wall time of one run of a training job in this process, by how it ended", new HistogramConfiguration
@@ -28,5 +29,6 @@ public static class InferenceMetrics
         BatcherRuns.WithLabels(label).Set(batcher.Runs);
         BatcherRequests.WithLabels(label).Set(batcher.RequestsServed);
         BatcherLargest.WithLabels(label).Set(batcher.LargestBatch);
+        BatcherQueueDepth.WithLabels(label).Set(batcher.QueueDepth);
     }
 }

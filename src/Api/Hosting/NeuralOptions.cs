@@ -18,6 +18,9 @@ public sealed class NeuralOptions : IValidatableObject
     public RateLimitOptions RateLimit { get; set; } = new();
     /// <summary>How long a stop may take: in-flight requests drain and running jobs checkpoint within it.</summary>
     [Range(1, 3600)] public int ShutdownSeconds { get; set; } = 25;
+    /// <summary>Models loaded at start (<c>name</c> or <c>name:version-or-alias</c>); readiness waits for them, and for
+    /// every version tagged <c>preload=true</c>.</summary>
+    public List<string> Preload { get; set; } = [];
     /// <summary>Try CUDA for inference sessions.</summary>
     public bool UseCuda { get; set; } = true;
 

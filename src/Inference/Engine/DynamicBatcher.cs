@@ -58,6 +58,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
     public long Runs => Interlocked.Read(ref _runs);
     public long RequestsServed => Interlocked.Read(ref _requests);
     public long LargestBatch => Interlocked.Read(ref _largestBatch);
+    /// <summary>Requests waiting to be batched now.</summary>
+    public int QueueDepth => _queue.Reader.Count;
     internal bool IsClosed => _closed;
 
     /// <summary>Queues one request (inputs already validated, in signature order).</summary>

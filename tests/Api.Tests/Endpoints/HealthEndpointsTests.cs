@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NeuralService.Api.Hosting;
 using NeuralService.Api.Tests.Support;
+using NeuralService.Inference.Engine;
+using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Tests.Endpoints;
 
@@ -48,5 +52,41 @@ public sealed class HealthEndpointsTests : IDisposable
         Assert.Equal("neural-service", meta.GetProperty("name").GetString());
         Assert.False(string.IsNullOrEmpty(meta.GetProperty("version").GetString()));
         Assert.Contains("binary_tensor_data", meta.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
+    }
+}
+
+public sealed class PreloadTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task ModelsMarkedForPreloadAreLoadedBeforeReadyAndAMissingOneKeepsItNotReady()
+    {
+        using (var first = new ApiFactory(_dir.Path))
+        {
+            var client = first.CreateClient();
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/v1/models/tagged/versions", TestModels.Octets(TestModels.DenseOnnx()))).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/v1/models/named/versions", TestModels.Octets(TestModels.DenseOnnx()))).StatusCode);
+            var registry = first.Services.GetRequiredService<ModelRegistry>();
+            await registry.SetTagAsync("tagged", 1, ModelPreloader.Tag, "true");
+        }
+
+        using (var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Preload:0"] = "named:latest" }))
+        {
+            var client = app.CreateClient();
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2/health/ready")).StatusCode);
+            var loaded = app.Services.GetRequiredService<InferenceEngine>().LoadedVersions;
+            Assert.Contains("tagged/1", loaded);
+            Assert.Contains("named/1", loaded);
+        }
+
+        using (var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Preload:0"] = "missing" }))
+        {
+            var ready = await app.CreateClient().GetAsync("/v2/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("missing", JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement.GetProperty("reason").GetString());
+        }
     }
 }
