@@ -3,6 +3,7 @@ using NeuralService.Api.Hosting;
 try
 {
     if (args is ["worker", ..]) return await WorkerMode.RunAsync(args);
+    if (args is ["healthcheck", ..]) return await HealthCheckCommand.RunAsync(args);
     await ApiApp.Build(args).RunAsync();
     return 0;
 }

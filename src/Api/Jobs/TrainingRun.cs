@@ -19,7 +19,10 @@ namespace NeuralService.Api.Jobs;
 /// run of a job that has a checkpoint continues from it.</summary>
 public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options, ILogger<TrainingRun> log)
 {
-    public const string CheckpointFile = "checkpoint.ckpt";
+    /// <summary>The checkpoint of a job after <paramref name="epoch"/> epochs. One file per epoch count, and the previous
+    /// one is removed only after the store records the new count, so a process killed between the two writes still
+    /// leaves the store pointing at a whole checkpoint that matches the job's history.</summary>
+    public string CheckpointPath(string jobId, int epoch) => Path.Combine(CheckpointDirectory(jobId), $"epoch-{epoch}.ckpt");
 
     /// <summary>Where a job keeps its checkpoint; the id is ours (<c>job-</c> + hex), never a client's path.</summary>
     public string CheckpointDirectory(string jobId) => Path.Combine(options.Value.DataDirectory(), "jobs", jobId);
@@ -48,15 +51,15 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var fit = r.Fit!;
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
         trainer.Compile(JobService.Optimizer(compile), new LossSpec(compile.Loss), compile.Metrics);
-        var checkpoint = Path.Combine(CheckpointDirectory(job.Id), CheckpointFile);
+        var checkpoint = CheckpointPath(job.Id, job.CheckpointEpoch);
         var initialEpoch = 0;
-        if (job.CheckpointEpoch > 0 && File.Exists(checkpoint))
+        if (File.Exists(checkpoint))
         {
             initialEpoch = trainer.LoadCheckpoint(checkpoint);
             log.LogInformation("job {JobId} resumes from its checkpoint after epoch {Epoch}", job.Id, initialEpoch);
         }
         job = job with { Epoch = initialEpoch, History = job.History?.Where(h => h.Epoch <= initialEpoch).ToList() };
-        var progress = new Progress(jobs, job, owner, checkpoint, ct);
+        var progress = new Progress(jobs, job, owner, e => CheckpointPath(job.Id, e), ct);
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
@@ -81,7 +84,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
     /// <summary>Keeps the job's epoch, history and checkpoint current, streams batch progress, and stops training on
     /// cancel. An epoch cut short by a stop is not counted: its checkpoint keeps the weights so far and the resumed run
     /// trains that epoch again.</summary>
-    private sealed class Progress(JobService jobs, Job job, string owner, string checkpoint, CancellationToken ct) : Callback
+    private sealed class Progress(JobService jobs, Job job, string owner, Func<int, string> checkpointPath, CancellationToken ct) : Callback
     {
         private readonly List<EpochLog> _history = [.. job.History ?? []];
         private long _lastBatchEvent;
@@ -105,13 +108,16 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         public override void OnEpochEnd(ITrainingControl control, int epoch, IReadOnlyDictionary<string, double> logs)
         {
             var done = _epochComplete ? epoch + 1 : epoch;
+            var checkpoint = checkpointPath(done);
             Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);
-            // Written aside and renamed, so a process killed mid-write leaves the previous checkpoint whole.
+            // Written aside and renamed, so a process killed mid-write never leaves a torn file.
             control.SaveCheckpoint(checkpoint + ".tmp", done);
             File.Move(checkpoint + ".tmp", checkpoint, overwrite: true);
             if (_epochComplete) _history.Add(new EpochLog(epoch + 1, Finite(logs)));
             Job = Job with { Epoch = done, History = _history.ToList(), CheckpointEpoch = done };
             if (!jobs.Progress(Job, owner)) { Lost = true; control.StopTraining = true; return; } // another replica took the job over
+            foreach (var old in Directory.EnumerateFiles(Path.GetDirectoryName(checkpoint)!, "epoch-*.ckpt").Where(f => f != checkpoint).ToList())
+                File.Delete(old);
             if (_epochComplete)
                 jobs.Progress(Job.Id, new JobEvent("epoch", new { job_id = Job.Id, epoch = epoch + 1, epochs = control.Epochs, metrics = Finite(logs) }));
             if (ct.IsCancellationRequested) control.StopTraining = true;

@@ -63,6 +63,16 @@ public sealed class MultiReplicaTests(PostgresServer postgres) : IDisposable
             Assert.Equal(1, model.GetProperty("versions").GetArrayLength());
         }
 
+        // A job is followed from the replica that did not take it: progress comes through the shared store.
+        var followedId = (await SubmitAsync(a.Client, JobBody("blobs", "followed", epochs: 40))).GetProperty("id").GetString()!;
+        var stream = await b.Client.GetStringAsync($"/v1/jobs/{followedId}/events");
+        var states = stream.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(e => e.StartsWith("event: state\n", StringComparison.Ordinal))
+            .Select(e => JsonDocument.Parse(e["event: state\ndata: ".Length..]).RootElement).ToList();
+        Assert.Equal("succeeded", states[^1].GetProperty("state").GetString());
+        var epochs = states.Select(j => j.GetProperty("epoch").GetInt32()).ToList();
+        Assert.Equal(epochs.Order(), epochs);
+        Assert.Equal(40, epochs[^1]);
+
         // Killing the replica that runs a job mid-way: the other takes the job back and resumes it from its checkpoint.
         var longId = (await SubmitAsync(a.Client, JobBody("blobs", "survivor", epochs: LongEpochs))).GetProperty("id").GetString()!;
         JsonElement running;

@@ -55,7 +55,7 @@ public sealed class JobRecoveryTests : IDisposable
             Assert.Equal(JobState.Queued, stopped.State);
             Assert.True(stopped.CheckpointEpoch >= 3 && stopped.CheckpointEpoch < Epochs, $"checkpoint after epoch {stopped.CheckpointEpoch}");
             Assert.Contains("resumes from its checkpoint", stopped.Error);
-            Assert.True(File.Exists(Path.Combine(_dir.Path, "jobs", id, TrainingRun.CheckpointFile)));
+            Assert.Equal([$"epoch-{stopped.CheckpointEpoch}.ckpt"], Directory.GetFiles(Path.Combine(_dir.Path, "jobs", id)).Select(Path.GetFileName));
             checkpointed = stopped.CheckpointEpoch;
         }
 
