@@ -19,6 +19,10 @@ install_k8s_tools() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   kubectl kustomize --help >/dev/null 2>&1 || { echo "kubectl has no 'kustomize' verb" >&2; return 1; }
+  # The overlays use `labels` and `replacements` (kustomize v4+); older kubectl builds embed kustomize v2/v3.
+  local kv
+  kv=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+  [ "${kv:-0}" -ge 4 ] || echo "warning: kubectl's kustomize is older than v4 (${kv:-unknown}); deploy/overlays need v4+" >&2
   local dir="$root/tools/k8s-validate"
   # Reinstall only when the lock file changed since the last install (npm records it in node_modules).
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then

@@ -121,6 +121,19 @@ public sealed class ApiDeploymentTests(AppFixture app) : IClassFixture<AppFixtur
     [SkippableTheory]
     [InlineData("cpu")]
     [InlineData("gpu")]
+    public void Disruption_budget_takes_api_pods_down_one_at_a_time(string overlay)
+    {
+        var r = Rendered.Overlay(overlay);
+        var pdb = r.Get("PodDisruptionBudget", "neural-api");
+        Assert.Equal("1", pdb.Path("spec").Str("maxUnavailable"));
+        var labels = r.ApiDeployment.Path("spec", "template", "metadata", "labels");
+        foreach (var sel in pdb.Path("spec", "selector", "matchLabels").EnumerateObject())
+            Assert.Equal(sel.Value.GetString(), labels.Str(sel.Name));
+    }
+
+    [SkippableTheory]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
     public void Container_has_cpu_and_memory_requests_within_limits(string overlay)
     {
         var res = Rendered.Overlay(overlay).ApiContainer.GetProperty("resources");
