@@ -37,7 +37,7 @@ public sealed class Dockerfile
         foreach (var raw in File.ReadAllLines(path))
         {
             var line = raw.TrimEnd();
-            if (line.TrimStart().StartsWith('#') && current.Length == 0) continue;
+            // Comment lines are dropped, also inside a continued instruction (as Docker does).
             if (line.TrimStart().StartsWith('#')) continue;
             if (line.EndsWith('\\')) { current += line[..^1] + " "; continue; }
             current += line;
