@@ -16,8 +16,10 @@ public static class HealthEndpoints
     {
         var g = app.MapGroup("/v2").WithTags("Health");
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
-            .WithName("ServerMetadata").WithSummary("KServe v2 server metadata");
-        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up");
+            .WithName("ServerMetadata").WithSummary("KServe v2 server metadata")
+            .WithDescription("Server name, version and the protocol extensions it supports (binary_tensor_data).");
+        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up")
+            .WithDescription("Liveness probe: 200 while the process serves requests. Not rate limited.").Produces<Readiness>();
         g.MapGet("/health/ready", async (ModelRegistry registry, CancellationToken ct) =>
             {
                 try
@@ -34,6 +36,7 @@ public static class HealthEndpoints
                 }
             })
             .WithName("Ready").WithSummary("ready when the registry storage answers")
+            .WithDescription("Readiness probe: 200 when the registry storage (SQLite file or PostgreSQL) answers, 503 with the reason otherwise. Not rate limited.")
             .Produces<Readiness>().Produces<Readiness>(503);
     }
 }
