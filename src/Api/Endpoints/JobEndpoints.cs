@@ -25,7 +25,7 @@ public static class JobEndpoints
             .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
 
         g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents")
-            .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces(200, contentType: "text/event-stream").ProducesProblem(404);
+            .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces<string>(200, "text/event-stream").ProducesProblem(404);
     }
 
     /// <summary>The job's state first, then epoch/batch progress and state changes until it ends.</summary>

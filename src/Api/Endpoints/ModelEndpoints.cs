@@ -43,7 +43,7 @@ public static class ModelEndpoints
                 return Results.File(r.FilePath(v), "application/octet-stream", $"{v.Model}-{v.Version}.onnx");
             })
             .WithName("DownloadVersion").WithSummary("Download a version's ONNX file").WithDescription("The stored model bytes, as uploaded.")
-            .Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
+            .Produces<byte[]>(200, "application/octet-stream").ProducesProblem(404);
 
         g.MapPut("/{name}/aliases/{alias}", async (string name, string alias, AliasRequest body, ModelRegistry r, CancellationToken ct) =>
             {

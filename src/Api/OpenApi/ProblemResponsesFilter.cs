@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.OpenApi;
 using NeuralService.Api.Security;
 using Swashbuckle.AspNetCore.SwaggerGen;
@@ -9,14 +8,15 @@ namespace NeuralService.Api.OpenApi;
 
 /// <summary>Documents the errors the middleware adds to every endpoint, decided by the same rules the middleware
 /// applies: 401 (<see cref="ApiKeyMiddleware"/>: mutating and not read-only), 429 (the rate limiter: all but
-/// <c>/v2/health</c>), 413 (<c>BodySizeMiddleware</c>: any body), 415 (a JSON-bound body), 500 (the exception handler).
+/// <c>/v2/health</c>), 413 (<c>BodySizeMiddleware</c>: any body), 415 (routing refuses a body of an undeclared media
+/// type), 500 (the exception handler).
 /// Every error response then gets the problem details media type, a description and an example.</summary>
 public sealed class ProblemResponsesFilter : IOperationFilter
 {
     public const string ProblemJson = "application/problem+json";
 
     /// <summary>Title (as <c>ProblemMapping</c> writes it), what the status means here, an example detail. A 415 comes
-    /// from the framework's JSON binding with an empty body, which the status code pages turn into a bare problem.</summary>
+    /// from routing with an empty body, which the status code pages turn into a problem without detail.</summary>
     public static readonly IReadOnlyDictionary<int, (string Title, string Meaning, string? Detail)> Problems = new Dictionary<int, (string, string, string?)>
     {
         [400] = ("Bad request", "The request is malformed: invalid JSON, a missing or invalid field or parameter, tensor data that does not fit its shape, an unreadable data file or an invalid name.",
@@ -28,7 +28,7 @@ public sealed class ProblemResponsesFilter : IOperationFilter
             "mlp/1 is aliased as production; move or remove the alias first"),
         [413] = ("Payload too large", "The body is over Neural:Limits:MaxRequestBytes (Neural:Limits:MaxUploadBytes for model and dataset uploads), or a tensor declares too many elements.",
             "the request body has 104857600 bytes; the limit here is 67108864"),
-        [415] = ("Unsupported Media Type", "The body is not application/json.", null),
+        [415] = ("Unsupported Media Type", "The body's Content-Type is none of the media types listed for this request body.", null),
         [422] = ("Unprocessable entity", "The request is well-formed but cannot be carried out: the model fails to run on these inputs, or the model definition or a setting is not supported.",
             "mlp/1 failed to run: [ErrorCode:InvalidArgument] Got invalid dimensions for input"),
         [429] = ("Too many requests", "The rate limit (Neural:RateLimit) is exhausted, or the inference batch queue or the training job queue is full. Retry after Retry-After seconds.",
@@ -55,8 +55,8 @@ public sealed class ProblemResponsesFilter : IOperationFilter
             ];
         }
         if (!path.StartsWith("/v2/health", StringComparison.Ordinal)) wanted.Add(429);
-        if (operation.RequestBody is not null) wanted.AddRange([400, 413]);
-        if (BindsJsonBody(context)) wanted.Add(415);
+        // A declared body means routing matches on Content-Type (415 for any other media type), a size check and parsing.
+        if (operation.RequestBody is not null) wanted.AddRange([400, 413, 415]);
 
         var problemSchema = context.SchemaGenerator.GenerateSchema(typeof(ProblemDetails), context.SchemaRepository);
         foreach (var status in wanted.Distinct())
@@ -81,12 +81,6 @@ public sealed class ProblemResponsesFilter : IOperationFilter
     public static bool NeedsApiKey(string? method, IList<object> metadata) =>
         !(HttpMethods.IsGet(method ?? "GET") || HttpMethods.IsHead(method ?? "") || HttpMethods.IsOptions(method ?? ""))
         && !metadata.OfType<ReadOnlyEndpointAttribute>().Any();
-
-    /// <summary>Whether the handler itself takes the body as a parameter, which minimal APIs bind from JSON only (other
-    /// media types get 415). Bodies declared with <c>Accepts</c> but read by hand are not bound.</summary>
-    private static bool BindsJsonBody(OperationFilterContext context) =>
-        context.ApiDescription.ParameterDescriptions.FirstOrDefault(p => p.Source == BindingSource.Body) is { Type: { } type }
-        && context.MethodInfo?.GetParameters().Any(p => p.ParameterType == type) == true;
 
     public static JsonObject Example(int status, string title, string? detail)
     {
