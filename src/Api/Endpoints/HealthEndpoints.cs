@@ -18,7 +18,7 @@ public static class HealthEndpoints
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
             .WithName("ServerMetadata").WithSummary("KServe v2 server metadata")
             .WithDescription("Server name, version and the protocol extensions it supports (binary_tensor_data).");
-        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up")
+        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("Liveness: the process is up")
             .WithDescription("Liveness probe: 200 while the process serves requests. Not rate limited.").Produces<Readiness>();
         g.MapGet("/health/ready", async (ModelRegistry registry, CancellationToken ct) =>
             {
@@ -35,7 +35,7 @@ public static class HealthEndpoints
                     return Results.Json(new Readiness(false, $"storage unreachable: {e.Message}"), statusCode: 503);
                 }
             })
-            .WithName("Ready").WithSummary("ready when the registry storage answers")
+            .WithName("Ready").WithSummary("Readiness: the registry storage answers")
             .WithDescription("Readiness probe: 200 when the registry storage (SQLite file or PostgreSQL) answers, 503 with the reason otherwise. Not rate limited.")
             .Produces<Readiness>().Produces<Readiness>(503);
     }
