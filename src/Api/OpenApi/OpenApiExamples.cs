@@ -49,7 +49,7 @@ public static class OpenApiExamples
 
     /// <summary>The example for one value of <paramref name="type"/> answered with <paramref name="status"/>
     /// (0 for a request body), or null when there is none.</summary>
-    public static string? For(Type type, int status) => type.Name switch
+    public static string? For(Type type, int status) => type.Assembly != typeof(OpenApiExamples).Assembly ? null : type.Name switch
     {
         nameof(HealthEndpoints.ServerMetadata) => """{"name": "neural-service", "version": "1.0.0", "extensions": ["binary_tensor_data"]}""",
         nameof(HealthEndpoints.Readiness) => status == 503
