@@ -48,7 +48,7 @@ public static class ApiApp
         app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
             diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
         app.UseExceptionHandler();
-        // Errors raised with an empty body (415 from JSON binding, 404/405 from routing) become problem details too.
+        // Errors answered with an empty body (415, 404, 405 from routing) become problem details too.
         app.UseStatusCodePages();
         app.UseSwagger();
         app.UseSwaggerUI();
