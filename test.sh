@@ -6,6 +6,8 @@ source scripts/deps.sh
 install_deps test
 source scripts/k8s-tools.sh
 install_k8s_tools
+source scripts/openapi-tools.sh
+install_openapi_tools
 dotnet build NeuralService.sln -c Release > /tmp/neuralservice-build.log 2>&1 || { tail -30 /tmp/neuralservice-build.log; exit 1; }
 tail -3 /tmp/neuralservice-build.log
 status=0

@@ -5,7 +5,7 @@
 install_deps() {
   local want=(libonnx-dev)
   if [ "${1:-}" = test ]; then
-    want+=(python3-onnx python3-numpy libonnx-testdata dataset-fashion-mnist python3-vega-datasets fortunes postgresql)
+    want+=(python3-onnx python3-numpy libonnx-testdata dataset-fashion-mnist python3-vega-datasets fortunes postgresql chromium)
   fi
   local missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -9,10 +9,12 @@ public static class DatasetEndpoints
 {
     public static void MapDatasetEndpoints(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/v1/datasets").WithTags("Datasets").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+        var g = app.MapGroup("/v1/datasets").WithTags("Datasets").ProducesProblem(400).ProducesProblem(429).ProducesProblem(500);
 
-        g.MapGet("", (DatasetStore store) => store.List()).WithName("ListDatasets");
-        g.MapGet("/{id}", (string id, DatasetStore store) => store.Get(id)).WithName("GetDataset").ProducesProblem(404);
+        g.MapGet("", (DatasetStore store) => store.List()).WithName("ListDatasets")
+            .WithSummary("List datasets").WithDescription("The built-in datasets (fashion-mnist, fashion-mnist:test, when installed) and every upload.");
+        g.MapGet("/{id}", (string id, DatasetStore store) => store.Get(id)).WithName("GetDataset")
+            .WithSummary("Get a dataset").WithDescription("{id} is a dataset id or a name.").ProducesProblem(404);
 
         g.MapPost("", async (HttpContext http, DatasetStore store, CancellationToken ct) =>
             {
@@ -29,6 +31,8 @@ public static class DatasetEndpoints
                 return Results.Created($"/v1/datasets/{info.Id}", info);
             })
             .WithName("UploadDataset").WithMetadata(new UploadEndpointAttribute()).DisableAntiforgery()
+            .WithSummary("Upload a dataset").WithDescription("A multipart form: the features file (CSV, NPY, NPZ, IDX, gzipped IDX), optional labels "
+                + "file and how to read them. The file is read once to check it. Limit: Neural:Limits:MaxUploadBytes.")
             .Accepts<IFormFile>("multipart/form-data").Produces<DatasetInfo>(201).ProducesProblem(409).ProducesProblem(413);
 
         g.MapDelete("/{id}", (string id, DatasetStore store) =>
@@ -36,7 +40,7 @@ public static class DatasetEndpoints
                 store.Delete(id);
                 return Results.NoContent();
             })
-            .WithName("DeleteDataset").Produces(204).ProducesProblem(404).ProducesProblem(409);
+            .WithName("DeleteDataset").WithSummary("Delete a dataset").WithDescription("Built-in datasets cannot be deleted (409).").Produces(204).ProducesProblem(404).ProducesProblem(409);
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => string.IsNullOrWhiteSpace(v) ? null : v.ToString();

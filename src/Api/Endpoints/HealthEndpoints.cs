@@ -17,8 +17,10 @@ public static class HealthEndpoints
     {
         var g = app.MapGroup("/v2").WithTags("Health");
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
-            .WithName("ServerMetadata").WithSummary("KServe v2 server metadata");
-        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("the process is up");
+            .WithName("ServerMetadata").WithSummary("KServe v2 server metadata")
+            .WithDescription("Server name, version and the protocol extensions it supports (binary_tensor_data).");
+        g.MapGet("/health/live", () => Results.Ok(new Readiness(true))).WithName("Live").WithSummary("Liveness: the process is up")
+            .WithDescription("Liveness probe: 200 while the process serves requests. Not rate limited.").Produces<Readiness>();
         g.MapGet("/health/ready", async (ModelRegistry registry, ModelPreloader preloader, CancellationToken ct) =>
             {
                 if (preloader.NotReadyReason is { } loading) return Results.Json(new Readiness(false, loading), statusCode: 503);
@@ -35,7 +37,8 @@ public static class HealthEndpoints
                     return Results.Json(new Readiness(false, $"storage unreachable: {e.Message}"), statusCode: 503);
                 }
             })
-            .WithName("Ready").WithSummary("ready when the registry storage answers and the models marked for preload are loaded")
+            .WithName("Ready").WithSummary("Readiness: storage answers and preloaded models are loaded")
+            .WithDescription("Readiness probe: 200 when the registry storage (SQLite file or PostgreSQL) answers and the models marked for preload (Neural:Preload, tag preload=true) are loaded; 503 with the reason otherwise. Not rate limited.")
             .Produces<Readiness>().Produces<Readiness>(503);
     }
 }

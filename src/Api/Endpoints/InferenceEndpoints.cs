@@ -25,19 +25,25 @@ public static class InferenceEndpoints
                     return new ModelMetadata(v.Model, [v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)], "onnxruntime_onnx",
                         v.Signature.Inputs.Select(TensorDto.From).ToList(), v.Signature.Outputs.Select(TensorDto.From).ToList());
                 })
-                .WithName("ModelMetadata" + n);
+                .WithName("ModelMetadata" + n).WithSummary("KServe v2 model metadata" + (n.Length == 0 ? "" : " of one version"))
+                .WithDescription("The model's inputs and outputs (KServe datatypes, -1 for dynamic dimensions). " + VersionNote);
             g.MapGet("/{name}" + suffix + "/ready", async (string name, string? version, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
                 {
                     var v = await r.ResolveAsync(name, version, ct);
                     await engine.GetRunnerAsync(v, ct);
                     return new ModelReady(v.Model, v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), true);
                 })
-                .WithName("ModelReady" + n);
+                .WithName("ModelReady" + n).WithSummary("KServe v2 model readiness" + (n.Length == 0 ? "" : " of one version"))
+                .WithDescription("Loads the model into ONNX Runtime if it is not loaded yet and answers ready; 400 when it cannot be loaded. " + VersionNote);
             g.MapPost("/{name}" + suffix + "/infer", (string name, string? version, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
                     InferAsync(name, version, http, r, engine, ct))
                 .WithName("Infer" + n).WithMetadata(new ReadOnlyEndpointAttribute())
-                .Accepts<byte[]>("application/json", "application/octet-stream")
-                .Produces(200, contentType: "application/json").ProducesProblem(413).ProducesProblem(422);
+                .WithSummary("KServe v2 inference" + (n.Length == 0 ? "" : " on one version"))
+                .WithDescription("Runs the model on the input tensors through the dynamic batcher. JSON body, or the binary tensor data "
+                    + "extension: an application/octet-stream body whose first Inference-Header-Content-Length bytes are the JSON request "
+                    + "and whose rest are the raw tensors. Outputs asking for binary data come back the same way. Needs no API key. " + VersionNote)
+                .Accepts<OpenApi.InferenceRequest>("application/json", "application/octet-stream")
+                .Produces<OpenApi.InferenceResponse>(200, "application/json", "application/octet-stream").ProducesProblem(413).ProducesProblem(422);
         }
 
         app.MapPost("/v1/models/{name}:predict", async (string name, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
@@ -49,9 +55,13 @@ public static class InferenceEndpoints
                 return Results.Bytes(body, "application/json");
             })
             .WithTags("Inference").WithName("Predict").WithMetadata(new ReadOnlyEndpointAttribute())
-            .Accepts<byte[]>("application/json").Produces(200, contentType: "application/json")
+            .WithSummary("TensorFlow-Serving style prediction on the latest version")
+            .WithDescription("{\"instances\": [...]} in, {\"predictions\": [...]} out, one row per instance. Needs no API key.")
+            .Accepts<OpenApi.PredictRequest>("application/json").Produces<OpenApi.PredictResponse>(200)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422).ProducesProblem(429);
     }
+
+    private const string VersionNote = "Without /versions/{version} the latest version answers; {version} is a number, an alias or 'latest'.";
 
     private static async Task<IResult> InferAsync(string name, string? version, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct)
     {

@@ -8,21 +8,24 @@ public static class JobEndpoints
 {
     public static void MapJobEndpoints(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/v1/jobs").WithTags("Training jobs").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+        var g = app.MapGroup("/v1/jobs").WithTags("Training jobs").ProducesProblem(400).ProducesProblem(429).ProducesProblem(500);
 
         g.MapPost("", async (JobRequest request, JobService jobs, CancellationToken ct) =>
             {
                 var job = await jobs.SubmitAsync(request, ct);
                 return Results.Accepted($"/v1/jobs/{job.Id}", job);
             })
+            .WithSummary("Submit a training job").WithDescription("Trains a Keras JSON model (or a registered model's architecture) on a dataset and registers the result; 202 with the queued job.")
             .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
 
-        g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs");
-        g.MapGet("/{id}", (string id, JobService jobs) => jobs.Get(id)).WithName("GetJob").ProducesProblem(404);
+        g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs").WithSummary("List training jobs");
+        g.MapGet("/{id}", (string id, JobService jobs) => jobs.Get(id)).WithName("GetJob").WithSummary("Get a training job").ProducesProblem(404);
         g.MapPost("/{id}/cancel", (string id, JobService jobs) => Results.Accepted($"/v1/jobs/{id}", jobs.Cancel(id)))
+            .WithSummary("Cancel a training job").WithDescription("Stops a queued or running job; 409 when it already ended.")
             .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
 
-        g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents").Produces(200, contentType: "text/event-stream").ProducesProblem(404);
+        g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents")
+            .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces<string>(200, "text/event-stream").ProducesProblem(404);
     }
 
     /// <summary>The job's state first, then epoch/batch progress and state changes until it ends. A job another replica

@@ -11,18 +11,19 @@ public static class ModelEndpoints
 {
     public static void MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/v1/models").WithTags("Registry").ProducesProblem(400).ProducesProblem(401).ProducesProblem(429).ProducesProblem(500);
+        var g = app.MapGroup("/v1/models").WithTags("Registry").ProducesProblem(400).ProducesProblem(429).ProducesProblem(500);
 
         g.MapGet("", async (ModelRegistry r, CancellationToken ct) =>
                 (await r.ListModelsAsync(ct)).Select(m => new ModelDto(m.Name, m.Description, m.CreatedAt, m.Aliases, null)).ToList())
-            .WithName("ListModels");
+            .WithName("ListModels").WithSummary("List models").WithDescription("Every registered model with its aliases (no versions; see GetModel).");
 
         g.MapGet("/{name}", (string name, ModelRegistry r, CancellationToken ct) => Describe(r, name, ct))
-            .WithName("GetModel").ProducesProblem(404);
+            .WithName("GetModel").WithSummary("Get a model").WithDescription("The model, its aliases and all its versions.").ProducesProblem(404);
 
         g.MapGet("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
                 VersionDto.From(await r.ResolveAsync(name, version, ct)))
-            .WithName("GetVersion").ProducesProblem(404);
+            .WithName("GetVersion").WithSummary("Get a model version")
+            .WithDescription("One version: signature, checksum, metadata, training lineage, tags. {version} is a number, an alias or 'latest'.").ProducesProblem(404);
 
         g.MapPost("/{name}/versions", async (string name, string? description, HttpContext http, ModelRegistry r, CancellationToken ct) =>
             {
@@ -30,6 +31,9 @@ public static class ModelEndpoints
                 return Results.Created($"/v1/models/{v.Model}/versions/{v.Version}", VersionDto.From(v));
             })
             .WithName("UploadVersion").WithMetadata(new UploadEndpointAttribute()).DisableAntiforgery()
+            .WithSummary("Upload a model version").WithDescription("Registers an ONNX model as the next version of {name} (created on first upload): "
+                + "the raw file as application/octet-stream, or a multipart form with a field 'file'. The model is checked and loaded "
+                + "once by ONNX Runtime before it is stored; versions are immutable. Limit: Neural:Limits:MaxUploadBytes.")
             .Accepts<byte[]>("application/octet-stream", "multipart/form-data")
             .Produces<VersionDto>(201).ProducesProblem(413);
 
@@ -38,18 +42,20 @@ public static class ModelEndpoints
                 var v = await r.ResolveAsync(name, version, ct);
                 return Results.File(r.FilePath(v), "application/octet-stream", $"{v.Model}-{v.Version}.onnx");
             })
-            .WithName("DownloadVersion").Produces(200, contentType: "application/octet-stream").ProducesProblem(404);
+            .WithName("DownloadVersion").WithSummary("Download a version's ONNX file").WithDescription("The stored model bytes, as uploaded.")
+            .Produces<byte[]>(200, "application/octet-stream").ProducesProblem(404);
 
         g.MapPut("/{name}/aliases/{alias}", async (string name, string alias, AliasRequest body, ModelRegistry r, CancellationToken ct) =>
             {
                 await r.SetAliasAsync(name, alias, body.Version, ct);
                 return Results.Ok(await Describe(r, name, ct));
             })
-            .WithName("SetAlias").ProducesProblem(404);
+            .WithName("SetAlias").WithSummary("Point an alias at a version")
+            .WithDescription("Creates or moves {alias} (not a number, not 'latest') to the given version; answers the model.").Produces<ModelDto>().ProducesProblem(404);
 
         g.MapDelete("/{name}/aliases/{alias}", async (string name, string alias, ModelRegistry r, CancellationToken ct) =>
                 await r.RemoveAliasAsync(name, alias, ct) ? Results.NoContent() : throw new ModelNotFoundException($"model '{name}' has no alias '{alias}'"))
-            .WithName("RemoveAlias").Produces(204).ProducesProblem(404);
+            .WithName("RemoveAlias").WithSummary("Remove an alias").WithDescription("The versions stay.").Produces(204).ProducesProblem(404);
 
         g.MapDelete("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
             {
@@ -57,14 +63,15 @@ public static class ModelEndpoints
                 await r.DeleteVersionAsync(name, v.Version, ct);
                 return Results.NoContent();
             })
-            .WithName("DeleteVersion").Produces(204).ProducesProblem(404).ProducesProblem(409);
+            .WithName("DeleteVersion").WithSummary("Delete a version").WithDescription("409 while an alias points at it.").Produces(204).ProducesProblem(404).ProducesProblem(409);
 
         g.MapDelete("/{name}", async (string name, bool? force, ModelRegistry r, CancellationToken ct) =>
             {
                 await r.DeleteModelAsync(name, force ?? false, ct);
                 return Results.NoContent();
             })
-            .WithName("DeleteModel").Produces(204).ProducesProblem(404).ProducesProblem(409);
+            .WithName("DeleteModel").WithSummary("Delete a model and all its versions")
+            .WithDescription("409 while it has aliases, unless force=true.").Produces(204).ProducesProblem(404).ProducesProblem(409);
     }
 
     private static async Task<ModelDto> Describe(ModelRegistry r, string name, CancellationToken ct)

@@ -33,7 +33,7 @@ public static class ApiApp
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddEndpointsApiExplorer();
-        builder.Services.AddSwaggerGen();
+        builder.Services.AddSwaggerGen(OpenApi.OpenApiSetup.Configure);
         builder.Services.ConfigureHttpJsonOptions(j =>
         {
             j.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
@@ -52,6 +52,8 @@ public static class ApiApp
         app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
             diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
         app.UseExceptionHandler();
+        // Errors answered with an empty body (415, 404, 405 from routing) become problem details too.
+        app.UseStatusCodePages();
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseRouting();

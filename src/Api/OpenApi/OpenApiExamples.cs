@@ -1,0 +1,110 @@
+using NeuralService.Api.Datasets;
+using NeuralService.Api.Endpoints;
+using NeuralService.Api.Jobs;
+
+namespace NeuralService.Api.OpenApi;
+
+/// <summary>Example bodies for the OpenAPI document, by the CLR type the endpoint reads or writes. They are written as
+/// wire JSON for readability, but <see cref="ExamplesFilter"/> reads each into its type and writes it back with the
+/// app's serializer options, so an example always has the exact shape the service produces.</summary>
+public static class OpenApiExamples
+{
+    private const string Tensors = """
+        "inputs": [{"name": "input_layer", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [{"name": "dense_1", "datatype": "FP32", "shape": [-1, 3]}]
+        """;
+
+    private const string Version = """
+        {"model": "mlp", "version": 1, "sha256": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+         "size_bytes": 1342, "opset": 17, __TENSORS__,
+         "metadata": {"producer": "neural-service"},
+         "lineage": {"training_job_id": "job-5f0c2a9e41d7b3a8", "dataset": "blobs", "hyperparameters": {"epochs": 5, "batch_size": 32},
+                     "final_metrics": {"loss": 0.093, "accuracy": 0.98}},
+         "tags": {"stage": "production"}, "created_at": "2026-11-27T18:00:00+00:00"}
+        """;
+
+    private const string Request = """
+        {"model": {"module": "keras", "class_name": "Sequential", "config": {"name": "mlp", "layers": [
+            {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "name": "input_layer"}},
+            {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 8, "activation": "relu"}},
+            {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 3, "activation": "softmax"}}]}},
+         "dataset": "blobs",
+         "compile": {"optimizer": "adam", "learning_rate": 0.01, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+         "fit": {"epochs": 5, "batch_size": 32, "validation_split": 0.1, "shuffle": true},
+         "device": "cpu", "register_as": "mlp", "seed": 7}
+        """;
+
+    private const string Job = """
+        {"id": "job-5f0c2a9e41d7b3a8", "state": "__STATE__", "request": __REQUEST__, "created_at": "2026-11-27T18:00:00+00:00",
+         "started_at": "2026-11-27T18:00:01+00:00", "finished_at": "2026-11-27T18:00:09+00:00", "epoch": 5,
+         "history": [{"epoch": 1, "metrics": {"loss": 0.91, "accuracy": 0.62}}, {"epoch": 5, "metrics": {"loss": 0.093, "accuracy": 0.98}}],
+         "registered_model": "mlp", "registered_version": 2, "device": "cpu"}
+        """;
+
+    private const string Dataset = """
+        {"id": "blobs-7c1e", "name": "blobs", "format": "csv", "builtin": false, "samples": 150, "feature_shape": [4],
+         "feature_type": "float32", "label_shape": [], "size_bytes": 4350, "created_at": "2026-11-27T17:55:00+00:00",
+         "options": {"label_column": "label", "label_type": "int64", "has_header": true}, "features_file": "data.csv"}
+        """;
+
+    /// <summary>The example for one value of <paramref name="type"/> answered with <paramref name="status"/>
+    /// (0 for a request body), or null when there is none.</summary>
+    public static string? For(Type type, int status) => type.Assembly != typeof(OpenApiExamples).Assembly ? null : type.Name switch
+    {
+        nameof(HealthEndpoints.ServerMetadata) => """{"name": "neural-service", "version": "1.0.0", "extensions": ["binary_tensor_data"]}""",
+        nameof(HealthEndpoints.Readiness) => status == 503
+            ? """{"ready": false, "reason": "storage unreachable: connection refused"}"""
+            : """{"ready": true}""",
+        nameof(InferenceEndpoints.ModelMetadata) => """{"name": "mlp", "versions": ["1"], "platform": "onnxruntime_onnx", __TENSORS__}""",
+        nameof(InferenceEndpoints.ModelReady) => """{"name": "mlp", "version": "1", "ready": true}""",
+        nameof(InferenceRequest) => """
+            {"id": "42", "inputs": [{"name": "input_layer", "shape": [2, 4], "datatype": "FP32",
+              "data": [[0.1, 0.2, 0.3, 0.4], [1.0, 0.5, -0.3, 2.0]]}],
+             "outputs": [{"name": "dense_1"}]}
+            """,
+        nameof(InferenceResponse) => """
+            {"model_name": "mlp", "model_version": "1", "id": "42",
+             "outputs": [{"name": "dense_1", "datatype": "FP32", "shape": [2, 3], "data": [0.21, 0.52, 0.27, 0.08, 0.13, 0.79]}]}
+            """,
+        nameof(PredictRequest) => """{"instances": [[0.1, 0.2, 0.3, 0.4], [1.0, 0.5, -0.3, 2.0]]}""",
+        nameof(PredictResponse) => """{"predictions": [[0.21, 0.52, 0.27], [0.08, 0.13, 0.79]]}""",
+        nameof(VersionDto) => Version,
+        nameof(ModelDto) => """
+            {"name": "mlp", "description": "4 features to 3 classes", "created_at": "2026-11-27T18:00:00+00:00",
+             "aliases": {"production": 1}, "latest_version": 1, "versions": [__VERSION__]}
+            """,
+        nameof(AliasRequest) => """{"version": 1}""",
+        nameof(DatasetInfo) => Dataset,
+        nameof(JobRequest) => Request,
+        nameof(Jobs.Job) => Job.Replace("__STATE__", status == 202 ? "queued" : "succeeded", StringComparison.Ordinal),
+        _ => null,
+    } is { } json
+        ? json.Replace("__VERSION__", Version, StringComparison.Ordinal).Replace("__REQUEST__", Request, StringComparison.Ordinal)
+            .Replace("__TENSORS__", Tensors, StringComparison.Ordinal)
+        : null;
+
+    /// <summary>Form fields of the multipart uploads, by operation id; a file part's example is a file name.</summary>
+    public static string? Form(string operationId) => operationId switch
+    {
+        "UploadVersion" => """{"file": "mlp.onnx"}""",
+        "UploadDataset" => """{"file": "blobs.csv", "name": "blobs", "format": "csv", "label_column": "label", "label_type": "int64", "header": true}""",
+        _ => null,
+    };
+
+    /// <summary>A job's Server-Sent Events stream.</summary>
+    public const string JobEvents = """
+        event: state
+        data: {"id":"job-5f0c2a9e41d7b3a8","state":"running","epoch":0}
+
+        event: batch
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"batch":1,"batches":5,"metrics":{"loss":1.08}}
+
+        event: epoch
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"epochs":5,"metrics":{"loss":0.91,"accuracy":0.62}}
+
+        event: state
+        data: {"id":"job-5f0c2a9e41d7b3a8","state":"succeeded","epoch":5,"registered_model":"mlp","registered_version":2}
+
+
+        """;
+}
