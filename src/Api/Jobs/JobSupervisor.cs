@@ -49,7 +49,7 @@ public sealed class JobSupervisor(JobService jobs, IOptions<JobOptions> options,
             if (jobs.IsLocal(job.Id)) continue;
             if (kubernetes is not null && owner.StartsWith(JobOwner.KubernetesPrefix, StringComparison.Ordinal))
             {
-                if (await kubernetes.SuperviseAsync(job, owner, cancelRequested, ct)) taken++;
+                if (await kubernetes.SuperviseAsync(job, owner, heartbeat, staleBefore, cancelRequested, ct)) taken++;
                 continue;
             }
             var dead = JobOwner.IsDeadLocalProcess(owner);

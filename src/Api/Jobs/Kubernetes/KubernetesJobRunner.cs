@@ -30,8 +30,9 @@ public sealed class KubernetesJobRunner(KubernetesJobLauncher launcher, JobServi
         }
     }
 
-    /// <summary>One look at a launched job no worker has adopted yet; returns true when it was taken back.</summary>
-    public async Task<bool> SuperviseAsync(Job job, string owner, bool cancelRequested, CancellationToken ct)
+    /// <summary>One look at a launched job no worker has adopted yet; returns true when it was taken back. A Job that is
+    /// not there yet is given until <paramref name="staleBeforeMs"/> passes its claim: it may be being created now.</summary>
+    public async Task<bool> SuperviseAsync(Job job, string owner, long heartbeatMs, long staleBeforeMs, bool cancelRequested, CancellationToken ct)
     {
         var phase = await launcher.PhaseAsync(job.Id, ct);
         Job? next = null;
@@ -40,6 +41,7 @@ public sealed class KubernetesJobRunner(KubernetesJobLauncher launcher, JobServi
             await launcher.DeleteAsync(job.Id, ct);
             next = job with { State = JobState.Canceled, FinishedAt = DateTimeOffset.UtcNow, Error = "canceled before its Kubernetes Job started" };
         }
+        else if (phase == KubernetesJobPhase.Missing && heartbeatMs >= staleBeforeMs) return false;
         else if (phase is KubernetesJobPhase.Pending or KubernetesJobPhase.Running)
         {
             jobs.Store.Heartbeat(job.Id, owner); // a pod waiting for a node or an image is not a dead worker
