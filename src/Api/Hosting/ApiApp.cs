@@ -48,6 +48,7 @@ public static class ApiApp
         app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
             diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
         app.UseExceptionHandler();
+        app.UseStatusCodePages(ProblemMapping.StatusCodePageAsync);
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseRouting();
