@@ -80,6 +80,16 @@ public sealed class BodyLimitsOverTcpTests(SmallBodyLimit limit) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
     }
 
+    [Fact]
+    public async Task InferenceWithoutAContentTypeIsReadAsJson()
+    {
+        // Routing refuses a wrong Content-Type but lets a missing one through, and the infer body is JSON unless
+        // Inference-Header-Content-Length says otherwise.
+        var r = await _s.Client.PostAsync("/v2/models/mlp/infer", new ByteArrayContent(Encoding.UTF8.GetBytes(_s.InferJson([1, 2, 3, 4], 1))));
+        Assert.Null(r.RequestMessage!.Content!.Headers.ContentType);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
     public static TheoryData<string, string, string> WrongMediaTypes => new()
     {
         { "POST", "/v1/jobs", "text/plain" },
