@@ -45,13 +45,16 @@ public static class ApiLoadBench
                 "--Neural:DataDirectory", dir.FullName, "--Neural:UseCuda", "false",
                 "--Neural:RateLimit:PermitLimit", "1000000000", "--Neural:RateLimit:WindowSeconds", "1",
                 .. requestLog ? Array.Empty<string>() : ["--Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware", "Warning"],
+                // Service settings to try (--Neural:Batcher:MaxQueueDelayMs 0) pass straight through, after the defaults above.
+                .. args.Select((a, i) => (a, i)).Where(p => p.a.StartsWith("--Neural:", StringComparison.Ordinal) && p.i + 1 < args.Length)
+                    .SelectMany(p => new[] { p.a, args[p.i + 1] }),
             ];
             await using var app = ApiApp.Build(appArgs);
             await app.StartAsync();
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
             var baseAddress = new Uri(address);
 
-            var onnx = KerasModelJson.ReadFile(Path.Combine(BenchPaths.RepoRoot(), "onnx-models", "specs", modelName + ".json")).ToOnnx().ToByteArray();
+            var onnx = KerasModelJson.ReadFile(File.Exists(modelName) ? modelName : Path.Combine(BenchPaths.RepoRoot(), "onnx-models", "specs", modelName + ".json")).ToOnnx().ToByteArray();
             using var setup = new HttpClient { BaseAddress = baseAddress };
             var registered = await setup.PostAsync("/v1/models/bench/versions", new ByteArrayContent(onnx));
             if (!registered.IsSuccessStatusCode) throw new InvalidOperationException($"registering the model: {(int)registered.StatusCode} {await registered.Content.ReadAsStringAsync()}");
@@ -71,7 +74,8 @@ public static class ApiLoadBench
                 inputs = new[] { new { name = spec.Name, shape = (long[])[1, .. sampleDims], datatype = "FP32", data = x } },
             }))).ToArray();
 
-            Console.WriteLine($"api-load: model '{modelName}' ({spec.Name} [{string.Join(",", sampleDims)}] float32), service at {baseAddress}, {clients} clients, {seconds:F0} s each phase, {Environment.ProcessorCount} CPUs");
+            var settings = string.Join(" ", args.Where(a => a.StartsWith("--Neural:", StringComparison.Ordinal)).Select(a => a[2..] + "=" + app.Configuration[a[2..]]));
+            Console.WriteLine($"api-load: model '{modelName}' ({spec.Name} [{string.Join(",", sampleDims)}] float32), service at {baseAddress}, {clients} clients, {seconds:F0} s each phase, {Environment.ProcessorCount} CPUs, load average {LoadAverage()} {settings}");
             // Two floors, same clients and duration: an endpoint doing nothing, and one that only resolves the version in the registry.
             var live = await HttpPhaseAsync(baseAddress, clients, seconds, null, expected, "/v2/health/live");
             var meta = await HttpPhaseAsync(baseAddress, clients, seconds, null, expected, "/v2/models/bench");
@@ -82,6 +86,7 @@ public static class ApiLoadBench
             Console.WriteLine($"GET /v2/health/live (HTTP floor): {live.Rate:F0} req/s, p50 {live.P50:F2} ms, p99 {live.P99:F2} ms, statuses {string.Join(", ", live.Statuses.Select(kv => $"{kv.Key}×{kv.Value}"))}");
             Console.WriteLine($"GET /v2/models/bench (registry lookup): {meta.Rate:F0} req/s, p50 {meta.P50:F2} ms, p99 {meta.P99:F2} ms, statuses {string.Join(", ", meta.Statuses.Select(kv => $"{kv.Key}×{kv.Value}"))}");
             Console.WriteLine($"engine : {direct.Count} calls, {direct.Rate:F0} req/s, p50 {direct.P50:F2} ms, p99 {direct.P99:F2} ms (InferenceEngine.InferAsync in-process, same batcher settings)");
+            Console.WriteLine($"load average after: {LoadAverage()}");
             Console.WriteLine($"ratio HTTP/engine: throughput {http.Rate / direct.Rate:F2}, p50 latency {http.P50 / direct.P50:F2}x");
             await app.StopAsync();
         }
@@ -90,6 +95,9 @@ public static class ApiLoadBench
             dir.Delete(recursive: true);
         }
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private sealed record Result(int Count, double Rate, double P50, double P99, IReadOnlyDictionary<int, int> Statuses, int TransportErrors, int Wrong);
 

@@ -25,7 +25,7 @@ public static class BenchApp
                 ApiLoadBench.RunAsync(args).GetAwaiter().GetResult();
                 return 0;
             default:
-                Console.Error.WriteLine("usage: bench train-step|fit|inference|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (api-load: [--clients 64] [--seconds 10] [--model mlp] [--request-log])");
+                Console.Error.WriteLine("usage: bench train-step|fit|inference|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value])");
                 return 2;
         }
     }
