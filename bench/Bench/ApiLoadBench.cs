@@ -69,10 +69,20 @@ public static class ApiLoadBench
             var tensors = inputs.Select(x => NamedTensor.Create(spec.Name, x, [1, .. sampleDims])).ToArray();
             var expected = new float[DistinctInputs][];
             for (var i = 0; i < DistinctInputs; i++) expected[i] = (await engine.InferAsync(version, [tensors[i]]))[0].As<float>();
-            var bodies = inputs.Select(x => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+            var bodies = inputs.Select(x => new Body(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
             {
                 inputs = new[] { new { name = spec.Name, shape = (long[])[1, .. sampleDims], datatype = "FP32", data = x } },
-            }))).ToArray();
+            })), null)).ToArray();
+            // The same tensors with the binary extension (raw FP32 after a JSON header; JSON output, checked alike).
+            var binary = inputs.Select(x =>
+            {
+                var raw = System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray();
+                var header = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+                {
+                    inputs = new[] { new { name = spec.Name, shape = (long[])[1, .. sampleDims], datatype = "FP32", parameters = new { binary_data_size = raw.Length } } },
+                }));
+                return new Body([.. header, .. raw], header.Length);
+            }).ToArray();
 
             var settings = string.Join(" ", args.Where(a => a.StartsWith("--Neural:", StringComparison.Ordinal)).Select(a => a[2..] + "=" + app.Configuration[a[2..]]));
             Console.WriteLine($"api-load: model '{modelName}' ({spec.Name} [{string.Join(",", sampleDims)}] float32), service at {baseAddress}, {clients} clients, {seconds:F0} s each phase, {Environment.ProcessorCount} CPUs, load average {LoadAverage()} {settings}");
@@ -80,14 +90,17 @@ public static class ApiLoadBench
             var live = await HttpPhaseAsync(baseAddress, clients, seconds, null, expected, "/v2/health/live");
             var meta = await HttpPhaseAsync(baseAddress, clients, seconds, null, expected, "/v2/models/bench");
             var http = await HttpPhaseAsync(baseAddress, clients, seconds, bodies, expected, "/v2/models/bench/infer");
+            var bin = await HttpPhaseAsync(baseAddress, clients, seconds, binary, expected, "/v2/models/bench/infer");
             var direct = await EnginePhaseAsync(engine, version, tensors, clients, seconds);
-            Console.WriteLine($"POST /v2/models/bench/infer: {http.Count} requests, {http.Rate:F0} req/s, p50 {http.P50:F2} ms, p99 {http.P99:F2} ms, " +
+            Console.WriteLine($"POST /v2/models/bench/infer, JSON tensors: {http.Count} requests, {http.Rate:F0} req/s, p50 {http.P50:F2} ms, p99 {http.P99:F2} ms, " +
                 $"statuses {string.Join(", ", http.Statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}×{kv.Value}"))}, transport errors {http.TransportErrors}, wrong answers {http.Wrong}");
+            Console.WriteLine($"POST /v2/models/bench/infer, binary tensors: {bin.Count} requests, {bin.Rate:F0} req/s, p50 {bin.P50:F2} ms, p99 {bin.P99:F2} ms, " +
+                $"statuses {string.Join(", ", bin.Statuses.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}×{kv.Value}"))}, transport errors {bin.TransportErrors}, wrong answers {bin.Wrong}");
             Console.WriteLine($"GET /v2/health/live (HTTP floor): {live.Rate:F0} req/s, p50 {live.P50:F2} ms, p99 {live.P99:F2} ms, statuses {string.Join(", ", live.Statuses.Select(kv => $"{kv.Key}×{kv.Value}"))}");
             Console.WriteLine($"GET /v2/models/bench (registry lookup): {meta.Rate:F0} req/s, p50 {meta.P50:F2} ms, p99 {meta.P99:F2} ms, statuses {string.Join(", ", meta.Statuses.Select(kv => $"{kv.Key}×{kv.Value}"))}");
             Console.WriteLine($"engine : {direct.Count} calls, {direct.Rate:F0} req/s, p50 {direct.P50:F2} ms, p99 {direct.P99:F2} ms (InferenceEngine.InferAsync in-process, same batcher settings)");
             Console.WriteLine($"load average after: {LoadAverage()}");
-            Console.WriteLine($"ratio HTTP/engine: throughput {http.Rate / direct.Rate:F2}, p50 latency {http.P50 / direct.P50:F2}x");
+            Console.WriteLine($"ratio HTTP/engine: throughput {http.Rate / direct.Rate:F3} (JSON), {bin.Rate / direct.Rate:F3} (binary); p50 latency {http.P50 / direct.P50:F0}x (JSON), {bin.P50 / direct.P50:F0}x (binary)");
             await app.StopAsync();
         }
         finally
@@ -99,16 +112,24 @@ public static class ApiLoadBench
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
+    /// <summary>A request body; <c>HeaderLength</c> set for the binary tensor extension.</summary>
+    private sealed record Body(byte[] Bytes, int? HeaderLength);
+
     private sealed record Result(int Count, double Rate, double P50, double P99, IReadOnlyDictionary<int, int> Statuses, int TransportErrors, int Wrong);
 
     /// <summary>Infer requests when <paramref name="bodies"/> is given (answers checked), plain GETs of <paramref name="path"/> otherwise.</summary>
-    private static async Task<Result> HttpPhaseAsync(Uri baseAddress, int clients, double seconds, byte[][]? bodies, float[][] expected, string path)
+    private static async Task<Result> HttpPhaseAsync(Uri baseAddress, int clients, double seconds, Body[]? bodies, float[][] expected, string path)
     {
         var http = Enumerable.Range(0, clients).Select(_ => new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) }).ToList();
         try
         {
-            HttpContent Json(byte[] b) => new ByteArrayContent(b) { Headers = { ContentType = new("application/json") } };
-            Task<HttpResponseMessage> Send(HttpClient c, int i) => bodies is null ? c.GetAsync(path) : c.PostAsync(path, Json(bodies[i]));
+            static HttpContent Content(Body b)
+            {
+                var c = new ByteArrayContent(b.Bytes) { Headers = { ContentType = new(b.HeaderLength is null ? "application/json" : "application/octet-stream") } };
+                if (b.HeaderLength is { } h) c.Headers.Add("Inference-Header-Content-Length", h.ToString(CultureInfo.InvariantCulture));
+                return c;
+            }
+            Task<HttpResponseMessage> Send(HttpClient c, int i) => bodies is null ? c.GetAsync(path) : c.PostAsync(path, Content(bodies[i]));
             await Task.WhenAll(http.Select(c => Send(c, 0)));
             var statuses = new ConcurrentDictionary<int, int>();
             var latencies = new List<double>[clients];
