@@ -19,6 +19,8 @@ public sealed class BadRequestBodiesOverTcpTests(DefaultService service) : IClas
         { Infer, "[1, 2, 3]" },
         { Infer, """{"inputs": {"name": "x"}}""" },
         { Infer, """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}""" },
+        { Infer, """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": "all"}""" },
+        { Infer, """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}], "outputs": [{"name": 5}]}""" },
         { Predict, "{not json" },
         { Predict, """{"instances": []}""" },
         { Predict, """{"instances": [[1, 2, 3, 4], [1, 2]]}""" },
