@@ -53,7 +53,7 @@ public sealed class BadRequestBodiesOverTcpTests(DefaultService service) : IClas
         // non-finite values: JSON has no NaN literal, the strings are refused, and a number beyond FP32 is refused too
         { "nan", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, "NaN", 4]}]}""" },
         { "nan", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, "Infinity", 4]}]}""" },
-        { "nan", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, NaN, 4]}]}""" },
+        { "json", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, NaN, 4]}]}""" },
         { "nan", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 1e39, 4]}]}""" },
         { "nan", """{"inputs": [{"name": "IN", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 1e999, 4]}]}""" },
     };
@@ -63,7 +63,8 @@ public sealed class BadRequestBodiesOverTcpTests(DefaultService service) : IClas
     public async Task BadTensorsAre400ProblemsAndStoreNothing(string what, string body)
     {
         var problem = await RefusedAsync(Infer, body.Replace("\"IN\"", $"\"{_s.InputName}\""), 400);
-        Assert.False(string.IsNullOrEmpty(what + problem.GetProperty("detail").GetString()));
+        // Each refusal names the input at fault, except JSON that does not parse at all.
+        if (what != "json") Assert.Contains($"'{_s.InputName}'", problem.GetProperty("detail").GetString());
     }
 
     [Theory]
