@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 using NeuralService.Graph.Core;
 using NeuralService.Inference;
 using NeuralService.Training.Data;
@@ -54,6 +55,25 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
                 Type = $"https://httpstatuses.io/{status}",
             },
         });
+    }
+
+    /// <summary>Gives the framework's bodiless error answers (no route 404, 405, routing's 415 for an unaccepted
+    /// Content-Type, Kestrel's 413 while binding) the same problem body as every other error.</summary>
+    public static Task StatusCodePageAsync(Microsoft.AspNetCore.Diagnostics.StatusCodeContext context)
+    {
+        var http = context.HttpContext;
+        var status = http.Response.StatusCode;
+        var what = $"{http.Request.Method} {http.Request.Path}";
+        var (title, detail) = status switch
+        {
+            404 => ("Not found", $"no resource at {what}"),
+            405 => ("Method not allowed", $"{http.Request.Method} is not allowed on {http.Request.Path}"),
+            413 => ("Payload too large", $"the request body of {what} exceeds the limit"),
+            415 => ("Unsupported media type",
+                $"{what} does not accept Content-Type '{http.Request.ContentType ?? "(none)"}'; send application/json (binary tensors: application/octet-stream, uploads: multipart/form-data)"),
+            _ => (ReasonPhrases.GetReasonPhrase(status), $"{what} answered {status}"),
+        };
+        return WriteAsync(http, status, title, detail);
     }
 
     /// <summary>Writes a problem response outside the exception path (auth, rate limiting, size guards).</summary>

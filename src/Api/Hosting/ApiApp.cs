@@ -52,8 +52,8 @@ public static class ApiApp
         app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
             diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
         app.UseExceptionHandler();
-        // Errors answered with an empty body (415, 404, 405 from routing) become problem details too.
-        app.UseStatusCodePages();
+        // Errors answered with an empty body (415, 404, 405 from routing, 413 from Kestrel) become problem details too.
+        app.UseStatusCodePages(ProblemMapping.StatusCodePageAsync);
         app.UseSwagger();
         app.UseSwaggerUI();
         app.UseRouting();

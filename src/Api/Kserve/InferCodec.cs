@@ -66,7 +66,9 @@ public static class InferCodec
         var binaryDefault = root.TryGetProperty("parameters", out var rp) && rp.ValueKind == JsonValueKind.Object
             && rp.TryGetProperty("binary_data_output", out var bdo) && bdo.ValueKind == JsonValueKind.True;
         List<(string, bool)>? outputs = null;
-        if (root.TryGetProperty("outputs", out var outs) && outs.ValueKind == JsonValueKind.Array)
+        if (root.TryGetProperty("outputs", out var outs) && outs.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+            throw ApiException.BadRequest($"'outputs' must be an array of {{\"name\": ...}} objects, got {outs.ValueKind.ToString().ToLowerInvariant()}");
+        if (outs.ValueKind == JsonValueKind.Array)
         {
             outputs = [];
             foreach (var o in outs.EnumerateArray())

@@ -54,11 +54,11 @@ public static class TensorJson
                         if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new FormatException();
                         span[0] = v.GetBoolean() ? (byte)1 : (byte)0;
                         break;
-                    case DataType.Float: BinaryPrimitives.WriteSingleLittleEndian(span, (float)Finite(v, what, i)); break;
+                    case DataType.Float: BinaryPrimitives.WriteSingleLittleEndian(span, Fits((float)Finite(v, what, i), v, type, what, i)); break;
                     case DataType.Double: BinaryPrimitives.WriteDoubleLittleEndian(span, Finite(v, what, i)); break;
-                    case DataType.Float16: BinaryPrimitives.WriteHalfLittleEndian(span, (Half)Finite(v, what, i)); break;
+                    case DataType.Float16: BinaryPrimitives.WriteHalfLittleEndian(span, Fits((Half)Finite(v, what, i), v, type, what, i)); break;
                     case DataType.Bfloat16:
-                        BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)(BitConverter.SingleToUInt32Bits((float)Finite(v, what, i)) >> 16));
+                        BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)(BitConverter.SingleToUInt32Bits(Fits((float)Finite(v, what, i), v, type, what, i)) >> 16));
                         break;
                     case DataType.Int8: span[0] = (byte)checked((sbyte)v.GetInt64()); break;
                     case DataType.Uint8: span[0] = checked((byte)v.GetUInt64()); break;
@@ -86,6 +86,10 @@ public static class TensorJson
         if (!double.IsFinite(d)) throw ApiException.BadRequest($"{what}: value {i} is not finite");
         return d;
     }
+
+    // A finite JSON number beyond the element type's range (1e39 as FP32) would otherwise become infinity unnoticed.
+    private static T Fits<T>(T value, JsonElement v, DataType type, string what, int i) where T : System.Numerics.IFloatingPointIeee754<T> =>
+        T.IsFinite(value) ? value : throw ApiException.BadRequest($"{what}: value {i} ({v.GetRawText()}) is out of the range of {KserveTypes.FromOnnx(type)}");
 
     /// <summary>Writes the values of little-endian <paramref name="data"/> as JSON numbers (non-finite floats as the
     /// strings "NaN", "Infinity", "-Infinity", since JSON has no literal for them).</summary>
