@@ -7,7 +7,7 @@ using Swashbuckle.AspNetCore.SwaggerGen;
 namespace NeuralService.Api.OpenApi;
 
 /// <summary>Documents the errors the middleware adds to every endpoint, decided by the same rules the middleware
-/// applies: 401 (<see cref="ApiKeyMiddleware"/>: mutating and not read-only), 429 (the rate limiter: all but
+/// applies: 401/403 (<see cref="ApiKeyMiddleware"/>: mutating and not read-only), 429 (the rate limiter: all but
 /// <c>/v2/health</c>), 413 (<c>BodySizeMiddleware</c>: any body), 415 (routing refuses a body of an undeclared media
 /// type), 500 (the exception handler).
 /// Every error response then gets the problem details media type, a description and an example.</summary>
@@ -23,6 +23,8 @@ public sealed class ProblemResponsesFilter : IOperationFilter
             "the request needs an 'inputs' array"),
         [401] = ("Unauthorized", "The server has API keys (NEURAL_API_KEYS) and the request presents none that is valid: send X-Api-Key: <key> or Authorization: Bearer <key>.",
             "this request needs an API key: X-Api-Key: <key> or Authorization: Bearer <key>"),
+        [403] = ("Forbidden", "The request presents an API key that is not one of the server's keys (NEURAL_API_KEYS).",
+            "the API key presented is not one of this server's keys (NEURAL_API_KEYS)"),
         [404] = ("Not found", "The model, version, alias, job or dataset named in the path or body does not exist.", "no model named 'mlp'"),
         [409] = ("Conflict", "The current state forbids it: an alias still points at the version or model, the job already ended, or the dataset is built in.",
             "mlp/1 is aliased as production; move or remove the alias first"),
@@ -47,7 +49,7 @@ public sealed class ProblemResponsesFilter : IOperationFilter
         var wanted = new List<int> { 500 };
         if (NeedsApiKey(api.HttpMethod, metadata))
         {
-            wanted.Add(401);
+            wanted.AddRange([401, 403]);
             operation.Security =
             [
                 new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(OpenApiSetup.ApiKeyScheme, context.Document)] = [] },

@@ -62,11 +62,17 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeys keys)
     {
         var method = http.Request.Method;
         var mutating = !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method));
-        if (keys.Enabled && mutating && http.GetEndpoint()?.Metadata.GetMetadata<ReadOnlyEndpointAttribute>() is null
-            && !keys.IsValid(ApiKeys.Presented(http.Request)))
+        var presented = ApiKeys.Presented(http.Request);
+        if (keys.Enabled && mutating && http.GetEndpoint()?.Metadata.GetMetadata<ReadOnlyEndpointAttribute>() is null && !keys.IsValid(presented))
         {
-            http.Response.Headers.WWWAuthenticate = "Bearer";
-            await ProblemMapping.WriteAsync(http, 401, "Unauthorized", "this request needs an API key: X-Api-Key: <key> or Authorization: Bearer <key>");
+            // No credentials: 401 with the challenge. Credentials this server does not accept: 403, so a client can tell
+            // "log in" from "this key is wrong" (the key itself is never echoed).
+            if (string.IsNullOrWhiteSpace(presented))
+            {
+                http.Response.Headers.WWWAuthenticate = "Bearer";
+                await ProblemMapping.WriteAsync(http, 401, "Unauthorized", "this request needs an API key: X-Api-Key: <key> or Authorization: Bearer <key>");
+            }
+            else await ProblemMapping.WriteAsync(http, 403, "Forbidden", "the API key presented is not one of this server's keys (NEURAL_API_KEYS)");
             return;
         }
         await next(http);

@@ -12,8 +12,8 @@ public sealed class KeyedService : IDisposable
     public void Dispose() => S.Dispose();
 }
 
-/// <summary>With API keys configured every mutating request needs one. A missing key and a wrong key are both 401
-/// with <c>WWW-Authenticate: Bearer</c>: the service has no per-key permissions, so it never answers 403.
+/// <summary>With API keys configured every mutating request needs one: without one it is 401 with
+/// <c>WWW-Authenticate: Bearer</c>, with a key the server does not have it is 403.
 /// Reads and inference (a POST that changes nothing) need no key.</summary>
 public sealed class ApiKeysOverTcpTests(KeyedService keyed) : IClassFixture<KeyedService>
 {
@@ -33,7 +33,7 @@ public sealed class ApiKeysOverTcpTests(KeyedService keyed) : IClassFixture<Keye
 
     [Theory]
     [MemberData(nameof(Mutations))]
-    public async Task MutationsWithoutOrWithAWrongKeyAre401AndChangeNothing(string method, string path, string? body)
+    public async Task MutationsWithoutAKeyAre401WithAWrongOne403AndChangeNothing(string method, string path, string? body)
     {
         var before = await _s.SnapshotAsync();
         foreach (var key in new[] { null, "X-Api-Key: wrong", "Bearer wrong", "Bearer ", "X-Api-Key: k1,k2", "Bearer k1x" })
@@ -43,8 +43,16 @@ public sealed class ApiKeysOverTcpTests(KeyedService keyed) : IClassFixture<Keye
             if (key?.StartsWith("Bearer", StringComparison.Ordinal) == true) request.Headers.TryAddWithoutValidation("Authorization", key);
             else if (key is not null) request.Headers.Add("X-Api-Key", key["X-Api-Key: ".Length..]);
             var r = await client.SendAsync(request);
-            await ProblemAssert.IsProblemAsync(r, 401);
-            Assert.Equal("Bearer", r.Headers.WwwAuthenticate.Single().Scheme);
+            if (key is null or "Bearer ")
+            {
+                await ProblemAssert.IsProblemAsync(r, 401);
+                Assert.Equal("Bearer", r.Headers.WwwAuthenticate.Single().Scheme);
+            }
+            else
+            {
+                await ProblemAssert.IsProblemAsync(r, 403);
+                Assert.Empty(r.Headers.WwwAuthenticate);
+            }
         }
         before.AssertSame(await _s.SnapshotAsync());
     }
@@ -60,6 +68,7 @@ public sealed class ApiKeysOverTcpTests(KeyedService keyed) : IClassFixture<Keye
             request.Headers.TryAddWithoutValidation(header, value);
             var r = await client.SendAsync(request);
             Assert.NotEqual(HttpStatusCode.Unauthorized, r.StatusCode);
+            Assert.NotEqual(HttpStatusCode.Forbidden, r.StatusCode);
             await ProblemAssert.IsProblemAsync(r, 400, 404, 422);
         }
     }

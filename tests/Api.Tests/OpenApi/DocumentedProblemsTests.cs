@@ -25,6 +25,9 @@ public sealed class DocumentedProblemsTests(OpenApiFixture fx) : IClassFixture<O
         var client = app.CreateClient();
 
         await AssertDocumented(client, Send(HttpMethod.Delete, "/v1/models/m"), 401, "DELETE", "/v1/models/{name}");
+        var wrongKey = Send(HttpMethod.Delete, "/v1/models/m");
+        wrongKey.Headers.Add("X-Api-Key", "not-a-key");
+        await AssertDocumented(client, wrongKey, 403, "DELETE", "/v1/models/{name}");
         await AssertDocumented(client, Send(HttpMethod.Put, "/v1/models/m/aliases/prod", "1", "text/plain"), 415, "PUT", "/v1/models/{name}/aliases/{alias}");
         await AssertDocumented(client, Send(HttpMethod.Put, "/v1/models/m/aliases/prod", """{"version": 1}"""), 404, "PUT", "/v1/models/{name}/aliases/{alias}");
         await AssertDocumented(client, Send(HttpMethod.Post, "/v1/jobs", """{"dataset": """), 400, "POST", "/v1/jobs");

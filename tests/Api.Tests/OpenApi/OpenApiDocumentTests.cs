@@ -47,6 +47,7 @@ public sealed class OpenApiDocumentTests(OpenApiFixture fx) : IClassFixture<Open
             Assert.True(responses.ContainsKey("500"), $"{what}: no 500");
             var mutating = method is not ("GET" or "HEAD" or "OPTIONS") && !readOnly.Contains((method, path));
             Assert.True(mutating == responses.ContainsKey("401"), $"{what}: 401 documented {responses.ContainsKey("401")}, needs a key {mutating}");
+            Assert.True(mutating == responses.ContainsKey("403"), $"{what}: 403 documented {responses.ContainsKey("403")}, needs a key {mutating}");
             Assert.True(mutating == op.ContainsKey("security"), $"{what}: security {op.ContainsKey("security")}, needs a key {mutating}");
             Assert.True(path.StartsWith("/v2/health", StringComparison.Ordinal) != responses.ContainsKey("429"), $"{what}: rate limit 429");
             if (op.ContainsKey("requestBody"))

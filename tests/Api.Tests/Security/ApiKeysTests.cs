@@ -22,7 +22,7 @@ public sealed class ApiKeysTests : IDisposable
         Assert.Equal("application/problem+json", denied.Content.Headers.ContentType!.MediaType);
         var wrong = new HttpRequestMessage(HttpMethod.Post, "/v1/models/m/versions") { Content = TestModels.Octets(onnx) };
         wrong.Headers.Add("X-Api-Key", "k3");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(wrong)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(wrong)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/models")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/models/m")).StatusCode);
 
