@@ -157,6 +157,13 @@ public sealed class Trainer : ITrainingControl, IDisposable
         return result;
     }
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first metric neither the graph nor the host knows.</summary>
+    public static void CheckMetrics(IEnumerable<string> metrics, LossSpec loss)
+    {
+        foreach (var m in metrics)
+            if (!IsGraphMetric(m, [loss])) MetricFactory.Create(m, loss.Name);
+    }
+
     private static bool IsGraphMetric(string name, IReadOnlyList<LossSpec> losses)
     {
         try

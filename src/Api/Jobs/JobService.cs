@@ -52,6 +52,8 @@ public sealed class JobService
         var compile = request.Compile ?? new CompileOptions();
         Optimizer(compile);
         if (!Losses.IsKnown(compile.Loss)) throw ApiException.BadRequest($"unknown loss '{compile.Loss}'");
+        try { NeuralService.Training.Trainer.CheckMetrics(compile.Metrics ?? [], new LossSpec(compile.Loss)); }
+        catch (ArgumentException e) { throw ApiException.BadRequest($"compile.metrics: {e.Message}"); }
         var fit = request.Fit ?? new FitSettings();
         if (fit.Epochs is < 1 or > 100_000) throw ApiException.BadRequest($"fit.epochs must be in 1..100000, got {fit.Epochs}");
         if (fit.BatchSize is < 1 or > 1 << 20) throw ApiException.BadRequest($"fit.batch_size must be in 1..1048576, got {fit.BatchSize}");

@@ -99,6 +99,7 @@ public sealed class JobEndpointsTests : IDisposable
         Assert.Equal(400, await Status(new { dataset = "small", register_as = "x" }));
         Assert.Equal(400, await Status(new { model = JsonDocument.Parse(TestModels.DenseJson).RootElement, dataset = "small", register_as = "x", compile = new { optimizer = "nope" } }));
         Assert.Equal(400, await Status(new { model = JsonDocument.Parse(TestModels.DenseJson).RootElement, dataset = "small", register_as = "x", fit = new { epochs = 0 } }));
+        Assert.Equal(400, await Status(new { model = JsonDocument.Parse(TestModels.DenseJson).RootElement, dataset = "small", register_as = "x", compile = new { metrics = new[] { "accuracy", "no_such_metric" } } }));
         Assert.Equal(404, (int)(await client.GetAsync("/v1/jobs/job-none")).StatusCode);
 
         // A long job occupies the only worker, so the next one waits in the queue and can be canceled there.
