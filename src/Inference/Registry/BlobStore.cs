@@ -69,11 +69,14 @@ public sealed class BlobStore
     }
 
     /// <summary>Removes temporaries of interrupted writes and blobs no version references (written, but the crash
-    /// came before the metadata commit; or deleted from metadata, but the crash came before the file was removed).</summary>
-    public IReadOnlyList<string> CleanUp(IReadOnlySet<string> referenced)
+    /// came before the metadata commit; or deleted from metadata, but the crash came before the file was removed).
+    /// With <paramref name="olderThan"/> only files last written before then: other live processes sharing the
+    /// directory may be between writing a file and committing its metadata.</summary>
+    public IReadOnlyList<string> CleanUp(IReadOnlySet<string> referenced, DateTime? olderThan = null)
     {
         var removed = new List<string>();
-        foreach (var f in Directory.EnumerateFiles(TempDirectory))
+        bool Old(string f) => olderThan is not { } t || File.GetLastWriteTimeUtc(f) < t;
+        foreach (var f in Directory.EnumerateFiles(TempDirectory).Where(Old))
         {
             File.Delete(f);
             removed.Add(f);
@@ -82,10 +85,18 @@ public sealed class BlobStore
         {
             var name = Path.GetFileName(f);
             if (name.EndsWith(".onnx", StringComparison.Ordinal) && referenced.Contains(name[..^5])) continue;
+            if (!Old(f)) continue;
             File.Delete(f);
             removed.Add(f);
         }
         return removed;
+    }
+
+    /// <summary>Last write time of a blob, or null when it is absent.</summary>
+    public DateTime? WrittenAt(string sha256)
+    {
+        var path = PathOf(sha256);
+        return File.Exists(path) ? File.GetLastWriteTimeUtc(path) : null;
     }
 
     /// <summary>Makes a rename durable: on Linux the directory entry is only persistent after the directory is fsynced.</summary>

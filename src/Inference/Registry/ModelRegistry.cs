@@ -16,18 +16,25 @@ public sealed record RegisterOptions
 /// <summary>The model registry: metadata in an <see cref="IModelStore"/>, files in a <see cref="BlobStore"/> under one
 /// data directory. A version's file is durably in place before its metadata commits, and removed only after its
 /// metadata is gone, so every committed version always has its file; <see cref="OpenAsync"/> migrates the schema
-/// and removes what interrupted writes left behind. One process owns a data directory.</summary>
+/// and removes what interrupted writes left behind. Several processes may share a data directory (replicas on one
+/// volume, with PostgreSQL metadata): while others are present (<see cref="DataDirectoryPresence"/>) recent files are
+/// left alone.</summary>
 public sealed class ModelRegistry : IDisposable
 {
     public const string DatabaseFileName = "registry.db";
     // Serialises "file in place → metadata" against "metadata gone → file removed" for files shared by equal content.
     private readonly SemaphoreSlim _fileLock = new(1, 1);
 
-    private ModelRegistry(IModelStore store, BlobStore blobs, OnnxImporter importer)
+    /// <summary>A file written this recently may belong to another process's registration in progress.</summary>
+    private static readonly TimeSpan SharedWriteGrace = TimeSpan.FromMinutes(10);
+    private readonly DataDirectoryPresence _presence;
+
+    private ModelRegistry(IModelStore store, BlobStore blobs, OnnxImporter importer, DataDirectoryPresence presence)
     {
         Store = store;
         Blobs = blobs;
         Importer = importer;
+        _presence = presence;
     }
 
     public IModelStore Store { get; }
@@ -50,9 +57,9 @@ public sealed class ModelRegistry : IDisposable
         try
         {
             await store.MigrateAsync(ct);
-            var registry = new ModelRegistry(store, new BlobStore(dataDirectory), new OnnxImporter(limits));
+            var registry = new ModelRegistry(store, new BlobStore(dataDirectory), new OnnxImporter(limits), new DataDirectoryPresence(dataDirectory));
             var referenced = (await store.AllVersionsAsync(ct)).Select(v => v.Sha256).ToHashSet(StringComparer.Ordinal);
-            registry.Blobs.CleanUp(referenced);
+            registry.Blobs.CleanUp(referenced, registry._presence.OthersPresent() ? DateTime.UtcNow - SharedWriteGrace : null);
             return registry;
         }
         catch
@@ -167,7 +174,11 @@ public sealed class ModelRegistry : IDisposable
 
     private async Task RemoveIfUnreferencedAsync(string sha)
     {
-        if (!await Store.IsFileReferencedAsync(sha, CancellationToken.None)) Blobs.Delete(sha);
+        if (await Store.IsFileReferencedAsync(sha, CancellationToken.None)) return;
+        // Another replica may have just written the same content for a version it is about to commit; a later start
+        // with the directory to itself removes the file if it stays unreferenced.
+        if (Blobs.WrittenAt(sha) > DateTime.UtcNow - SharedWriteGrace && _presence.OthersPresent()) return;
+        Blobs.Delete(sha);
     }
 
     /// <summary>Problems found (empty when consistent): every version's file exists with its recorded size and SHA-256.</summary>
@@ -187,6 +198,7 @@ public sealed class ModelRegistry : IDisposable
     public void Dispose()
     {
         Store.Dispose();
+        _presence.Dispose();
         _fileLock.Dispose();
     }
 }
