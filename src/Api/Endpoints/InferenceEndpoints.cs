@@ -48,7 +48,7 @@ public static class InferenceEndpoints
 
         app.MapPost("/v1/models/{name}:predict", async (string name, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
             {
-                var v = await r.ResolveAsync(name, null, ct);
+                var v = await r.ResolveForServingAsync(name, null, ct);
                 var inputs = PredictCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), v.Signature);
                 var body = PredictCodec.Write(await engine.InferAsync(v, inputs, ct));
                 await InferenceMetrics.RecordAsync(engine, v, inputs);
@@ -70,7 +70,7 @@ public static class InferenceEndpoints
             headerLength = long.TryParse(h.ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var len)
                 ? len : throw Errors.ApiException.BadRequest($"{InferCodec.HeaderLengthHeader} '{h}' is not a number");
         var request = InferCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), headerLength);
-        var v = await r.ResolveAsync(name, version, ct);
+        var v = await r.ResolveForServingAsync(name, version, ct);
         var (body, header) = InferCodec.Write(v, request, await engine.InferAsync(v, request.Inputs, ct));
         await InferenceMetrics.RecordAsync(engine, v, request.Inputs);
         if (header is null) return Results.Bytes(body, "application/json");

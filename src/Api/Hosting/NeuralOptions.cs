@@ -21,6 +21,9 @@ public sealed class NeuralOptions : IValidatableObject
     /// <summary>Models loaded at start (<c>name</c> or <c>name:version-or-alias</c>); readiness waits for them, and for
     /// every version tagged <c>preload=true</c>.</summary>
     public List<string> Preload { get; set; } = [];
+    /// <summary>Inference requests resolve a model's alias or latest version from a cache at most this old (0: ask the
+    /// database every time); this replica's own registry writes take effect at once, other replicas' within it.</summary>
+    [Range(0, 60_000)] public int ServingResolveTtlMs { get; set; } = 1000;
     /// <summary>Try CUDA for inference sessions.</summary>
     public bool UseCuda { get; set; } = true;
 

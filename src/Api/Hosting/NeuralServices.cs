@@ -13,9 +13,11 @@ public static class NeuralServices
         {
             var o = sp.GetRequiredService<IOptions<NeuralOptions>>().Value;
             var dir = Path.GetFullPath(o.DataDirectory);
-            return o.Storage.Provider == "postgres"
+            var registry = o.Storage.Provider == "postgres"
                 ? ModelRegistry.OpenPostgresAsync(o.Storage.ConnectionString!, dir).GetAwaiter().GetResult()
                 : ModelRegistry.OpenSqliteAsync(dir).GetAwaiter().GetResult();
+            registry.ServingResolveTtl = TimeSpan.FromMilliseconds(o.ServingResolveTtlMs);
+            return registry;
         });
         services.AddSingleton(sp =>
         {

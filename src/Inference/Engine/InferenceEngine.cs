@@ -54,7 +54,7 @@ public sealed class InferenceEngine : IAsyncDisposable
 
     /// <summary>Runs one request on a version given by number, alias or <c>latest</c>.</summary>
     public async Task<IReadOnlyList<NamedTensor>> InferAsync(string model, string? reference, IReadOnlyList<NamedTensor> inputs, CancellationToken ct = default) =>
-        await InferAsync(await _registry.ResolveAsync(model, reference, ct), inputs, ct);
+        await InferAsync(await _registry.ResolveForServingAsync(model, reference, ct), inputs, ct);
 
     public async Task<IReadOnlyList<NamedTensor>> InferAsync(ModelVersion version, IReadOnlyList<NamedTensor> inputs, CancellationToken ct = default)
     {

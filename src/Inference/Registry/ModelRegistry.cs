@@ -28,6 +28,7 @@ public sealed class ModelRegistry : IDisposable
     /// <summary>A file written this recently may belong to another process's registration in progress.</summary>
     private static readonly TimeSpan SharedWriteGrace = TimeSpan.FromMinutes(10);
     private readonly DataDirectoryPresence _presence;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Model, string Reference), (ModelVersion Version, long ExpiresAt)> _resolved = new();
 
     private ModelRegistry(IModelStore store, BlobStore blobs, OnnxImporter importer, DataDirectoryPresence presence)
     {
@@ -104,8 +105,10 @@ public sealed class ModelRegistry : IDisposable
             var sha = await Blobs.WriteAsync(prepared.Bytes, ct);
             try
             {
-                return await Store.AddVersionAsync(new NewVersion(model, options.Description, sha, prepared.Bytes.LongLength, prepared.Opset,
+                var added = await Store.AddVersionAsync(new NewVersion(model, options.Description, sha, prepared.Bytes.LongLength, prepared.Opset,
                     prepared.Signature, prepared.Metadata, options.Lineage, options.Tags ?? new Dictionary<string, string>()), CancellationToken.None);
+                _resolved.Clear(); // "latest" moved
+                return added;
             }
             catch
             {
@@ -141,12 +144,38 @@ public sealed class ModelRegistry : IDisposable
         return await GetVersionAsync(model, aliased, ct);
     }
 
+    /// <summary><see cref="ResolveAsync"/> for the serving path: answers from a cache at most
+    /// <see cref="ServingResolveTtl"/> old, so every inference request does not pay a database round trip. This
+    /// process's own writes clear the cache at once; an alias moved by another replica is seen within the TTL.</summary>
+    public async Task<ModelVersion> ResolveForServingAsync(string model, string? reference, CancellationToken ct = default)
+    {
+        var key = (model, reference ?? "latest");
+        var now = Environment.TickCount64;
+        if (ServingResolveTtl > TimeSpan.Zero && _resolved.TryGetValue(key, out var hit) && hit.ExpiresAt > now) return hit.Version;
+        var version = await ResolveAsync(model, reference, ct);
+        if (ServingResolveTtl > TimeSpan.Zero) _resolved[key] = (version, now + (long)ServingResolveTtl.TotalMilliseconds);
+        return version;
+    }
+
+    /// <summary>Zero turns the serving cache off.</summary>
+    public TimeSpan ServingResolveTtl { get; set; } = TimeSpan.FromSeconds(1);
+
     public string FilePath(ModelVersion version) => Blobs.PathOf(version.Sha256);
 
     // ---- aliases, tags, deletion ----
 
-    public Task SetAliasAsync(string model, string alias, int version, CancellationToken ct = default) => Store.SetAliasAsync(model, alias, version, ct);
-    public Task<bool> RemoveAliasAsync(string model, string alias, CancellationToken ct = default) => Store.RemoveAliasAsync(model, alias, ct);
+    public async Task SetAliasAsync(string model, string alias, int version, CancellationToken ct = default)
+    {
+        await Store.SetAliasAsync(model, alias, version, ct);
+        _resolved.Clear();
+    }
+
+    public async Task<bool> RemoveAliasAsync(string model, string alias, CancellationToken ct = default)
+    {
+        var removed = await Store.RemoveAliasAsync(model, alias, ct);
+        _resolved.Clear();
+        return removed;
+    }
     public Task SetTagAsync(string model, int version, string key, string value, CancellationToken ct = default) => Store.SetTagAsync(model, version, key, value, ct);
     public Task<bool> RemoveTagAsync(string model, int version, string key, CancellationToken ct = default) => Store.RemoveTagAsync(model, version, key, ct);
 
@@ -156,6 +185,7 @@ public sealed class ModelRegistry : IDisposable
         try
         {
             var deleted = await Store.DeleteVersionAsync(model, version, ct);
+            _resolved.Clear();
             await RemoveIfUnreferencedAsync(deleted.Sha256);
         }
         finally { _fileLock.Release(); }
@@ -167,6 +197,7 @@ public sealed class ModelRegistry : IDisposable
         try
         {
             var deleted = await Store.DeleteModelAsync(model, force, ct);
+            _resolved.Clear();
             foreach (var sha in deleted.Select(v => v.Sha256).Distinct()) await RemoveIfUnreferencedAsync(sha);
         }
         finally { _fileLock.Release(); }
