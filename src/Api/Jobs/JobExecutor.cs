@@ -21,6 +21,10 @@ public sealed class JobExecutor(JobService jobs, TrainingRun run, ILogger<JobExe
             outcome = await run.RunAsync(job, owner, linked.Token);
             if (outcome.State == JobState.Running) outcome = Stopped(outcome, local, stopping);
         }
+        catch (OperationCanceledException) when (linked.IsCancellationRequested && !local.Lost)
+        {
+            outcome = Stopped(job, local, stopping); // stopped before training began (e.g. while resolving a base model)
+        }
         catch (Exception e) when (!local.Lost)
         {
             log.LogWarning(e, "job {JobId} failed", job.Id);
