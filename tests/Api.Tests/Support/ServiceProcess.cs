@@ -27,19 +27,43 @@ public sealed class ServiceProcess : IDisposable
     public static async Task<ServiceProcess> StartAsync(IReadOnlyDictionary<string, string> environment)
     {
         var port = FreePort();
+        var service = Start(["--urls", $"http://127.0.0.1:{port}"], environment, new Uri($"http://127.0.0.1:{port}"));
+        await service.WaitReadyAsync();
+        return service;
+    }
+
+    /// <summary><c>worker --job ID</c> as its own process (no HTTP: <see cref="Client"/> is unusable).</summary>
+    public static ServiceProcess StartWorker(string jobId, IReadOnlyDictionary<string, string> environment) =>
+        Start(["worker", "--job", jobId], environment, new Uri("http://127.0.0.1:1"));
+
+    private static ServiceProcess Start(string[] args, IReadOnlyDictionary<string, string> environment, Uri baseAddress)
+    {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NeuralService.Api.dll"));
-        psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         foreach (var (k, v) in environment) psi.Environment[k] = v;
-        var service = new ServiceProcess(Process.Start(psi)!, new Uri($"http://127.0.0.1:{port}"));
+        var service = new ServiceProcess(Process.Start(psi)!, baseAddress);
         service._process.OutputDataReceived += (_, e) => service.Append(e.Data);
         service._process.ErrorDataReceived += (_, e) => service.Append(e.Data);
         service._process.BeginOutputReadLine();
         service._process.BeginErrorReadLine();
-        await service.WaitReadyAsync();
         return service;
+    }
+
+    /// <summary>SIGTERM, as Kubernetes and <c>docker stop</c> send it; returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        return await WaitForExitAsync(timeout);
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { throw new TimeoutException($"process {_process.Id} still running after {timeout}:\n{Output}"); }
+        return _process.ExitCode;
     }
 
     private void Append(string? line)
