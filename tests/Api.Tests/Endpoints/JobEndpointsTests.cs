@@ -35,6 +35,7 @@ public sealed class JobEndpointsTests : IDisposable
             Assert.Equal(2, job.GetProperty("history").GetArrayLength());
             Assert.True(job.GetProperty("history")[1].GetProperty("metrics").GetProperty("loss").GetDouble() > 0);
             Assert.Equal("trained", job.GetProperty("registered_model").GetString());
+            Assert.Contains("neural_training_job_duration_seconds_count{outcome=\"succeeded\"}", await client.GetStringAsync("/metrics"));
 
             var version = JsonDocument.Parse(await client.GetStringAsync("/v1/models/trained/versions/1")).RootElement;
             var lineage = version.GetProperty("lineage");

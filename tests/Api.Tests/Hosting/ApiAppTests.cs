@@ -56,6 +56,7 @@ public sealed class ApiAppTests : IDisposable
         Assert.Contains("neural_training_jobs{state=\"queued\"}", metrics);
         Assert.Contains("neural_batcher_requests{version=\"m/1\"} 1", metrics);
         Assert.Contains("neural_inference_request_rows_count", metrics);
+        Assert.Contains("neural_batcher_queue_depth{version=\"m/1\"}", metrics);
 
         var tagged = new HttpRequestMessage(HttpMethod.Get, "/v2/health/live");
         tagged.Headers.Add("X-Correlation-Id", "abc-123");
