@@ -406,7 +406,6 @@ public sealed class TriluOp : UnaryOp { public override string Type => "Trilu"; 
 public sealed class ScatterElementsOp : UnaryOp { public override string Type => "ScatterElements"; }
 public sealed class ScatterNDOp : UnaryOp { public override string Type => "ScatterND"; }
 public sealed class LpNormalizationOp : UnaryOp { public override string Type => "LpNormalization"; }
-public sealed class InstanceNormalizationOp : UnaryOp { public override string Type => "InstanceNormalization"; }
 public sealed class MeanVarianceNormalizationOp : UnaryOp { public override string Type => "MeanVarianceNormalization"; }
 public sealed class IsNaNOp : Op
 {

@@ -71,6 +71,37 @@ public sealed class BatchNormalizationOp : Op
 }
 
 /// <summary>LayerNormalization(X, scale, B) → Y, Mean, InvStdDev (stats keep reduced axes as 1).</summary>
+public sealed class InstanceNormalizationOp : Op
+{
+    public override string Type => "InstanceNormalization";
+
+    public override IReadOnlyList<TensorType> Infer(InferenceContext ctx) => [ctx.Input(0)];
+
+    /// <summary>Y = x̂·γ + β, x̂ = (X − μ)·r over the spatial axes of each sample and channel, r = 1/√(σ²+ε);
+    /// dX = γ·r·(dY − mean(dY) − x̂·mean(dY·x̂)), dγ = Σ dY·x̂, dβ = Σ dY (sums over all but the channel axis)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var dy = c.DY();
+        var eps = c.Node.GetFloat("epsilon", 1e-5f);
+        var spatial = Enumerable.Range(2, x.Rank - 2).Select(a => (long)a).ToArray();
+        var allButChannel = Emit.AxesExcept(x.Rank, 1);
+        var mean = g.ReduceMean(x, spatial);
+        var centered = g.Sub(x, mean);
+        var r = g.Div(g.Scalar(1, x), g.Unary("Sqrt", g.Add(g.ReduceMean(g.Mul(centered, centered), spatial), g.Scalar(eps, x))));
+        var xhat = g.Mul(centered, r);
+        Value? dx = null;
+        if (c.Needs(0))
+        {
+            var gamma = g.Reshape(c.X(1), [-1, .. Enumerable.Repeat(1L, x.Rank - 2)]);
+            dx = g.Mul(g.Mul(gamma, r), g.Sub(g.Sub(dy, g.ReduceMean(dy, spatial)), g.Mul(xhat, g.ReduceMean(g.Mul(dy, xhat), spatial))));
+        }
+        return [dx, c.Needs(1) ? g.ReduceSum(g.Mul(dy, xhat), allButChannel, keepDims: false) : null,
+            c.Needs(2) ? g.ReduceSum(dy, allButChannel, keepDims: false) : null];
+    }
+}
+
 public sealed class LayerNormalizationOp : Op
 {
     public override string Type => "LayerNormalization";

@@ -30,6 +30,15 @@ public sealed class NormalizationGradientTests
     }
 
     [Fact]
+    public void InstanceNormalization()
+    {
+        CheckAll(
+            C("2d", g => g.Op("InstanceNormalization", Param(g, "x", [2, 3, 4, 3], 1), Param(g, "scale", [3], 2), Param(g, "b", [3], 3))),
+            C("1d", g => g.Op("InstanceNormalization", [Param(g, "x", [3, 2, 5], 4), Param(g, "scale", [2], 5), Param(g, "b", [2], 6)],
+                Attr.Float("epsilon", 1e-3f))));
+    }
+
+    [Fact]
     public void LayerNormalization()
     {
         CheckAll(
