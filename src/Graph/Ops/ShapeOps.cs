@@ -377,13 +377,44 @@ public sealed class PadOp : Op
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d.IsKnown ? Dim.Of(d.Known + pads[i] + pads[i + r]) : Dim.Unknown)))];
     }
 
-    /// <summary>Y = pad(X, p) (constant mode); dX = pad(dY, −p), which crops</summary>
+    /// <summary>Constant: Y = pad(X, p); dX = pad(dY, −p), which crops. Edge and reflect: along each padded axis Y takes
+    /// X at an index map m (clamped, or mirrored without repeating the border); dX = dY·M along that axis, M[j, i] = [m(j) = i]</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
-        if (c.Node.GetString("mode", "constant") != "constant") throw c.Error($"mode '{c.Node.GetString("mode", "")}' has no gradient rule");
+        var mode = c.Node.GetString("mode", "constant");
         var pads = c.ConstantLongs(1) ?? throw c.Error("pads must be a constant");
-        return [g.Node1("Pad", [c.DY(), g.Ints("pads", pads.Select(p => -p).ToArray())]), null, null];
+        if (mode == "constant") return [g.Node1("Pad", [c.DY(), g.Ints("pads", pads.Select(p => -p).ToArray())]), null, null];
+        if (mode is not ("edge" or "reflect")) throw c.Error($"mode '{mode}' has no gradient rule");
+        var x = c.X(0);
+        var rank = x.Rank;
+        var dx = c.DY();
+        for (var axis = 0; axis < rank; axis++)
+        {
+            long before = pads[axis], after = pads[axis + rank];
+            if (before == 0 && after == 0) continue;
+            if (before < 0 || after < 0) throw c.Error($"{mode} padding with negative pads ({before}, {after}) has no gradient rule");
+            var n = x.Shape[axis].IsKnown ? x.Shape[axis].Known : throw c.Error($"{mode} padding needs a static size on axis {axis}");
+            var map = new float[(n + before + after) * n];
+            for (var j = 0L; j < n + before + after; j++)
+                map[j * n + SourceIndex(j - before, n, mode)] = 1;
+            var m = g.Cast(g.Constant(map, [n + before + after, n], "pad_map"), x.DType);
+            dx = AlongAxis(g, dx, axis, rank, v => g.MatMul(v, m));
+        }
+        return [dx, null, null];
+    }
+
+    /// <summary>Which input index an output position <paramref name="p"/> (relative to the first unpadded one) reads.</summary>
+    private static long SourceIndex(long p, long n, string mode) => mode == "edge"
+        ? Math.Clamp(p, 0, n - 1)
+        : p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p;
+
+    /// <summary>Applies <paramref name="f"/> (which works on the last axis) to <paramref name="axis"/>.</summary>
+    private static Value AlongAxis(GraphBuilder g, Value v, int axis, int rank, Func<Value, Value> f)
+    {
+        if (axis == rank - 1) return f(v);
+        var perm = Enumerable.Range(0, rank).Select(i => (long)(i == axis ? rank - 1 : i == rank - 1 ? axis : i)).ToArray();
+        return g.Transpose(f(g.Transpose(v, perm)), perm); // the swap is its own inverse
     }
 }
 

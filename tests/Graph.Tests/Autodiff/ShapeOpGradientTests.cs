@@ -39,6 +39,8 @@ public sealed class ShapeOpGradientTests
             C("gather scalar index", g => g.Op("Gather", [Param(g, "x", [3, 4], 6), g.ScalarLong(2)], Attr.Int("axis", 1))),
             C("gather elements", g => g.Op("GatherElements", [Param(g, "x", [3, 4], 9), g.Constant(Tensors.Create("i", [1L, 1, 3, 0, 2, 2], 3, 2), "i")], Attr.Int("axis", 1))),
             C("pad", g => g.Op("Pad", Param(g, "x", [2, 3], 7), g.Ints(1, 0, 2, 1))),
-            C("pad negative", g => g.Op("Pad", Param(g, "x", [3, 4], 8), g.Ints(-1, 1, 0, -2))));
+            C("pad negative", g => g.Op("Pad", Param(g, "x", [3, 4], 8), g.Ints(-1, 1, 0, -2))),
+            C("pad edge", g => g.Op("Pad", [Param(g, "x", [2, 3, 4], 10), g.Ints(0, 2, 1, 1, 0, 3)], Attr.String("mode", "edge"))),
+            C("pad reflect", g => g.Op("Pad", [Param(g, "x", [3, 4, 5], 11), g.Ints(1, 0, 2, 2, 3, 4)], Attr.String("mode", "reflect"))));
     }
 }
