@@ -10,14 +10,46 @@ namespace NeuralService.Api.Jobs;
 /// process that lost a job (its lease expired) cannot overwrite what the new owner writes.</summary>
 public abstract class JobStore : IDisposable
 {
-    protected const string CreateSql = """
+    private const string CreateSql = """
         CREATE TABLE IF NOT EXISTS api_jobs (
           id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
           owner TEXT NULL, heartbeat_ms BIGINT NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX IF NOT EXISTS api_jobs_state_created ON api_jobs (state, created_at);
         """;
 
+    /// <summary>Columns added after the first release of the table, with how to add them to an older one.</summary>
+    private static readonly (string Name, string Definition)[] AddedColumns =
+    [
+        ("owner", "owner TEXT NULL"), ("heartbeat_ms", "heartbeat_ms BIGINT NOT NULL DEFAULT 0"), ("cancel_requested", "cancel_requested INTEGER NOT NULL DEFAULT 0"),
+    ];
+
     protected abstract DbConnection Open();
+
+    /// <summary>Creates the table, or brings one written by an older version up to date (run under the setup lock).</summary>
+    protected static void CreateOrUpgrade(DbConnection c, DbTransaction? tx)
+    {
+        using (var create = c.CreateCommand())
+        {
+            create.Transaction = tx;
+            create.CommandText = CreateSql;
+            create.ExecuteNonQuery();
+        }
+        var present = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var probe = c.CreateCommand())
+        {
+            probe.Transaction = tx;
+            probe.CommandText = "SELECT * FROM api_jobs LIMIT 0";
+            using var r = probe.ExecuteReader();
+            for (var i = 0; i < r.FieldCount; i++) present.Add(r.GetName(i));
+        }
+        foreach (var (name, definition) in AddedColumns.Where(a => !present.Contains(a.Name)))
+        {
+            using var alter = c.CreateCommand();
+            alter.Transaction = tx;
+            alter.CommandText = $"ALTER TABLE api_jobs ADD COLUMN {definition}";
+            alter.ExecuteNonQuery();
+        }
+    }
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 

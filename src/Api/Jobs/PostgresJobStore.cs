@@ -16,7 +16,7 @@ public sealed class PostgresJobStore : JobStore
         using var c = _source.OpenConnection();
         using var tx = c.BeginTransaction();
         using (var lockCmd = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({SetupLockKey})", c, tx)) lockCmd.ExecuteNonQuery();
-        using (var cmd = new NpgsqlCommand(CreateSql, c, tx)) cmd.ExecuteNonQuery();
+        CreateOrUpgrade(c, tx);
         tx.Commit();
     }
 

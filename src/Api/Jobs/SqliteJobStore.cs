@@ -14,9 +14,9 @@ public sealed class SqliteJobStore : JobStore
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = file, DefaultTimeout = 30, Pooling = false }.ToString();
         using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = CreateSql;
-        cmd.ExecuteNonQuery();
+        using var tx = c.BeginTransaction();
+        CreateOrUpgrade(c, tx);
+        tx.Commit();
     }
 
     protected override DbConnection Open()

@@ -8,6 +8,22 @@ namespace NeuralService.Api.Tests.Jobs;
 public abstract class JobStoreContract
 {
     protected abstract JobStore Open();
+    /// <summary>Runs SQL on the store's database before any store opens it.</summary>
+    protected abstract void Execute(string sql);
+
+    /// <summary>The table as the first release wrote it: no owner, lease or cancel columns.</summary>
+    [SkippableFact]
+    public void ATableFromTheFirstReleaseIsUpgradedAndItsQueuedJobsRun()
+    {
+        var body = System.Text.Json.JsonSerializer.Serialize(Queued("job-old"), JobJson.Options).Replace("'", "''");
+        Execute("CREATE TABLE api_jobs (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL)");
+        Execute($"INSERT INTO api_jobs (id, created_at, state, body) VALUES ('job-old', '2026-01-01T00:00:00.0000000Z', 'Queued', '{body}')");
+        using var store = Open();
+        Assert.Equal("job-old", store.Claim("w")!.Id);
+        Assert.Equal((true, false), store.Heartbeat("job-old", "w"));
+        using var again = Open(); // a second start finds the columns there
+        Assert.Single(again.Running());
+    }
 
     private static Job Queued(string id, int minutesAgo = 0) =>
         new(id, JobState.Queued, new JobRequest(null, null, "d", null, null, "cpu", "m"), DateTimeOffset.UtcNow.AddMinutes(-minutesAgo));
@@ -75,6 +91,15 @@ public sealed class SqliteJobStoreTests : JobStoreContract, IDisposable
 {
     private readonly Support.TempDir _dir = new();
     protected override JobStore Open() => new SqliteJobStore(Path.Combine(_dir.Path, "registry.db"));
+
+    protected override void Execute(string sql)
+    {
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.Path, "registry.db")};Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
     public void Dispose() => _dir.Dispose();
 }
 
@@ -83,10 +108,19 @@ public sealed class PostgresJobStoreTests(PostgresServer server) : JobStoreContr
 {
     private string? _database;
 
-    protected override JobStore Open()
+    protected override JobStore Open() => new PostgresJobStore(Database());
+
+    private string Database()
     {
         server.Require();
-        _database ??= server.NewDatabase();
-        return new PostgresJobStore(_database);
+        return _database ??= server.NewDatabase();
+    }
+
+    protected override void Execute(string sql)
+    {
+        using var c = new Npgsql.NpgsqlConnection(Database());
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+        cmd.ExecuteNonQuery();
     }
 }
