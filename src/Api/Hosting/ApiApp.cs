@@ -16,13 +16,11 @@ public static class ApiApp
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        UseDataDirectoryVariable(builder.Configuration);
-        var section = builder.Configuration.GetSection(NeuralOptions.Section);
-        var options = section.Get<NeuralOptions>() ?? new NeuralOptions();
+        builder.Services.AddNeuralOptions(builder.Configuration);
+        var options = builder.Configuration.GetSection(NeuralOptions.Section).Get<NeuralOptions>() ?? new NeuralOptions();
         var keys = ApiKeys.From(builder.Configuration);
         keys.CheckBinding(ConfiguredUrls(builder.Configuration));
 
-        builder.Services.AddOptions<NeuralOptions>().Bind(section).ValidateDataAnnotations().ValidateOnStart();
         ConfigureLogging(builder, options);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.Limits.MaxRequestBytes, options.Limits.MaxUploadBytes));
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.Limits.MaxUploadBytes);
@@ -69,13 +67,6 @@ public static class ApiApp
         app.MapDatasetEndpoints();
         app.MapMetrics("/metrics").DisableRateLimiting();
         return app;
-    }
-
-    /// <summary><c>NEURAL_DATA_DIR</c> names the data directory unless <c>Neural:DataDirectory</c> is set explicitly.</summary>
-    public static void UseDataDirectoryVariable(ConfigurationManager config)
-    {
-        if (config[$"{NeuralOptions.Section}:DataDirectory"] is null && config["NEURAL_DATA_DIR"] is { Length: > 0 } dir)
-            config[$"{NeuralOptions.Section}:DataDirectory"] = dir;
     }
 
     private static IEnumerable<string> ConfiguredUrls(IConfiguration config) =>

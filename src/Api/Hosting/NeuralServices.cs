@@ -7,6 +7,16 @@ namespace NeuralService.Api.Hosting;
 /// <summary>Opens the registry and the inference engine once per app, from the validated options.</summary>
 public static class NeuralServices
 {
+    /// <summary>Binds and validates <c>Neural:*</c> at start-up; <c>NEURAL_DATA_DIR</c> names the data directory unless
+    /// <c>Neural:DataDirectory</c> is set explicitly.</summary>
+    public static IServiceCollection AddNeuralOptions(this IServiceCollection services, ConfigurationManager config)
+    {
+        if (config[$"{NeuralOptions.Section}:DataDirectory"] is null && config["NEURAL_DATA_DIR"] is { Length: > 0 } dir)
+            config[$"{NeuralOptions.Section}:DataDirectory"] = dir;
+        services.AddOptions<NeuralOptions>().Bind(config.GetSection(NeuralOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        return services;
+    }
+
     public static IServiceCollection AddNeuralCore(this IServiceCollection services)
     {
         services.AddSingleton(sp =>

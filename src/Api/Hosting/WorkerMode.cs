@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using NeuralService.Api.Datasets;
 using NeuralService.Api.Jobs;
 using Serilog;
@@ -25,15 +24,13 @@ public static class WorkerMode
         var rest = args.Where((_, i) => i != 0 && i != jobIndex && i != jobIndex + 1).ToArray();
 
         var builder = Host.CreateApplicationBuilder(rest);
-        ApiApp.UseDataDirectoryVariable(builder.Configuration);
-        builder.Services.AddOptions<NeuralOptions>().Bind(builder.Configuration.GetSection(NeuralOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddNeuralOptions(builder.Configuration);
         builder.Services.AddSerilog(lc => lc.MinimumLevel.Information().Enrich.FromLogContext().Enrich.WithProperty("JobId", jobId)
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
         builder.Services.AddNeuralCore();
         builder.Services.AddDatasets();
         builder.Services.AddJobs(builder.Configuration);
-        builder.Services.AddHostedService(sp => new JobSupervisor(sp.GetRequiredService<JobService>(), sp.GetRequiredService<IOptions<JobOptions>>(),
-            sp.GetRequiredService<ILogger<JobSupervisor>>()) { Reap = false });
+        builder.Services.AddJobSupervisor(reap: false);
         using var host = builder.Build();
         await host.StartAsync();
         var log = host.Services.GetRequiredService<ILogger<JobExecutor>>();

@@ -121,8 +121,9 @@ public sealed class JobService
 
     internal void JobCounts()
     {
+        var counts = _store.CountByState();
         foreach (var s in Enum.GetValues<JobState>())
-            InferenceMetrics.Jobs.WithLabels(s.ToString().ToLowerInvariant()).Set(_store.Count(s));
+            InferenceMetrics.Jobs.WithLabels(s.ToString().ToLowerInvariant()).Set(counts.GetValueOrDefault(s));
     }
 
     /// <summary>The Keras JSON of the job's model: given inline, or a registered version's <c>keras_config</c>.</summary>

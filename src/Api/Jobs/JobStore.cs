@@ -65,6 +65,11 @@ public abstract class JobStore : IDisposable
     public int Count(JobState state) =>
         Convert.ToInt32(Query("SELECT COUNT(*) FROM api_jobs WHERE state = @s", r => r.GetValue(0), ("s", state.ToString()))[0], CultureInfo.InvariantCulture);
 
+    /// <summary>How many jobs are in each state (states without jobs are absent).</summary>
+    public IReadOnlyDictionary<JobState, int> CountByState() =>
+        Query("SELECT state, COUNT(*) FROM api_jobs GROUP BY state", r => (Enum.Parse<JobState>(r.GetString(0)), Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture)))
+            .ToDictionary(x => x.Item1, x => x.Item2);
+
     /// <summary>Takes the oldest queued job (or the given one) for <paramref name="owner"/>: it becomes running with a
     /// fresh heartbeat. Null when there is none, or another replica took it first.</summary>
     public Job? Claim(string owner, string? id = null) => Claim(_ => owner, id);
@@ -120,10 +125,9 @@ public abstract class JobStore : IDisposable
     /// <summary>Refreshes the owner's lease; says whether it still owns the job and whether a cancel was asked for.</summary>
     public (bool Owned, bool CancelRequested) Heartbeat(string id, string owner)
     {
-        var owned = Exec("UPDATE api_jobs SET heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running",
-            ("now", NowMs()), ("id", id), ("owner", owner), ("running", nameof(JobState.Running))) == 1;
-        var cancel = owned && Convert.ToInt64(Query("SELECT cancel_requested FROM api_jobs WHERE id = @id", r => r.GetValue(0), ("id", id)).FirstOrDefault() ?? 0L, CultureInfo.InvariantCulture) != 0;
-        return (owned, cancel);
+        var cancel = Query("UPDATE api_jobs SET heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running RETURNING cancel_requested",
+            r => Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture) != 0, ("now", NowMs()), ("id", id), ("owner", owner), ("running", nameof(JobState.Running)));
+        return (cancel.Count == 1, cancel is [true]);
     }
 
     /// <summary>Asks whoever runs the job to stop it; false when it is not running.</summary>

@@ -91,7 +91,11 @@ public static class JobServiceCollection
     }
 
     /// <summary>The service's worker pool and supervisor.</summary>
-    public static IServiceCollection AddJobWorkers(this IServiceCollection services) => services.AddHostedService<JobWorker>()
-        .AddHostedService(sp => new JobSupervisor(sp.GetRequiredService<JobService>(), sp.GetRequiredService<IOptions<JobOptions>>(),
-            sp.GetRequiredService<ILogger<JobSupervisor>>(), sp.GetService<KubernetesJobRunner>()));
+    public static IServiceCollection AddJobWorkers(this IServiceCollection services) =>
+        services.AddHostedService<JobWorker>().AddJobSupervisor(reap: true);
+
+    /// <summary>Lease renewal for the jobs this process runs; with <paramref name="reap"/>, also taking back dead owners' jobs.</summary>
+    public static IServiceCollection AddJobSupervisor(this IServiceCollection services, bool reap) =>
+        services.AddHostedService(sp => new JobSupervisor(sp.GetRequiredService<JobService>(), sp.GetRequiredService<IOptions<JobOptions>>(),
+            sp.GetRequiredService<ILogger<JobSupervisor>>(), sp.GetService<KubernetesJobRunner>()) { Reap = reap });
 }
