@@ -98,10 +98,9 @@ public sealed class JobService
         return run;
     }
 
-    internal void Untrack(string id)
-    {
-        if (_local.TryRemove(id, out var run)) run.Cancel.Dispose();
-    }
+    /// <summary>The run's token source is left undisposed: the supervisor may still be cancelling it from its last look at
+    /// <see cref="Local"/>, and a source without timers holds nothing to release.</summary>
+    internal void Untrack(string id) => _local.TryRemove(id, out _);
 
     /// <summary>The owner's progress: stored (unless the lease was lost) and streamed.</summary>
     internal bool Progress(Job job, string owner)
