@@ -26,23 +26,66 @@ public static class Emit
     /// <summary>Reshape to a constant target (0 copies the input dim, −1 inferred).</summary>
     public static Value Reshape(this GraphBuilder g, Value a, params long[] target) => g.Node1("Reshape", [a, g.Ints("shape", target)]);
 
-    /// <summary>Reshape <paramref name="a"/> to <paramref name="like"/>'s shape: a constant when static, else Shape(like).</summary>
+    /// <summary>Reshape <paramref name="a"/> (of as many elements) to <paramref name="like"/>'s shape: a constant target when
+    /// at most one dim is not static (−1 there), else Shape(like); the result carries like's shape either way.</summary>
     public static Value ReshapeLike(this GraphBuilder g, Value a, Value like)
     {
-        if (a.Shape.Equals(like.Shape) && a.Shape.IsFullyKnown) return a;
-        var target = like.Shape.IsFullyKnown ? g.Ints("shape", like.Shape.ToArray()) : g.ShapeOf(like);
-        var r = g.Node1("Reshape", [a, target]);
-        return r;
+        if (a.Shape.Equals(like.Shape) && (a.Shape.IsFullyKnown || a.Shape.Dims.All(d => d.IsKnown || d.Symbol is not null))) return a;
+        var dims = like.Shape.Dims;
+        var open = dims.Count(d => !d.IsKnown);
+        var target = open == 0 ? g.Ints("shape", like.Shape.ToArray())
+            : open == 1 && dims.All(d => !d.IsKnown || d.Known > 0) ? g.Ints("shape", dims.Select(d => d.Value ?? -1).ToArray())
+            : g.ShapeOf(like);
+        return g.Refine(g.Node1("Reshape", [a, target]), like.Shape);
     }
 
-    /// <summary>Broadcasts <paramref name="a"/> to <paramref name="like"/>'s shape.</summary>
+    /// <summary>Broadcasts <paramref name="a"/> to <paramref name="like"/>'s shape: a constant target when every dim
+    /// that is not static is one <paramref name="a"/> already has (1 there), else Shape(like).</summary>
     public static Value ExpandLike(this GraphBuilder g, Value a, Value like)
     {
-        var target = like.Shape.IsFullyKnown ? g.Ints("shape", like.Shape.ToArray()) : g.ShapeOf(like);
-        return g.Node1("Expand", [a, target]);
+        var lead = like.Rank - a.Rank;
+        var constant = lead >= 0 && like.Shape.Dims.Select((d, i) => d.IsKnown || (i >= lead && a.Shape[i - lead] == d && d.Symbol is not null)).All(ok => ok);
+        var target = constant ? g.Ints("shape", like.Shape.Dims.Select(d => d.Value ?? 1).ToArray()) : g.ShapeOf(like);
+        return g.Refine(g.Node1("Expand", [a, target]), like.Shape);
     }
 
     public static Value ShapeOf(this GraphBuilder g, Value a) => g.Node1("Shape", [a]);
+
+    /// <summary>Shape(a)[start:end] (int64, 1-D).</summary>
+    public static Value ShapeOf(this GraphBuilder g, Value a, long start, long? end = null) =>
+        start == 0 && end is null ? g.ShapeOf(a)
+            : g.Node1("Shape", [a], end is { } e ? [Attr.Int("start", start), Attr.Int("end", e)] : [Attr.Int("start", start)]);
+
+    /// <summary>Elements of <paramref name="x"/> per element of <paramref name="y"/> (the count a mean over the reduced
+    /// axes divides by) as a scalar of x's type: a constant when those dims are static, else Size(x)/Size(y) at run time.</summary>
+    public static Value CountRatio(this GraphBuilder g, Value x, Value y, IEnumerable<long> reducedAxes)
+    {
+        var dims = reducedAxes.Select(a => x.Shape[(int)a]).ToList();
+        if (dims.All(d => d.IsKnown)) return g.Scalar(dims.Aggregate(1L, (p, d) => p * d.Known), x.DType);
+        var ratio = g.Div(g.Node1("Size", [x]), g.Node1("Size", [y]));
+        return g.Cast(ratio, x.DType);
+    }
+
+    /// <summary>A 1-D int64 vector from static entries and run-time pieces (1-D int64 Values), in order.</summary>
+    public static Value IntVector(this GraphBuilder g, IEnumerable<object> entries)
+    {
+        var parts = new List<Value>();
+        var pending = new List<long>();
+        void Flush()
+        {
+            if (pending.Count == 0) return;
+            parts.Add(g.Ints(pending.ToArray()));
+            pending.Clear();
+        }
+        foreach (var e in entries)
+        {
+            if (e is long l) { pending.Add(l); continue; }
+            Flush();
+            parts.Add(e as Value ?? throw new ArgumentException($"entry {e} is neither a long nor a Value"));
+        }
+        Flush();
+        return parts.Count == 0 ? g.Ints() : g.Concat(parts, 0);
+    }
 
     public static Value ReduceSum(this GraphBuilder g, Value a, IEnumerable<long> axes, bool keepDims = true)
     {

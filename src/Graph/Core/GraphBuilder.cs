@@ -19,6 +19,7 @@ public sealed class GraphBuilder
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
     private readonly Dictionary<object, Value> _byOwner = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dim[]> _shapeValues = new(StringComparer.Ordinal);
     private readonly Stack<string> _scopes = new();
 
     public IReadOnlyList<NodeProto> Nodes => _nodes;
@@ -147,13 +148,15 @@ public sealed class GraphBuilder
         var outputNames = Enumerable.Range(0, outputs).Select(k => k == 0 ? nodeName : UniqueName($"{name ?? opType}_out{k}")).ToList();
         node.Output.AddRange(outputNames);
         var op = OpRegistry.Get(opType, nodeName);
-        var types = op.Infer(new InferenceContext(node, inputs.Select(i => i?.Type).ToList(), ConstantValue));
+        var ctx = new InferenceContext(node, inputs.Select(i => i?.Type).ToList(), ConstantValue, ShapeValueOf);
+        var types = op.Infer(ctx);
         if (types.Count < outputs) throw new GraphException($"{opType} node '{nodeName}': inference gave {types.Count} outputs, {outputs} requested");
         var result = new List<Value>(outputs);
         for (var k = 0; k < outputs; k++)
         {
             var v = new Value(outputNames[k], types[k].DType, types[k].Shape);
             _values[v.Name] = v;
+            if (ctx.OutputShapeValues[k] is { } dims) _shapeValues[v.Name] = dims;
             result.Add(v);
         }
         _nodes.Add(node);
@@ -188,13 +191,15 @@ public sealed class GraphBuilder
         if (node.Name.Length == 0 || _used.Contains(node.Name)) node.Name = UniqueName(node.OpType);
         else _used.Add(node.Name);
         var op = OpRegistry.Get(node.OpType, node.Name);
-        var types = op.Infer(new InferenceContext(node, node.Input.Select(i => i.Length > 0 ? (TensorType?)_values[i].Type : null).ToList(), ConstantValue));
+        var ctx = new InferenceContext(node, node.Input.Select(i => i.Length > 0 ? (TensorType?)_values[i].Type : null).ToList(), ConstantValue, ShapeValueOf);
+        var types = op.Infer(ctx);
         var result = new List<Value>();
         for (var k = 0; k < node.Output.Count; k++)
         {
             if (node.Output[k].Length == 0) continue;
             if (k >= types.Count) throw new GraphException($"{node.OpType} node '{node.Name}': inference gave {types.Count} outputs, the node has {node.Output.Count}");
             result.Add(Declare(node.Output[k], types[k].DType, types[k].Shape));
+            if (ctx.OutputShapeValues[k] is { } dims) _shapeValues[node.Output[k]] = dims;
         }
         _nodes.Add(node);
         foreach (var o in node.Output) _producer[o] = node;
@@ -202,6 +207,29 @@ public sealed class GraphBuilder
     }
 
 
+
+    /// <summary>The dims an int64 value computed from Shape nodes holds (null when the graph does not know them).</summary>
+    public Dim[]? ShapeValueOf(string name) => _shapeValues.GetValueOrDefault(name);
+
+    /// <summary>Narrows the recorded shape of <paramref name="v"/> to <paramref name="shape"/>, which its producer
+    /// guarantees but inference cannot see (a Pad or Slice by run-time amounts that restores an input's shape): each
+    /// dim takes the more specific of the two. Only for shapes the emitted nodes produce by construction.</summary>
+    public Value Refine(Value v, Shape shape)
+    {
+        if (v.Rank != shape.Rank) throw new GraphException($"cannot refine '{v.Name}' {v.Shape} to {shape}: ranks differ");
+        var dims = new Dim[v.Rank];
+        for (var i = 0; i < dims.Length; i++)
+        {
+            Dim a = v.Shape[i], b = shape[i];
+            if (a.IsKnown && b.IsKnown && a.Known != b.Known) throw new GraphException($"cannot refine '{v.Name}' {v.Shape} to {shape}: axis {i} differs");
+            dims[i] = a.IsKnown ? a : b.IsKnown ? b : a.Symbol is not null ? a : b;
+        }
+        var refined = new Shape(dims);
+        if (refined.Equals(v.Shape)) return v;
+        var r = v with { Shape = refined };
+        _values[v.Name] = r;
+        return r;
+    }
 
     /// <summary>Adds a value produced elsewhere (e.g. by a node appended from an imported graph) with a known type.</summary>
     public Value Declare(string name, DataType dtype, Shape shape)

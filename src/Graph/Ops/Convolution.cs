@@ -64,15 +64,10 @@ public sealed class ConvOp : Op
         var x = c.X(0);
         var w = c.X(1);
         var dy = c.DY();
-        var geo = ConvGeometry.Of(c, x, w.Shape.Skip(2), dy);
+        var geo = ConvGeometry.Of(c, x, w.Shape.Skip(2), c.Y());
         var group = c.Node.GetInt("group", 1);
         Value? dx = null, dw = null, db = null;
-        if (c.Needs(0))
-        {
-            var outputPadding = Enumerable.Range(0, geo.N).Select(i =>
-                geo.In[i] + geo.Pads[i] + geo.Pads[i + geo.N] - ((geo.Out[i] - 1) * geo.Strides[i] + (geo.Kernel[i] - 1) * geo.Dilations[i] + 1)).ToArray();
-            dx = g.Node1("ConvTranspose", [dy, w], [.. geo.Attributes(group), Attr.Ints("output_padding", outputPadding)]);
-        }
+        if (c.Needs(0)) dx = g.Refine(geo.TransposedToInput(dy, w, group), x.Shape);
         if (c.Needs(1))
             dw = c.Options.ConvWeightGradient == ConvWeightGradient.Conv && group == 1
                 ? ConvGeometry.WeightGradientByConv(g, x, dy, geo, w)
@@ -119,10 +114,15 @@ public sealed class ConvTransposeOp : Op
         if (c.Node.GetString("auto_pad", "NOTSET") != "NOTSET" || c.Node.Has("output_shape"))
             throw c.Error("only explicit pads (auto_pad NOTSET, no output_shape) have a gradient rule");
         var group = c.Node.GetInt("group", 1);
-        // The roles swap: dY (padded by the forward crop) is the window input, X the output.
-        var geo = ConvGeometry.Of(c, dy, w.Shape.Skip(2), x);
+        var outputPadding = c.Node.GetInts("output_padding") ?? [];
+        var strides = c.Node.GetInts("strides");
+        if (outputPadding.Where((p, i) => p >= (strides?[i] ?? 1)).Any())
+            throw c.Error($"output_padding [{string.Join(", ", outputPadding)}] at or above the stride has no gradient rule");
+        // The roles swap: dY (padded by the forward crop) is the window input, X the output. With pads and
+        // output_padding below the stride, Conv(dY) has exactly X's spatial size, whatever the sizes are.
+        var geo = ConvGeometry.Of(c, c.Y(), w.Shape.Skip(2), x);
         Value? dx = null, dw = null, db = null;
-        if (c.Needs(0)) dx = g.Node1("Conv", [dy, w], geo.Attributes(group));
+        if (c.Needs(0)) dx = g.Refine(g.Node1("Conv", [dy, w], geo.Attributes(group)), x.Shape);
         if (c.Needs(1)) dw = ConvGeometry.WeightGradient(g, dy, x, geo, group, w);
         if (c.Needs(2)) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
         return [dx, dw, db];
@@ -183,11 +183,13 @@ public sealed class AveragePoolOp : Op
         var x = c.X(0);
         var dy = c.DY();
         var kernel = c.Node.GetInts("kernel_shape")!;
-        var geo = ConvGeometry.Of(c, x, Shape.Of(kernel), dy);
+        var geo = ConvGeometry.Of(c, x, Shape.Of(kernel), c.Y());
         var n = geo.N;
         var includePad = c.Node.GetInt("count_include_pad", 0) != 0;
+        if (!geo.IsStatic) return [Symbolic(c, geo, includePad)];
+        var (sizeIn, sizeOut, padAt) = (geo.In!, geo.Out!, geo.Pads!);
         // Divisor of each output position: the window clipped to the input (or to the padded input).
-        var outCount = (int)geo.Out.Aggregate(1L, (p, d) => p * d);
+        var outCount = (int)sizeOut.Aggregate(1L, (p, d) => p * d);
         var divisor = new double[outCount];
         for (var flat = 0; flat < outCount; flat++)
         {
@@ -195,23 +197,23 @@ public sealed class AveragePoolOp : Op
             double count = 1;
             for (var i = n - 1; i >= 0; i--)
             {
-                var o = rest % geo.Out[i];
-                rest /= (int)geo.Out[i];
-                var start = o * geo.Strides[i] - geo.Pads[i];
-                var end = Math.Min(start + geo.Kernel[i], geo.In[i] + geo.Pads[i + n]);
-                if (!includePad) { start = Math.Max(start, 0); end = Math.Min(end, geo.In[i]); }
+                var o = rest % sizeOut[i];
+                rest /= (int)sizeOut[i];
+                var start = o * geo.Strides[i] - padAt[i];
+                var end = Math.Min(start + geo.Kernel[i], sizeIn[i] + padAt[i + n]);
+                if (!includePad) { start = Math.Max(start, 0); end = Math.Min(end, sizeIn[i]); }
                 count *= Math.Max(1, end - start);
             }
             divisor[flat] = count;
         }
-        long[] divDims = [1, 1, .. geo.Out];
+        long[] divDims = [1, 1, .. sizeOut];
         var div = x.DType == DataType.Double
             ? g.Constant(Tensors.Create("divisor", divisor, divDims), "divisor")
             : g.Cast(g.Constant(Tensors.Create("divisor", divisor.Select(d => (float)d).ToArray(), divDims), "divisor"), x.DType);
-        var scaled = g.Reshape(g.Div(dy, div), [-1, 1, .. geo.Out]);
-        var full = Enumerable.Range(0, n).Select(i => (geo.Out[i] - 1) * geo.Strides[i] + geo.Kernel[i]).ToArray();
-        var needed = Enumerable.Range(0, n).Select(i => geo.In[i] + geo.Pads[i] + geo.Pads[i + n]).ToArray();
-        long[] pads = [.. geo.Pads.Take(n), .. Enumerable.Range(0, n).Select(i => geo.Pads[i + n] + Math.Max(0, full[i] - needed[i]))];
+        var scaled = g.Reshape(g.Div(dy, div), [-1, 1, .. sizeOut]);
+        var full = Enumerable.Range(0, n).Select(i => (sizeOut[i] - 1) * geo.Strides[i] + geo.Kernel[i]).ToArray();
+        var needed = Enumerable.Range(0, n).Select(i => sizeIn[i] + padAt[i] + padAt[i + n]).ToArray();
+        long[] pads = [.. padAt.Take(n), .. Enumerable.Range(0, n).Select(i => padAt[i + n] + Math.Max(0, full[i] - needed[i]))];
         var outputPadding = Enumerable.Range(0, n).Select(i => Math.Max(0, needed[i] - full[i])).ToArray();
         var ones = Enumerable.Repeat(1.0, (int)kernel.Aggregate(1L, (p, k) => p * k)).ToArray();
         long[] onesDims = [1, 1, .. kernel];
@@ -221,6 +223,31 @@ public sealed class AveragePoolOp : Op
         var dx = g.Node1("ConvTranspose", [scaled, w], [Attr.Ints("strides", geo.Strides), Attr.Ints("pads", pads), Attr.Ints("output_padding", outputPadding)]);
         return [g.ReshapeLike(dx, x)];
     }
+
+    /// <summary>Symbolic spatial dims: divisor = in-input count of each window, Conv(ones, ones) with the forward's
+    /// window (or the kernel size when padding counts), and the transposed convolution cropped at run time.</summary>
+    private static Value Symbolic(GradientContext c, ConvGeometry geo, bool includePad)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        if (c.Node.GetInt("ceil_mode", 0) != 0) throw c.Error($"ceil_mode with symbolic spatial dims {x.Shape} has no gradient rule");
+        long[] onesDims = [1, 1, .. geo.Kernel];
+        var count = geo.Kernel.Aggregate(1L, (p, k) => p * k);
+        var ones = g.Cast(g.Constant(Enumerable.Repeat(1f, (int)count).ToArray(), onesDims, "ones"), x.DType);
+        Value divisor;
+        if (includePad || geo.Pads is { } p && p.All(v => v == 0)) divisor = g.Scalar(count, x.DType);
+        else
+        {
+            var plane = g.Node1("ConstantOfShape", [g.IntVector([1L, 1L, geo.InDims])], [Attr.Tensor("value", OneTensor(x.DType))]);
+            var window = c.Node.Attribute.Where(a => a.Name is "kernel_shape" or "strides" or "pads" or "auto_pad");
+            divisor = g.Node1("Conv", [plane, ones], window, name: "WindowCount");
+        }
+        var scaled = g.Reshape(g.Div(c.DY(), divisor), [-1, 1, .. Enumerable.Repeat(0L, geo.N)]);
+        return g.ReshapeLike(geo.TransposedToInput(scaled, ones, 1), x);
+    }
+
+    private static global::Onnx.TensorProto OneTensor(DataType dtype) =>
+        dtype == DataType.Double ? Tensors.Create("one", [1.0], 1) : Tensors.Create("one", [1f], 1);
 }
 
 /// <summary>Global pools keep N, C and set every spatial dim to 1.</summary>
@@ -237,13 +264,16 @@ public sealed class GlobalAveragePoolOp : GlobalPoolOp
 {
     public override string Type => "GlobalAveragePool";
 
-    /// <summary>Y = mean over spatial dims; dX = expand(dY)/count</summary>
+    /// <summary>Y = mean over spatial dims; dX = expand(dY)/count (Size(X)/Size(Y) when a spatial dim is symbolic)</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
+        var g = c.Graph;
         var x = c.X(0);
         var spatial = x.Shape.Skip(2);
-        if (!spatial.IsFullyKnown) throw c.Error($"spatial dims of {x.Shape} must be static");
-        return [c.Graph.ExpandLike(c.Graph.Scale(c.DY(), 1.0 / spatial.ElementCount!.Value), x)];
+        var scaled = spatial.IsFullyKnown
+            ? g.Scale(c.DY(), 1.0 / spatial.ElementCount!.Value)
+            : g.Div(c.DY(), g.CountRatio(x, c.Y(), Enumerable.Range(2, x.Rank - 2).Select(a => (long)a)));
+        return [g.ExpandLike(scaled, x)];
     }
 }
 
@@ -256,64 +286,184 @@ public sealed class GlobalMaxPoolOp : GlobalPoolOp
         [c.Graph.WhereOrZero(c.Graph.Compare("Equal", c.X(0), c.Y()), c.Graph.ExpandLike(c.DY(), c.X(0)))];
 }
 
-/// <summary>Static window geometry of a node for its gradient: explicit pads resolved from auto_pad.</summary>
-internal sealed record ConvGeometry(int N, long[] In, long[] Out, long[] Kernel, long[] Strides, long[] Dilations, long[] Pads)
+/// <summary>Window geometry of a node for its gradient. Kernel, strides and dilations are attributes; spatial sizes and
+/// pads are static arrays where the shapes allow (null otherwise), and read from the graph at run time (Shape of the
+/// window's input and output) where they do not, so the same rules serve symbolic lengths.</summary>
+internal sealed class ConvGeometry
 {
+    private readonly GraphBuilder _g;
+    private readonly Value _input;
+    private readonly Value _output;
+    private readonly bool _upper;
+    private Value? _inDims, _outDims, _padBegins, _padEnds;
+
+    private ConvGeometry(GraphBuilder g, Value input, Value output, long[] kernel, long[] strides, long[] dilations, long[]? pads, bool upper)
+    {
+        _g = g;
+        _input = input;
+        _output = output;
+        _upper = upper;
+        N = kernel.Length;
+        Kernel = kernel;
+        Strides = strides;
+        Dilations = dilations;
+        Pads = pads;
+        var spatialIn = input.Shape.Skip(2);
+        var spatialOut = output.Shape.Skip(2);
+        In = spatialIn.IsFullyKnown ? spatialIn.ToArray() : null;
+        Out = spatialOut.IsFullyKnown ? spatialOut.ToArray() : null;
+    }
+
+    public int N { get; }
+    public long[] Kernel { get; }
+    public long[] Strides { get; }
+    public long[] Dilations { get; }
+    /// <summary>Spatial sizes of the window's input and output, when static.</summary>
+    public long[]? In { get; }
+    public long[]? Out { get; }
+    /// <summary>[begins…, ends…], when static (explicit, VALID, or SAME where they do not depend on a symbolic size).</summary>
+    public long[]? Pads { get; }
+    public bool IsStatic => In is not null && Out is not null && Pads is not null;
+
+    /// <param name="input">The window's input (Conv's X; for ConvTranspose its output Y, whose gradient is the input
+    /// of the adjoint window).</param>
+    /// <param name="output">The window's output (Conv's Y; ConvTranspose's X).</param>
     public static ConvGeometry Of(GradientContext c, Value input, Shape kernelShape, Value output)
     {
         var node = c.Node;
         if (!kernelShape.IsFullyKnown) throw c.Error($"kernel shape {kernelShape} must be static");
         var kernel = node.GetInts("kernel_shape") ?? kernelShape.ToArray();
         var n = kernel.Length;
-        var spatialIn = input.Shape.Skip(2);
-        var spatialOut = output.Shape.Skip(2);
-        if (!spatialIn.IsFullyKnown || !spatialOut.IsFullyKnown)
-            throw c.Error($"spatial dims of {input.Shape} and {output.Shape} must be static");
         var strides = node.GetInts("strides") ?? Enumerable.Repeat(1L, n).ToArray();
         var dilations = node.GetInts("dilations") ?? Enumerable.Repeat(1L, n).ToArray();
-        var pads = node.GetInts("pads") ?? new long[2 * n];
+        long[]? pads = node.GetInts("pads") ?? new long[2 * n];
         var autoPad = node.GetString("auto_pad", "NOTSET");
         if (autoPad is "SAME_UPPER" or "SAME_LOWER")
         {
+            // SAME pads depend on the input size, except at stride 1 (they total the window's extent − 1).
             pads = new long[2 * n];
-            for (var i = 0; i < n; i++)
-                (pads[i], pads[i + n]) = ShapeMath.SamePads(spatialIn[i].Known, kernel[i], strides[i], dilations[i], autoPad == "SAME_UPPER");
+            for (var i = 0; i < n && pads is not null; i++)
+            {
+                var d = input.Shape[i + 2];
+                if (!d.IsKnown && strides[i] != 1) { pads = null; break; }
+                (pads[i], pads[i + n]) = ShapeMath.SamePads(d.Value ?? 1, kernel[i], strides[i], dilations[i], autoPad == "SAME_UPPER");
+            }
         }
         else if (autoPad == "VALID") pads = new long[2 * n];
-        return new ConvGeometry(n, spatialIn.ToArray(), spatialOut.ToArray(), kernel, strides, dilations, pads);
+        return new ConvGeometry(c.Graph, input, output, kernel, strides, dilations, pads, autoPad != "SAME_LOWER");
     }
 
     public IEnumerable<global::Onnx.AttributeProto> Attributes(long group) =>
-        [Attr.Ints("strides", Strides), Attr.Ints("dilations", Dilations), Attr.Ints("pads", Pads), Attr.Int("group", group)];
+        [Attr.Ints("strides", Strides), Attr.Ints("dilations", Dilations), Attr.Ints("pads", Pads ?? throw new GraphException("pads are not static")), Attr.Int("group", group)];
+
+    private long[] Axes => Enumerable.Range(2, N).Select(a => (long)a).ToArray();
+
+    /// <summary>Spatial sizes of the window's input (int64, 1-D): a constant when static, else Shape(input)[2:].</summary>
+    public Value InDims => _inDims ??= In is { } a ? _g.Ints("in_dims", a) : _g.ShapeOf(_input, 2);
+    public Value OutDims => _outDims ??= Out is { } a ? _g.Ints("out_dims", a) : _g.ShapeOf(_output, 2);
+
+    /// <summary>Pads before each spatial axis (int64, 1-D).</summary>
+    public Value PadBegins
+    {
+        get
+        {
+            if (_padBegins is null) (_padBegins, _padEnds) = PadValues();
+            return _padBegins;
+        }
+    }
+
+    public Value PadEnds
+    {
+        get
+        {
+            if (_padEnds is null) (_padBegins, _padEnds) = PadValues();
+            return _padEnds!;
+        }
+    }
+
+    /// <summary>Static pads as constants; SAME pads of a symbolic size: total = max(0, (out − 1)·s + (k − 1)·d + 1 − in),
+    /// the odd one at the end (SAME_UPPER) or the beginning (SAME_LOWER).</summary>
+    private (Value Begins, Value Ends) PadValues()
+    {
+        var g = _g;
+        if (Pads is { } p) return (g.Ints("pad_begins", p.Take(N).ToArray()), g.Ints("pad_ends", p.Skip(N).ToArray()));
+        var reach = Enumerable.Range(0, N).Select(i => (Kernel[i] - 1) * Dilations[i] + 1 - Strides[i]).ToArray();
+        var total = g.Node1("Max", [g.Sub(g.Add(g.Mul(OutDims, g.Ints("strides", Strides)), g.Ints("reach", reach)), InDims), g.Ints("zero", new long[N])]);
+        var small = g.Div(total, g.Ints("two", Enumerable.Repeat(2L, N).ToArray()));
+        var large = g.Sub(total, small);
+        return _upper ? (small, large) : (large, small);
+    }
+
+    /// <summary>The input padded as the forward window sees it.</summary>
+    public Value Padded(Value input)
+    {
+        if (Pads is { } p)
+            return p.Any(v => v != 0) ? _g.Node1("Pad", [input, _g.Ints("pads", [0, 0, .. p.Take(N), 0, 0, .. p.Skip(N)])]) : input;
+        return _g.Node1("Pad", [input, _g.IntVector([0L, 0L, PadBegins, 0L, 0L, PadEnds])]);
+    }
+
+    /// <summary>The adjoint of the window for the data gradient: ConvTranspose(dOut, w) covering exactly the input.
+    /// Static geometry: pads and output_padding (the input the last window left unread) as constants. Stride 1 with
+    /// static pads: the pads alone give the input size. Otherwise the full transposed convolution (output_padding
+    /// s − 1 reaches every input position) is cropped to [pad_begin, pad_begin + in) at run time.</summary>
+    public Value TransposedToInput(Value dOut, Value w, long group)
+    {
+        var g = _g;
+        if (IsStatic)
+        {
+            var outputPadding = Enumerable.Range(0, N).Select(i =>
+                In![i] + Pads![i] + Pads[i + N] - ((Out![i] - 1) * Strides[i] + (Kernel[i] - 1) * Dilations[i] + 1)).ToArray();
+            return g.Node1("ConvTranspose", [dOut, w], [.. Attributes(group), Attr.Ints("output_padding", outputPadding)]);
+        }
+        if (Pads is not null && Strides.All(s => s == 1)) return g.Node1("ConvTranspose", [dOut, w], Attributes(group));
+        var full = g.Node1("ConvTranspose", [dOut, w], [Attr.Ints("strides", Strides), Attr.Ints("dilations", Dilations),
+            Attr.Ints("pads", new long[2 * N]), Attr.Int("group", group), Attr.Ints("output_padding", Strides.Select(s => s - 1))]);
+        return g.Node1("Slice", [full, PadBegins, g.Add(PadBegins, InDims), g.Ints("axes", Axes)]);
+    }
+
+    /// <summary>Ends of the strided Slice that reads one kernel offset's input for every output position: start +
+    /// (out − 1)·s + 1. Constants when the output is static; at stride 1 with static pads the padded input holds
+    /// exactly out + extent − 1 positions, so the end is a constant counted from the back; else computed at run time.</summary>
+    private Func<long[], Value> SliceEnds()
+    {
+        var g = _g;
+        if (Out is { } o) return starts => g.Ints("ends", starts.Select((st, i) => st + (o[i] - 1) * Strides[i] + 1).ToArray());
+        if (Pads is not null && Strides.All(s => s == 1))
+            return starts => g.Ints("ends", starts.Select((st, i) => st == (Kernel[i] - 1) * Dilations[i] ? long.MaxValue : st - (Kernel[i] - 1) * Dilations[i]).ToArray());
+        Value? span = null;
+        return starts =>
+        {
+            span ??= g.Sub(g.Mul(OutDims, g.Ints("strides", Strides)), g.Ints("stride_less_one", Strides.Select(s => s - 1).ToArray()));
+            return g.Add(span, g.Ints("starts", starts));
+        };
+    }
 
     /// <summary>dW = Transpose(Conv(Transpose(Xpad), Transpose(dOut), strides = d, dilations = s)) cropped to the kernel:
     /// the batch becomes the reduced channel axis (group 1 only).</summary>
     public static Value WeightGradientByConv(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, Value w)
     {
         var n = geo.N;
-        var xp = input;
-        if (geo.Pads.Any(p => p != 0))
-            xp = g.Node1("Pad", [input, g.Ints("pads", [0, 0, .. geo.Pads.Take(n), 0, 0, .. geo.Pads.Skip(n)])]);
+        var xp = geo.Padded(input);
         long[] swap = [1, 0, .. Enumerable.Range(2, n).Select(a => (long)a)];
         var full = g.Node1("Conv", [g.Transpose(xp, swap), g.Transpose(dOut, swap)],
             [Attr.Ints("strides", geo.Dilations), Attr.Ints("dilations", geo.Strides)]);
         // Leftover input the forward windows never reached makes the result larger than the kernel.
         var spatial = full.Shape.Skip(2);
         if (!spatial.IsFullyKnown || spatial.ToArray().Where((d, i) => d != geo.Kernel[i]).Any())
-            full = g.Slice(full, new long[n], geo.Kernel, Enumerable.Range(2, n).Select(a => (long)a).ToArray());
+            full = g.Slice(full, new long[n], geo.Kernel, geo.Axes);
         return g.ReshapeLike(g.Transpose(full, swap), w);
     }
 
     /// <summary>dW[m, c, k] = Σ_{n,p} dOut[n, m, p]·Xpad[n, c, p·s + k·d]: the kernel offsets as strided Slices of the
-    /// padded input (im2col), then one Gemm (one batched MatMul with groups) against the output gradient.</summary>
+    /// padded input (im2col), then one Gemm (one batched MatMul with groups) against the output gradient.
+    /// Channels come from the weight [cout, cin/group, k…], which is static even when the data's dims are not.</summary>
     public static Value WeightGradient(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, long group, Value w)
     {
         var n = geo.N;
-        var xp = input;
-        if (geo.Pads.Any(p => p != 0))
-            xp = g.Node1("Pad", [input, g.Ints("pads", [0, 0, .. geo.Pads.Take(n), 0, 0, .. geo.Pads.Skip(n)])]);
+        var xp = geo.Padded(input);
         var kCount = (int)geo.Kernel.Aggregate(1L, (p, k) => p * k);
-        var axes = Enumerable.Range(2, n).Select(a => (long)a).ToArray();
+        var axes = geo.Axes;
+        var ends = geo.SliceEnds();
         var columns = new List<Value>(kCount);
         for (var flat = 0; flat < kCount; flat++)
         {
@@ -321,25 +471,25 @@ internal sealed record ConvGeometry(int N, long[] In, long[] Out, long[] Kernel,
             var rest = flat;
             for (var i = n - 1; i >= 0; i--) { offset[i] = rest % geo.Kernel[i]; rest /= (int)geo.Kernel[i]; }
             var starts = offset.Select((o, i) => o * geo.Dilations[i]).ToArray();
-            var ends = starts.Select((st, i) => st + (geo.Out[i] - 1) * geo.Strides[i] + 1).ToArray();
-            columns.Add(g.Unsqueeze(g.Slice(xp, starts, ends, axes, geo.Strides), 2));
+            var slice = g.Node1("Slice", [xp, g.Ints("starts", starts), ends(starts), g.Ints("axes", axes), g.Ints("steps", geo.Strides)]);
+            columns.Add(g.Unsqueeze(slice, 2));
         }
         var cols = g.Concat(columns, 2); // [N, Cin, K, out...]
-        var cin = input.Shape[1].Known;
-        var cout = dOut.Shape[1].Known;
-        var positions = geo.Out.Aggregate(1L, (p, d) => p * d);
+        if (!w.Shape.IsFullyKnown) throw new GraphException($"weight '{w.Name}' {w.Shape} must be static for its gradient");
+        var cin = w.Shape[1].Known * group;
+        var cout = w.Shape[0].Known;
         var ck = cin / group * kCount;
         Value flatW;
         if (group == 1)
         {
-            var colsT = g.Reshape(g.Transpose(g.Reshape(cols, 0, ck, positions), 1, 0, 2), ck, -1);
-            var dyT = g.Reshape(g.Transpose(g.Reshape(dOut, 0, cout, positions), 1, 0, 2), cout, -1);
+            var colsT = g.Reshape(g.Transpose(g.Reshape(cols, 0, ck, -1), 1, 0, 2), ck, -1);
+            var dyT = g.Reshape(g.Transpose(g.Reshape(dOut, 0, cout, -1), 1, 0, 2), cout, -1);
             flatW = g.Node1("Gemm", [dyT, colsT], [Attr.Int("transB", 1)]);
         }
         else
         {
-            var colsG = g.Transpose(g.Reshape(cols, 0, group, ck, positions), 0, 1, 3, 2);
-            var dyG = g.Reshape(dOut, 0, group, cout / group, positions);
+            var colsG = g.Transpose(g.Reshape(cols, 0, group, ck, -1), 0, 1, 3, 2);
+            var dyG = g.Reshape(dOut, 0, group, cout / group, -1);
             flatW = g.ReduceSum(g.MatMul(dyG, colsG), [0], keepDims: false);
         }
         return g.ReshapeLike(flatW, w);

@@ -51,12 +51,16 @@ public sealed class GradientContext(NodeProto node, IReadOnlyList<Value?> inputs
 public sealed class InferenceContext
 {
     private readonly Func<string, TensorProto?> _constant;
+    private readonly Func<string, Dim[]?> _shapeValue;
 
-    public InferenceContext(NodeProto node, IReadOnlyList<TensorType?> inputs, Func<string, TensorProto?> constant)
+    public InferenceContext(NodeProto node, IReadOnlyList<TensorType?> inputs, Func<string, TensorProto?> constant,
+        Func<string, Dim[]?>? shapeValue = null)
     {
         Node = node;
         Inputs = inputs;
         _constant = constant;
+        _shapeValue = shapeValue ?? (_ => null);
+        _outputShapeValues = new Dim[]?[node.Output.Count];
     }
 
     public NodeProto Node { get; }
@@ -74,6 +78,22 @@ public sealed class InferenceContext
         i < Node.Input.Count && Node.Input[i].Length > 0 ? _constant(Node.Input[i]) : null;
 
     public long[]? ConstantLongs(int i) => ConstantInput(i) is { } t ? NeuralService.Graph.Onnx.Tensors.ToLongs(t) : null;
+
+    /// <summary>The entries of the int64 scalar or 1-D input <paramref name="i"/> as dims, where the graph knows them
+    /// without running it: a constant of non-negative entries, or a value computed from Shape nodes (see
+    /// <see cref="SetShapeValue"/>). Lets Reshape/Expand/ConstantOfShape to Shape(x) take x's symbolic dims.</summary>
+    public Dim[]? ShapeValue(int i)
+    {
+        if (i >= Node.Input.Count || Node.Input[i].Length == 0 || !HasInput(i) || Input(i).DType != TensorProto.Types.DataType.Int64) return null;
+        if (ConstantLongs(i) is { } c) return Input(i).Shape.Rank <= 1 && c.All(v => v >= 0) ? c.Select(Dim.Of).ToArray() : null;
+        return _shapeValue(Node.Input[i]);
+    }
+
+    /// <summary>Declares what output <paramref name="k"/> (an int64 scalar or 1-D value) holds in terms of dims.</summary>
+    public void SetShapeValue(int k, Dim[] dims) => _outputShapeValues[k] = dims;
+
+    private readonly Dim[]?[] _outputShapeValues;
+    public IReadOnlyList<Dim[]?> OutputShapeValues => _outputShapeValues;
 
     public ShapeException Error(string message) => new($"{Node.OpType} node '{Node.Name}': {message}");
 }

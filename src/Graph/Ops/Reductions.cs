@@ -54,15 +54,18 @@ public sealed class ReduceMeanOp : ReduceOp
 {
     public override string Type => "ReduceMean";
 
-    /// <summary>Y = mean_axes X; dX = expand(dY)/count</summary>
+    /// <summary>Y = mean_axes X; dX = expand(dY)/count (count a constant, or Size(X)/Size(Y) when a reduced dim is symbolic)</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
+        var g = c.Graph;
         var x = c.X(0);
         var (axes, dy) = Reduced(c);
         if (axes is null) return [dy];
         var dims = axes.Select(a => x.Shape[(int)a]).ToList();
-        if (dims.Any(d => !d.IsKnown)) throw c.Error($"reduced dims of {x.Shape} must be static");
-        return [c.Graph.ExpandLike(c.Graph.Scale(dy, 1.0 / dims.Aggregate(1L, (p, d) => p * d.Known)), x)];
+        var scaled = dims.All(d => d.IsKnown)
+            ? g.Scale(dy, 1.0 / dims.Aggregate(1L, (p, d) => p * d.Known))
+            : g.Div(dy, g.CountRatio(x, c.Y(), axes));
+        return [g.ExpandLike(scaled, x)];
     }
 }
 

@@ -52,6 +52,41 @@ public static class ShapeMath
         return upper ? (small, total - small) : (total - small, small);
     }
 
+    /// <summary>Slice bounds at or beyond this magnitude reach past any axis (exporters write INT_MAX or INT64_MAX).</summary>
+    private const long Huge = int.MaxValue;
+
+    /// <summary>True when Slice(start, end, step) keeps a whole axis of length <paramref name="n"/> (null: unknown),
+    /// in order (step 1) or reversed (step −1).</summary>
+    public static bool CoversAxis(long start, long end, long step, long? n) => step switch
+    {
+        1 => (start == 0 || start <= -Huge || (n is { } a && start <= -a)) && (end >= Huge || (n is { } b && end >= b)),
+        -1 => (start == -1 || start >= Huge || (n is { } a && start >= a - 1)) && (end <= -Huge - 1 || (n is { } b && end < -b)),
+        _ => false,
+    };
+
+    /// <summary>The entries ONNX's Slice keeps of a vector (bounds clamped as ONNX does).</summary>
+    public static T[] SliceEntries<T>(T[] v, long start, long end, long step)
+    {
+        long n = v.Length;
+        if (step == 0) throw new ArgumentOutOfRangeException(nameof(step), "slice step 0");
+        var s = start < 0 ? start + n : start;
+        var e = end < 0 ? end + n : end;
+        var result = new List<T>();
+        if (step > 0)
+        {
+            s = Math.Clamp(s, 0, n);
+            e = Math.Clamp(e, 0, n);
+            for (var i = s; i < e; i += step) result.Add(v[i]);
+        }
+        else
+        {
+            s = Math.Clamp(s, -1, n - 1);
+            e = Math.Clamp(e, -1, n - 1);
+            for (var i = s; i > e; i += step) result.Add(v[i]);
+        }
+        return result.ToArray();
+    }
+
     public static long[] Permutation(long[]? perm, int rank) =>
         perm ?? Enumerable.Range(0, rank).Reverse().Select(i => (long)i).ToArray();
 }

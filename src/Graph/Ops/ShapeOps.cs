@@ -13,9 +13,12 @@ public sealed class ReshapeOp : Op
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var x = ctx.Input(0);
+        // Reshaping a shape vector to a scalar or 1-D keeps its entries.
+        if (ctx.ShapeValue(0) is { } carried && ctx.ConstantLongs(1) is { Length: <= 1 }) ctx.SetShapeValue(0, carried);
         var target = ctx.ConstantLongs(1);
         if (target is null)
         {
+            if (ctx.ShapeValue(1) is { } entries) return [new TensorType(x.DType, ReshapeTo(ctx, x.Shape, entries))];
             var rank = ctx.Input(1).Shape[0];
             return [new TensorType(x.DType, rank.IsKnown ? new Shape(Enumerable.Repeat(Dim.Unknown, (int)rank.Known)) : Shape.Scalar)];
         }
@@ -43,6 +46,16 @@ public sealed class ReshapeOp : Op
         else if (x.Shape.IsFullyKnown && dims.All(d => d.IsKnown) && dims.Aggregate(1L, (p, d) => p * d.Known) != x.Shape.ElementCount)
             throw ctx.Error($"cannot reshape {x.Shape} into [{string.Join(",", target)}]");
         return [new TensorType(x.DType, new Shape(dims))];
+    }
+
+    /// <summary>A target computed from Shape nodes: its dims as they are (a static 0 copies the input dim).</summary>
+    private static Shape ReshapeTo(InferenceContext ctx, Shape x, Dim[] entries)
+    {
+        var allowZero = ctx.Node.GetInt("allowzero", 0) != 0;
+        var dims = entries.Select((d, i) => d.Value == 0 && !allowZero && i < x.Rank ? x[i] : d).ToArray();
+        if (x.IsFullyKnown && dims.All(d => d.IsKnown) && dims.Aggregate(1L, (p, d) => p * d.Known) != x.ElementCount)
+            throw ctx.Error($"cannot reshape {x} into {new Shape(dims)}");
+        return new Shape(dims);
     }
 
     /// <summary>Y = reshape(X); dX = reshape(dY, shape(X))</summary>
@@ -100,7 +113,8 @@ public sealed class SqueezeOp : Op
         var x = ctx.Input(0);
         var axes = (ctx.ConstantLongs(1) ?? ctx.Node.GetInts("axes"))?.Select(a => x.Shape.NormalizeAxis(a)).ToHashSet();
         if (axes is null && ctx.HasInput(1)) throw ctx.Error("axes must be a constant");
-        var dims = x.Shape.Dims.Where((d, i) => axes is null ? d.Value != 1 : !axes.Contains(i));
+        var dims = x.Shape.Dims.Where((d, i) => axes is null ? d.Value != 1 : !axes.Contains(i)).ToList();
+        if (dims.Count <= 1 && ctx.ShapeValue(0) is { } carried) ctx.SetShapeValue(0, carried);
         return [new TensorType(x.DType, new Shape(dims))];
     }
 
@@ -121,6 +135,7 @@ public sealed class UnsqueezeOp : Op
         var dims = new List<Dim>();
         var k = 0;
         for (var i = 0; i < rank; i++) dims.Add(set.Contains(i) ? Dim.Of(1) : x.Shape[k++]);
+        if (rank <= 1 && ctx.ShapeValue(0) is { } carried) ctx.SetShapeValue(0, carried);
         return [new TensorType(x.DType, new Shape(dims))];
     }
 
@@ -152,19 +167,23 @@ public sealed class ConcatOp : Op
             total = total.IsKnown && s[axis].IsKnown ? Dim.Of(total.Known + s[axis].Known) : Dim.Unknown;
         }
         dims[axis] = total;
+        if (dims.Length == 1)
+        {
+            var parts = Enumerable.Range(0, ctx.InputCount).Select(ctx.ShapeValue).ToList();
+            if (parts.All(p => p is not null)) ctx.SetShapeValue(0, parts.SelectMany(p => p!).ToArray());
+        }
         return [new TensorType(first.DType, new Shape(dims))];
     }
 
-    /// <summary>Y = concat(Xᵢ, axis); dXᵢ = split(dY, sizes(Xᵢ), axis)</summary>
+    /// <summary>Y = concat(Xᵢ, axis); dXᵢ = split(dY, sizes(Xᵢ), axis) (a symbolic size read as Shape(Xᵢ)[axis])</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
         var axis = c.Y().Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
-        var sizes = c.Inputs.Select(x => x!.Shape[axis]).ToList();
-        if (sizes.Any(d => !d.IsKnown)) throw c.Error($"sizes along axis {axis} must be static");
         if (c.Inputs.Count == 1) return [c.DY()];
-        var parts = g.Node("Split", [c.DY(), g.Ints("split", sizes.Select(d => d.Known).ToArray())], [Attr.Int("axis", axis)], c.Inputs.Count);
-        return parts.Select((p, i) => c.Needs(i) ? p : null).ToList();
+        var sizes = c.Inputs.Select(x => x!.Shape[axis].Value is { } n ? (object)n : g.ShapeOf(x, axis, axis + 1)).ToList();
+        var parts = g.Node("Split", [c.DY(), g.IntVector(sizes)], [Attr.Int("axis", axis)], c.Inputs.Count);
+        return parts.Select((p, i) => c.Needs(i) ? g.Refine(p, c.X(i).Shape) : null).ToList();
     }
 }
 
@@ -179,6 +198,13 @@ public sealed class SplitOp : Op
         var axis = x.Shape.NormalizeAxis(ctx.Node.GetInt("axis", 0));
         var count = ctx.Node.Output.Count;
         var split = ctx.ConstantLongs(1) ?? ctx.Node.GetInts("split");
+        if (split is null && ctx.HasInput(1))
+        {
+            // Sizes computed at run time: known where they come from Shape nodes.
+            var sizes = ctx.ShapeValue(1);
+            if (sizes is not null && sizes.Length != count) throw ctx.Error($"split has {sizes.Length} parts for {count} outputs");
+            return Enumerable.Range(0, count).Select(k => new TensorType(x.DType, x.Shape.WithDim(axis, sizes?[k] ?? Dim.Unknown))).ToList();
+        }
         if (split is null)
         {
             if (!x.Shape[axis].IsKnown) return Enumerable.Repeat(new TensorType(x.DType, x.Shape.WithDim(axis, Dim.Unknown)), count).ToList();
@@ -213,10 +239,12 @@ public sealed class SliceOp : Op
         var axes = ctx.ConstantLongs(3) ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
         var steps = ctx.ConstantLongs(4) ?? Enumerable.Repeat(1L, starts.Length).ToArray();
         var dims = x.Shape.Dims.ToArray();
+        if (x.Shape.Rank == 1 && starts.Length == 1 && ctx.ShapeValue(0) is { } entries && entries.Length == x.Shape[0].Value)
+            ctx.SetShapeValue(0, ShapeMath.SliceEntries(entries, starts[0], ends[0], steps[0]));
         for (var i = 0; i < axes.Length; i++)
         {
             var a = x.Shape.NormalizeAxis(axes[i]);
-            if (!dims[a].IsKnown) { dims[a] = Dim.Unknown; continue; }
+            if (!dims[a].IsKnown) { dims[a] = ShapeMath.CoversAxis(starts[i], ends[i], steps[i], null) ? dims[a] : Dim.Unknown; continue; }
             var n = dims[a].Known;
             var step = steps[i];
             if (step == 0) throw ctx.Error("slice step 0");
@@ -231,37 +259,65 @@ public sealed class SliceOp : Op
         return [new TensorType(x.DType, new Shape(dims))];
     }
 
-    /// <summary>Y = X[starts:ends:steps]; dX = Pad(dY) for unit steps, else ScatterElements of dY at the sliced flat indices</summary>
+    /// <summary>Y = X[starts:ends:steps]; dX = dY put back in place: a whole-axis reverse by the same reverse, unit steps by
+    /// Pad (amounts from static sizes, or from Shape(X) where a dim is symbolic), any other slice by ScatterElements of dY
+    /// at the sliced flat positions of X</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
         var x = c.X(0);
-        var dy = c.DY();
         var starts = c.ConstantLongs(1);
         var ends = c.ConstantLongs(2);
-        if (starts is null || ends is null || !x.Shape.IsFullyKnown) throw c.Error("the gradient needs constant starts/ends and a static input shape");
-        var axes = c.ConstantLongs(3) ?? Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
-        var steps = c.ConstantLongs(4) ?? Enumerable.Repeat(1L, starts.Length).ToArray();
-        if (steps.All(st => st == 1))
+        var axes = c.HasInput(3) ? c.ConstantLongs(3) : starts is null ? null : Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+        var steps = c.HasInput(4) ? c.ConstantLongs(4) : starts is null ? null : Enumerable.Repeat(1L, starts.Length).ToArray();
+        if (starts is null || ends is null || axes is null || steps is null) return [Scattered(c), null, null, null, null];
+        var at = axes.Select(a => x.Shape.NormalizeAxis(a)).ToArray();
+        var reversed = Enumerable.Range(0, at.Length).Where(i => steps[i] == -1 && ShapeMath.CoversAxis(starts[i], ends[i], -1, x.Shape[at[i]].Value)).ToList();
+        var cropped = Enumerable.Range(0, at.Length).Where(i => !reversed.Contains(i)).ToList();
+        if (cropped.Any(i => steps[i] != 1)) return [Scattered(c), null, null, null, null];
+        var dx = c.DY();
+        if (reversed.Count > 0)
+            dx = g.Slice(dx, [.. reversed.Select(i => starts[i])], [.. reversed.Select(i => ends[i])], [.. reversed.Select(i => (long)at[i])], [.. reversed.Select(_ => -1L)]);
+        if (cropped.Count > 0)
         {
-            var pads = new long[2 * x.Rank];
-            for (var i = 0; i < axes.Length; i++)
-            {
-                var a = x.Shape.NormalizeAxis(axes[i]);
-                var n = x.Shape[a].Known;
-                var begin = Math.Clamp(starts[i] < 0 ? starts[i] + n : starts[i], 0, n);
-                var end = Math.Clamp(ends[i] < 0 ? ends[i] + n : ends[i], 0, n);
-                pads[a] = begin;
-                pads[a + x.Rank] = n - Math.Max(begin, end);
-            }
-            return [g.Node1("Pad", [dy, g.Ints("pads", pads)]), null, null, null, null];
+            var begins = new object[x.Rank];
+            var afters = new object[x.Rank];
+            for (var a = 0; a < x.Rank; a++) (begins[a], afters[a]) = (0L, 0L);
+            foreach (var i in cropped) (begins[at[i]], afters[at[i]]) = Cropped(g, x, at[i], starts[i], ends[i]);
+            dx = g.Node1("Pad", [dx, g.IntVector(begins.Concat(afters))]);
         }
-        var count = x.Shape.ElementCount!.Value;
-        var positions = g.Node1("Slice", [g.Reshape(g.Node1("Range", [g.ScalarLong(0), g.ScalarLong(count), g.ScalarLong(1)]), x.Shape.ToArray()),
-            c.X(1), c.X(2), c.HasInput(3) ? c.X(3) : null, c.HasInput(4) ? c.X(4) : null]);
-        var zeros = g.Node1("ConstantOfShape", [g.Ints("size", count)], [Attr.Tensor("value", Emit.ZeroTensor(x.DType))]);
-        var scattered = g.Node1("ScatterElements", [zeros, g.Reshape(positions, -1), g.Reshape(dy, -1)], [Attr.Int("axis", 0)]);
-        return [g.ReshapeLike(scattered, x), null, null, null, null];
+        return [g.Refine(dx, x.Shape), null, null, null, null];
+    }
+
+    /// <summary>Pads (before, after) that undo a unit-step slice [start, end) of axis <paramref name="a"/>: constants for
+    /// a static dim, else computed from the dim at run time (bounds clamped as Slice clamps them).</summary>
+    private static (object Before, object After) Cropped(GraphBuilder g, Value x, int a, long start, long end)
+    {
+        if (x.Shape[a].Value is { } n)
+        {
+            var b = Math.Clamp(start < 0 ? start + n : start, 0, n);
+            var e = Math.Clamp(end < 0 ? end + n : end, 0, n);
+            return (b, n - Math.Max(b, e));
+        }
+        var dim = g.ShapeOf(x, a, a + 1);
+        Value Clamped(long v) => v >= 0 ? g.Node1("Min", [g.Ints(v), dim]) : g.Node1("Max", [g.Add(g.Ints(v), dim), g.Ints(0)]);
+        object before = start == 0 || start <= -int.MaxValue ? 0L : Clamped(start);
+        if (end >= int.MaxValue) return (before, 0L);
+        var stop = Clamped(end);
+        return (before, g.Sub(dim, before is Value bv ? g.Node1("Max", [bv, stop]) : stop));
+    }
+
+    /// <summary>dX = ScatterElements(zeros, Slice(positions of X), dY): serves any steps and run-time bounds.</summary>
+    private static Value Scattered(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var count = x.Shape.ElementCount is { } n ? g.ScalarLong(n, "count") : g.Node1("Size", [x]);
+        var positions = g.ReshapeLike(g.Node1("Range", [g.ScalarLong(0), count, g.ScalarLong(1)]), x);
+        positions = g.Node1("Slice", [positions, c.X(1), c.X(2), c.HasInput(3) ? c.X(3) : null, c.HasInput(4) ? c.X(4) : null]);
+        var zeros = g.Node1("ConstantOfShape", [g.Reshape(count, 1)], [Attr.Tensor("value", Emit.ZeroTensor(x.DType))]);
+        var scattered = g.Node1("ScatterElements", [zeros, g.Reshape(positions, -1), g.Reshape(c.DY(), -1)], [Attr.Int("axis", 0)]);
+        return g.ReshapeLike(scattered, x);
     }
 }
 
@@ -275,10 +331,14 @@ public sealed class GatherOp : Op
         var data = ctx.Input(0);
         var idx = ctx.Input(1).Shape;
         var axis = data.Shape.NormalizeAxis(ctx.Node.GetInt("axis", 0));
+        if (data.Shape.Rank == 1 && idx.Rank <= 1 && ctx.ShapeValue(0) is { } entries && ctx.ConstantLongs(1) is { } picks
+            && picks.All(p => p >= -entries.Length && p < entries.Length))
+            ctx.SetShapeValue(0, picks.Select(p => entries[p < 0 ? p + entries.Length : p]).ToArray());
         return [new TensorType(data.DType, new Shape(data.Shape.Dims.Take(axis).Concat(idx.Dims).Concat(data.Shape.Dims.Skip(axis + 1))))];
     }
 
-    /// <summary>Y = X.take(I, axis); dX = ScatterND(0, I, dY, add) with the gathered axis moved to the front</summary>
+    /// <summary>Y = X.take(I, axis); dX = ScatterND(0, I, dY, add) with the gathered axis moved to the front (negative
+    /// indices wrapped by the axis size, Shape(X)[axis] when symbolic)</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
@@ -287,14 +347,13 @@ public sealed class GatherOp : Op
         var axis = x.Shape.NormalizeAxis(c.Node.GetInt("axis", 0));
         var q = idx.Rank;
         var r = x.Rank;
-        if (!x.Shape[axis].IsKnown) throw c.Error($"gathered axis {axis} of {x.Shape} must be static");
         // dY is [pre, idx, post]; ScatterND wants [idx, pre, post] against data laid out [axis, pre, post].
         long[] dyPerm = [.. Enumerable.Range(axis, q), .. Enumerable.Range(0, axis), .. Enumerable.Range(axis + q, r - axis - 1)];
         var updates = g.Transpose(c.DY(), dyPerm);
         long[] xPerm = [axis, .. Enumerable.Range(0, axis), .. Enumerable.Range(axis + 1, r - axis - 1)];
         var zeros = g.ZerosLike(g.Transpose(x, xPerm));
         var i64 = g.Cast(idx, DataType.Int64);
-        var size = g.ScalarLong(x.Shape[axis].Known);
+        var size = x.Shape[axis].Value is { } n ? g.ScalarLong(n) : g.Squeeze(g.ShapeOf(x, axis, axis + 1), 0);
         var wrapped = g.Where(g.Compare("Less", i64, g.ScalarLong(0)), g.Add(i64, size), i64);
         var scattered = g.Node1("ScatterND", [zeros, g.Unsqueeze(wrapped, q), updates], [Attr.String("reduction", "add")]);
         var inverse = new long[r];
@@ -328,6 +387,7 @@ public sealed class ExpandOp : Op
         var target = ctx.ConstantLongs(1);
         if (target is null)
         {
+            if (ctx.ShapeValue(1) is { } entries) return [new TensorType(x.DType, ShapeMath.Broadcast([x.Shape, new Shape(entries)], ctx.Error))];
             var rank = ctx.Input(1).Shape[0];
             return [new TensorType(x.DType, rank.IsKnown ? new Shape(Enumerable.Repeat(Dim.Unknown, (int)Math.Max(rank.Known, x.Shape.Rank))) : x.Shape)];
         }
@@ -345,20 +405,28 @@ public sealed class TileOp : Op
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var x = ctx.Input(0);
-        var repeats = ctx.ConstantLongs(1);
-        return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => repeats is null ? Dim.Unknown : d * Dim.Of(repeats[i]))))];
+        var repeats = ctx.ShapeValue(1);
+        return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => repeats is null ? Dim.Unknown : d * repeats[i])))];
     }
 
-    /// <summary>Y = tile(X, r); dX = Σ over the r copies: reshape dY to [r₀, d₀, r₁, d₁, …] and sum the r axes</summary>
+    /// <summary>Y = tile(X, r); dX = Σ over the r copies: reshape dY to [r₀, d₀, r₁, d₁, …] and sum the r axes (the
+    /// target interleaved at run time from r and Shape(X) where either is not static)</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
         var x = c.X(0);
-        var repeats = c.ConstantLongs(1) ?? throw c.Error("repeats must be a constant");
-        if (!x.Shape.IsFullyKnown) throw c.Error($"input shape {x.Shape} must be static");
-        var split = g.Reshape(c.DY(), x.Shape.ToArray().SelectMany((d, i) => new[] { repeats[i], d }).ToArray());
+        var repeats = c.ConstantLongs(1);
+        Value target;
+        if (repeats is not null && x.Shape.IsFullyKnown)
+            target = g.Ints("shape", x.Shape.ToArray().SelectMany((d, i) => new[] { repeats[i], d }).ToArray());
+        else
+        {
+            var pairs = g.Concat([g.Unsqueeze(c.X(1), 1), g.Unsqueeze(g.ShapeOf(x), 1)], 1);
+            target = g.Reshape(pairs, -1);
+        }
+        var split = g.Node1("Reshape", [c.DY(), target]);
         var summed = g.ReduceSum(split, Enumerable.Range(0, x.Rank).Select(i => 2L * i), keepDims: false);
-        return [summed, null];
+        return [g.Refine(summed, x.Shape), null];
     }
 }
 
@@ -377,16 +445,23 @@ public sealed class PadOp : Op
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d.IsKnown ? Dim.Of(d.Known + pads[i] + pads[i + r]) : Dim.Unknown)))];
     }
 
-    /// <summary>Constant: Y = pad(X, p); dX = pad(dY, −p), which crops. Edge and reflect: along each padded axis Y takes
-    /// X at an index map m (clamped, or mirrored without repeating the border); dX = dY·M along that axis, M[j, i] = [m(j) = i]</summary>
+    /// <summary>Constant: Y = pad(X, p); dX = pad(dY, −p), which crops (p may be computed at run time). Edge and reflect:
+    /// along each padded axis Y takes X at an index map m (clamped, or mirrored without repeating the border);
+    /// dX = dY·M along that axis, M[j, i] = [m(j) = i] for a static size, else ScatterElements(0, m, dY, add) with m
+    /// computed from the size at run time</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
-        var mode = c.Node.GetString("mode", "constant");
-        var pads = c.ConstantLongs(1) ?? throw c.Error("pads must be a constant");
-        if (mode == "constant") return [g.Node1("Pad", [c.DY(), g.Ints("pads", pads.Select(p => -p).ToArray())]), null, null];
-        if (mode is not ("edge" or "reflect")) throw c.Error($"mode '{mode}' has no gradient rule");
         var x = c.X(0);
+        var mode = c.Node.GetString("mode", "constant");
+        var pads = c.ConstantLongs(1);
+        if (mode == "constant")
+        {
+            var crop = pads is not null ? g.Ints("pads", pads.Select(p => -p).ToArray()) : g.Neg(c.X(1));
+            return [g.Refine(g.Node1("Pad", [c.DY(), crop]), x.Shape), null, null];
+        }
+        if (mode is not ("edge" or "reflect")) throw c.Error($"mode '{mode}' has no gradient rule");
+        if (pads is null) throw c.Error($"{mode} padding needs constant pads for its gradient");
         var rank = x.Rank;
         var dx = c.DY();
         for (var axis = 0; axis < rank; axis++)
@@ -394,14 +469,37 @@ public sealed class PadOp : Op
             long before = pads[axis], after = pads[axis + rank];
             if (before == 0 && after == 0) continue;
             if (before < 0 || after < 0) throw c.Error($"{mode} padding with negative pads ({before}, {after}) has no gradient rule");
-            var n = x.Shape[axis].IsKnown ? x.Shape[axis].Known : throw c.Error($"{mode} padding needs a static size on axis {axis}");
+            if (x.Shape[axis].Value is not { } n)
+            {
+                dx = ScatteredBack(g, dx, x, axis, before, after, mode);
+                continue;
+            }
             var map = new float[(n + before + after) * n];
             for (var j = 0L; j < n + before + after; j++)
                 map[j * n + SourceIndex(j - before, n, mode)] = 1;
             var m = g.Cast(g.Constant(map, [n + before + after, n], "pad_map"), x.DType);
             dx = AlongAxis(g, dx, axis, rank, v => g.MatMul(v, m));
         }
-        return [dx, null, null];
+        return [g.Refine(dx, x.Shape), null, null];
+    }
+
+    /// <summary>One symbolic axis of the edge/reflect gradient: m(j) for j = −before … n + after − 1 from n at run time
+    /// (edge: clamp(j, 0, n − 1); reflect: (n − 1) − |(n − 1) − |j||), then dY scattered into zeros with that axis n long.</summary>
+    private static Value ScatteredBack(GraphBuilder g, Value dy, Value x, int axis, long before, long after, string mode)
+    {
+        var n = g.ShapeOf(x, axis, axis + 1);
+        var last = g.Sub(n, g.Ints(1));
+        var j = g.Node1("Range", [g.ScalarLong(-before), g.Squeeze(g.Add(n, g.Ints(after)), 0), g.ScalarLong(1)]);
+        var m = mode == "edge"
+            ? g.Node1("Min", [g.Node1("Max", [j, g.Ints(0)]), last])
+            : g.Sub(last, g.Node1("Abs", [g.Sub(last, g.Node1("Abs", [j]))]));
+        long[] along = [.. Enumerable.Repeat(1L, x.Rank)];
+        along[axis] = -1;
+        var index = g.Node1("Expand", [g.Reshape(m, along), g.ShapeOf(dy)]);
+        var target = g.IntVector([.. axis > 0 ? [g.ShapeOf(dy, 0, axis)] : Array.Empty<object>(), n,
+            .. axis + 1 < x.Rank ? [g.ShapeOf(dy, axis + 1)] : Array.Empty<object>()]);
+        var zeros = g.Node1("ConstantOfShape", [target], [Attr.Tensor("value", Emit.ZeroTensor(dy.DType))]);
+        return g.Node1("ScatterElements", [zeros, index, dy], [Attr.Int("axis", axis), Attr.String("reduction", "add")]);
     }
 
     /// <summary>Which input index an output position <paramref name="p"/> (relative to the first unpadded one) reads.</summary>
@@ -429,6 +527,7 @@ public sealed class ShapeOp : Op
         var end = ctx.Node.GetInt("end", rank);
         start = Math.Clamp(start < 0 ? start + rank : start, 0, rank);
         end = Math.Clamp(end < 0 ? end + rank : end, 0, rank);
+        ctx.SetShapeValue(0, ctx.Input(0).Shape.Dims.Skip((int)start).Take((int)Math.Max(0, end - start)).ToArray());
         return [new TensorType(DataType.Int64, Shape.Of(Math.Max(0, end - start)))];
     }
 }
@@ -458,8 +557,8 @@ public sealed class ConstantOfShapeOp : Op
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var dtype = ctx.Node.GetTensor("value") is { } v ? Tensors.TypeOf(v) : DataType.Float;
-        var dims = ctx.ConstantLongs(0);
-        if (dims is not null) return [new TensorType(dtype, Shape.Of(dims))];
+        var dims = ctx.ShapeValue(0);
+        if (dims is not null) return [new TensorType(dtype, new Shape(dims))];
         var rank = ctx.Input(0).Shape[0];
         return [new TensorType(dtype, rank.IsKnown ? new Shape(Enumerable.Repeat(Dim.Unknown, (int)rank.Known)) : Shape.Scalar)];
     }
