@@ -21,11 +21,17 @@ public static class BenchApp
             case "inference":
                 InferenceBench.RunAsync(options).GetAwaiter().GetResult();
                 return 0;
+            case "lstm":
+                LstmBench.Run(options, args);
+                return 0;
+            case "lstm-one":
+                LstmBench.RunOne(options, args);
+                return 0;
             case "api-load":
                 ApiLoadBench.RunAsync(args).GetAwaiter().GetResult();
                 return 0;
             default:
-                Console.Error.WriteLine("usage: bench train-step|fit|inference|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value])");
+                Console.Error.WriteLine("usage: bench train-step|fit|inference|lstm|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (lstm: [--lengths 100,200,500] [--form Scan|Decomposed]; api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value])");
                 return 2;
         }
     }

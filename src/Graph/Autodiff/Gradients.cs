@@ -18,11 +18,25 @@ public static class Gradients
     {
         if (loss.Shape.ElementCount is { } n && n != 1)
             throw new GraphException($"loss '{loss.Name}' must be a scalar, its shape is {loss.Shape}");
+        Value seed;
+        using (g.Scope("grad"))
+            seed = g.Node1("ConstantOfShape", [g.Ints("shape", loss.Shape.Dims.Select(_ => 1L).ToArray())],
+                [Attr.Tensor("value", OneTensor(loss.DType))], name: "seed");
+        return Build(g, [(loss, seed)], wrt, options, "grad");
+    }
+
+    /// <summary>Vector-Jacobian products: appends to g Σ_k seed_kᵀ·∂output_k/∂wrt[i] for each wrt[i] (initializers,
+    /// inputs or node outputs of g, or values of enclosing graphs when g is a subgraph); returns wrt[i].Name → gradient
+    /// (same shape as wrt[i]; zeros when no output depends on it). Each seed has its output's shape. This is how a
+    /// control-flow gradient differentiates its body: the seeds are the gradients reaching the body's outputs.</summary>
+    public static IReadOnlyDictionary<string, Value> Build(GraphBuilder g, IReadOnlyList<(Value Output, Value Seed)> seeds,
+        IReadOnlyList<Value> wrt, GradientOptions? options = null, string? scope = null)
+    {
+        options ??= GradientOptions.Default;
         var nodes = g.Nodes.ToList();
-        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < nodes.Count; i++)
-            foreach (var o in nodes[i].Output)
-                if (o.Length > 0) producer[o] = i;
+        // Each node's inputs as the autodiff sees them: the explicit ones, then the names its subgraphs read from
+        // enclosing scopes (a Scan body's weights), which carry gradients like any input.
+        var nodeInputs = nodes.Select(nd => (IReadOnlyList<string>)[.. nd.Input, .. GraphBuilder.ImplicitInputs(nd)]).ToList();
 
         // Values that depend on some wrt through differentiable nodes, carrying floating-point data.
         var fromWrt = wrt.Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
@@ -30,30 +44,33 @@ public static class Gradients
         for (var i = 0; i < nodes.Count; i++)
         {
             var node = nodes[i];
-            if (!node.Input.Any(fromWrt.Contains)) continue;
+            if (!nodeInputs[i].Any(fromWrt.Contains)) continue;
             var op = OpRegistry.Get(node.OpType, node.Name);
             if (!op.Differentiable) continue;
             onPath[i] = true;
             foreach (var o in node.Output)
                 if (o.Length > 0 && g.Contains(o) && DataTypes.IsFloat(g[o].DType)) fromWrt.Add(o);
         }
-        // Nodes whose outputs reach the loss.
-        var toLoss = new HashSet<string>(StringComparer.Ordinal) { loss.Name };
+        // Nodes whose outputs reach a seeded output.
+        var toLoss = seeds.Select(s => s.Output.Name).ToHashSet(StringComparer.Ordinal);
         var relevant = new bool[nodes.Count];
         for (var i = nodes.Count - 1; i >= 0; i--)
         {
             if (!onPath[i] || !nodes[i].Output.Any(toLoss.Contains)) continue;
             relevant[i] = true;
-            foreach (var x in nodes[i].Input)
+            foreach (var x in nodeInputs[i])
                 if (fromWrt.Contains(x)) toLoss.Add(x);
         }
 
         var contributions = new Dictionary<string, List<Value>>(StringComparer.Ordinal);
-        var result = new Dictionary<string, Value>(StringComparer.Ordinal);
-        using (g.Scope("grad"))
+        foreach (var (output, seed) in seeds)
         {
-            contributions[loss.Name] = [g.Node1("ConstantOfShape", [g.Ints("shape", loss.Shape.Dims.Select(_ => 1L).ToArray())],
-                [Attr.Tensor("value", OneTensor(loss.DType))], name: "seed")];
+            if (!contributions.TryGetValue(output.Name, out var list)) contributions[output.Name] = list = [];
+            list.Add(seed);
+        }
+        var result = new Dictionary<string, Value>(StringComparer.Ordinal);
+        using (scope is null ? null : g.Scope(scope))
+        {
             for (var i = nodes.Count - 1; i >= 0; i--)
             {
                 if (!relevant[i]) continue;
@@ -61,9 +78,9 @@ public static class Gradients
                 var outGrads = node.Output.Select(o => contributions.ContainsKey(o) ? Accumulate(g, contributions, o) : null).ToList();
                 if (outGrads.All(d => d is null)) continue;
                 var op = OpRegistry.Get(node.OpType, node.Name);
-                var inputs = node.Input.Select(x => x.Length > 0 ? g[x] : null).ToList();
+                var inputs = nodeInputs[i].Select(x => x.Length > 0 ? g[x] : null).ToList();
                 var outputs = node.Output.Select(o => o.Length > 0 && g.Contains(o) ? g[o] : null).ToList();
-                var needs = node.Input.Select(x => x.Length > 0 && toLoss.Contains(x) && fromWrt.Contains(x)).ToList();
+                var needs = nodeInputs[i].Select(x => x.Length > 0 && toLoss.Contains(x) && fromWrt.Contains(x)).ToList();
                 IReadOnlyList<Value?> grads;
                 using (g.Scope(node.Name.Length > 0 ? node.Name.Replace('/', '_') : node.OpType))
                 {
@@ -108,7 +125,9 @@ public static class Gradients
     /// fallback that sums the axis and keeps the sum where the input's dim is 1 at run time.</summary>
     internal static Value Unbroadcast(GraphBuilder g, Value dx, Value x, global::Onnx.NodeProto node)
     {
-        if (dx.Shape.Equals(x.Shape)) return dx;
+        // A rule that gives its gradient the input's own Shape object vouches that the shapes agree at run time (also
+        // where a dim is unknown on both sides, which would otherwise look like a possible broadcast).
+        if (ReferenceEquals(dx.Shape, x.Shape) || dx.Shape.Equals(x.Shape)) return dx;
         if (dx.Rank < x.Rank)
         {
             if (dx.Shape.ElementCount is { } a && x.Shape.ElementCount is { } b && a == b) return g.ReshapeLike(dx, x);

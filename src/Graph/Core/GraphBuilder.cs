@@ -16,18 +16,47 @@ public sealed class GraphBuilder
     private readonly List<Value> _outputs = [];
     private readonly Dictionary<string, Initializer> _initializers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Value> _values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used;
     private readonly Dictionary<object, Value> _byOwner = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dim[]> _shapeValues = new(StringComparer.Ordinal);
-    private readonly Stack<string> _scopes = new();
+    private readonly Stack<string> _scopes;
+    private readonly GraphBuilder? _parent;
+
+    public GraphBuilder()
+    {
+        _used = new HashSet<string>(StringComparer.Ordinal);
+        _scopes = new Stack<string>();
+    }
+
+    /// <summary>A subgraph (a Scan/Loop/If body) whose nodes may read this graph's values (ONNX outer scope). Names
+    /// stay unique across the whole model, and initializers and constants it asks for go to the outermost graph
+    /// (so that weights stay parameters of the training graph and the body merely reads them).</summary>
+    private GraphBuilder(GraphBuilder parent)
+    {
+        _parent = parent;
+        _used = parent._used;
+        _scopes = new Stack<string>(parent._scopes.Reverse());
+    }
+
+    /// <summary>Starts a subgraph of this graph (see the private constructor); finish it with <see cref="ToGraph"/>.</summary>
+    public GraphBuilder Subgraph() => new(this);
+
+    /// <summary>The enclosing graph of a subgraph, null for the main graph.</summary>
+    public GraphBuilder? Parent => _parent;
+
+    private GraphBuilder Root => _parent?.Root ?? this;
 
     public IReadOnlyList<NodeProto> Nodes => _nodes;
     public IReadOnlyList<Value> Inputs => _inputs;
     public IReadOnlyList<Value> Outputs => _outputs;
     public IEnumerable<Value> InitializerValues => _initializers.Values.Select(i => i.Value);
-    public Value this[string name] => _values.TryGetValue(name, out var v) ? v : throw new GraphException($"no value named '{name}' in the graph");
-    public bool Contains(string name) => _values.ContainsKey(name);
+    public Value this[string name] => Find(name) ?? throw new GraphException($"no value named '{name}' in the graph");
+    /// <summary>Whether <paramref name="name"/> is a value of this graph or of an enclosing one.</summary>
+    public bool Contains(string name) => Find(name) is not null;
+    /// <summary>Whether <paramref name="name"/> is defined in this graph itself (not read from an enclosing scope).</summary>
+    public bool IsLocal(string name) => _values.ContainsKey(name);
+    private Value? Find(string name) => _values.TryGetValue(name, out var v) ? v : _parent?.Find(name);
 
     /// <summary>Opens a naming scope; dispose to close it.</summary>
     public IDisposable Scope(string name)
@@ -61,6 +90,10 @@ public sealed class GraphBuilder
     /// <summary>Marks <paramref name="value"/> as a graph output, under <paramref name="name"/> (through an Identity when renamed).</summary>
     public Value AddOutput(Value value, string? name = null)
     {
+        // A subgraph output must be made by the subgraph's own nodes, once per output (ONNX Runtime does not pass an
+        // enclosing scope's value or a body input straight through to a Scan output reliably).
+        if (_parent is not null && name is null && (!_producer.ContainsKey(value.Name) || _outputs.Any(o => o.Name == value.Name)))
+            value = Node1("Identity", [value]);
         if (name is not null && name != value.Name)
         {
             if (_values.ContainsKey(name)) throw new GraphException($"graph output name '{name}' is already used");
@@ -81,6 +114,7 @@ public sealed class GraphBuilder
     /// <paramref name="owner"/> again returns the existing value, whatever the name (shared weights).</summary>
     public Value AddInitializer(string name, DataType dtype, Shape shape, Func<TensorProto> tensor, object? owner = null)
     {
+        if (_parent is not null) return Root.AddInitializer(name, dtype, shape, tensor, owner);
         if (owner is not null && _byOwner.TryGetValue(owner, out var known)) return known;
         if (_initializers.ContainsKey(name)) throw new GraphException($"initializer '{name}' is defined twice");
         if (_values.ContainsKey(name)) throw new GraphException($"initializer name '{name}' is already used by another value");
@@ -126,8 +160,8 @@ public sealed class GraphBuilder
         _ => Constant(Tensors.Create(baseName, [(float)value]), baseName),
     };
 
-    public TensorProto? ConstantValue(string name) => _initializers.TryGetValue(name, out var i) ? i.Tensor.Value : null;
-    public bool IsInitializer(string name) => _initializers.ContainsKey(name);
+    public TensorProto? ConstantValue(string name) => _initializers.TryGetValue(name, out var i) ? i.Tensor.Value : _parent?.ConstantValue(name);
+    public bool IsInitializer(string name) => _initializers.ContainsKey(name) || _parent?.IsInitializer(name) == true;
 
     /// <summary>Adds a node of <paramref name="opType"/>, infers its outputs and returns them.</summary>
     public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
@@ -138,7 +172,7 @@ public sealed class GraphBuilder
         var node = new NodeProto { OpType = opType, Name = nodeName };
         foreach (var i in inputs)
         {
-            if (i is not null && !_values.ContainsKey(i.Name))
+            if (i is not null && !Contains(i.Name))
                 throw new GraphException($"{opType} node '{nodeName}': input '{i.Name}' is not a value of this graph");
             node.Input.Add(i?.Name ?? "");
         }
@@ -186,12 +220,13 @@ public sealed class GraphBuilder
     public IReadOnlyList<Value> Append(NodeProto node)
     {
         foreach (var i in node.Input)
-            if (i.Length > 0 && !_values.ContainsKey(i))
+            if (i.Length > 0 && !Contains(i))
                 throw new GraphException($"{node.OpType} node '{node.Name}': input '{i}' is not a value of this graph");
-        if (node.Name.Length == 0 || _used.Contains(node.Name)) node.Name = UniqueName(node.OpType);
+        if (node.Name.Length == 0) node.Name = UniqueName(node.OpType);
+        else if (_used.Contains(node.Name)) node.Name = UniqueName(node.Name);
         else _used.Add(node.Name);
         var op = OpRegistry.Get(node.OpType, node.Name);
-        var ctx = new InferenceContext(node, node.Input.Select(i => i.Length > 0 ? (TensorType?)_values[i].Type : null).ToList(), ConstantValue, ShapeValueOf);
+        var ctx = new InferenceContext(node, node.Input.Select(i => i.Length > 0 ? (TensorType?)this[i].Type : null).ToList(), ConstantValue, ShapeValueOf);
         var types = op.Infer(ctx);
         var result = new List<Value>();
         for (var k = 0; k < node.Output.Count; k++)
@@ -209,7 +244,7 @@ public sealed class GraphBuilder
 
 
     /// <summary>The dims an int64 value computed from Shape nodes holds (null when the graph does not know them).</summary>
-    public Dim[]? ShapeValueOf(string name) => _shapeValues.GetValueOrDefault(name);
+    public Dim[]? ShapeValueOf(string name) => _shapeValues.GetValueOrDefault(name) ?? _parent?.ShapeValueOf(name);
 
     /// <summary>Narrows the recorded shape of <paramref name="v"/> to <paramref name="shape"/>, which its producer
     /// guarantees but inference cannot see (a Pad or Slice by run-time amounts that restores an input's shape): each
@@ -246,7 +281,7 @@ public sealed class GraphBuilder
         var g = new GraphProto { Name = name };
         g.Input.AddRange(_inputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
         g.Output.AddRange(_outputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
-        var used = live.SelectMany(n => n.Input).Concat(_outputs.Select(o => o.Name)).ToHashSet();
+        var used = live.SelectMany(ReadNames).Concat(_outputs.Select(o => o.Name)).ToHashSet();
         g.Initializer.AddRange(_initializers.Values.Where(i => used.Contains(i.Value.Name)).Select(i => i.Tensor.Value));
         g.Node.AddRange(live);
         if (valueInfo)
@@ -278,8 +313,24 @@ public sealed class GraphBuilder
         return _nodes.Where(live.Contains).ToList();
     }
 
+    /// <summary>Every name <paramref name="node"/> reads: its inputs, then what its subgraphs read from enclosing scopes.</summary>
+    public static IEnumerable<string> ReadNames(NodeProto node) =>
+        node.Input.Concat(node.Attribute.Where(a => a.G is not null).SelectMany(a => SubgraphReferences(a.G)));
+
+    /// <summary>The names this graph's nodes read, subgraph bodies included.</summary>
+    public IEnumerable<string> ReadNames() => _nodes.SelectMany(ReadNames);
+
+    /// <summary>Names <paramref name="node"/>'s subgraphs read from enclosing scopes, each once, in order of first use:
+    /// the node's implicit inputs, which the autodiff treats as inputs after the explicit ones.</summary>
+    public static IReadOnlyList<string> ImplicitInputs(NodeProto node)
+    {
+        if (node.Attribute.All(a => a.G is null)) return [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return node.Attribute.Where(a => a.G is not null).SelectMany(a => SubgraphReferences(a.G)).Where(seen.Add).ToList();
+    }
+
     /// <summary>Names a subgraph reads from enclosing scopes.</summary>
-    private static IEnumerable<string> SubgraphReferences(GraphProto sub)
+    public static IEnumerable<string> SubgraphReferences(GraphProto sub)
     {
         var defined = sub.Input.Select(i => i.Name).Concat(sub.Initializer.Select(i => i.Name)).Concat(sub.Node.SelectMany(n => n.Output)).ToHashSet();
         return sub.Node.SelectMany(n => n.Input.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => SubgraphReferences(a.G))))

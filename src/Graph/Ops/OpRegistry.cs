@@ -31,6 +31,8 @@ public static class OpRegistry
         new ReduceL2Op(), new ReduceSumSquareOp(), new ReduceLogSumExpOp(), new ArgMaxOp(), new ArgMinOp(), new TopKOp(),
         // recurrent (inference form)
         new LstmOp(), new GruOp(), new RnnOp(),
+        // control flow
+        new ScanOp(),
         new RandomUniformLikeOp(), new RandomNormalLikeOp(), new RandomUniformOp(), new RandomNormalOp(), new BernoulliOp(),
     }.ToDictionary(op => op.Type);
 

@@ -90,7 +90,7 @@ public static class TrainingGraph
         IReadOnlyList<StateUpdate> updates)
     {
         // Weights the trace never read (a layer off every output's path) are left out rather than made dead inputs.
-        var read = g.Nodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        var read = g.ReadNames().ToHashSet(StringComparer.Ordinal);
         var parameters = new List<TrainableParameter>();
         foreach (var (w, trainable) in Trainability(model))
             if (!stateWeights.Contains(w) && Layer.WeightValue(g, w) is { } v && read.Contains(v.Name))

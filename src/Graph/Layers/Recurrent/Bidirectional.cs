@@ -52,6 +52,8 @@ public sealed class Bidirectional : Layer
         if (Forward.ReturnSequences != Backward.ReturnSequences || Forward.ReturnState != Backward.ReturnState)
             throw new ArgumentException($"Bidirectional '{Name}': forward and backward layers differ in return_sequences/return_state");
         Forward.Trainable = Backward.Trainable = Trainable;
+        // Keras flips the backward half's sequence; a go_backwards layer can write it in input order directly.
+        Backward.AlignedOutput = true;
         // As Keras 3's get_config: both directions as they were made (forward_/backward_ names, go_backwards, zero_output_for_mask).
         Config = config with { Layer = WrappedLayers.Serialize(Forward), BackwardLayer = WrappedLayers.Serialize(Backward) };
     }
@@ -90,7 +92,7 @@ public sealed class Bidirectional : Layer
         var bwd = Backward.Emit(g, [x], ctx);
         var a = fwd[0];
         var b = bwd[0];
-        if (Forward.ReturnSequences) b = Rnn.Reverse(g, b, Forward.TimeMajor ? 0 : 1);
+        if (Forward.ReturnSequences && !Backward.GoBackwards) b = Rnn.Reverse(g, b, Forward.TimeMajor ? 0 : 1);
         IReadOnlyList<Value> merged = Config.MergeMode switch
         {
             "concat" => [g.Node1("Concat", [a, b], [Attr.Int("axis", -1)])],

@@ -62,11 +62,14 @@ public sealed record GRUConfig : RecurrentConfig
     public int? Implementation { get; init; }
 }
 
-/// <summary>How a recurrent layer is emitted. <see cref="Auto"/>: fused ONNX op in inference without a mask, the
-/// unrolled cell otherwise.</summary>
+/// <summary>How a recurrent layer is emitted. <see cref="Auto"/>: fused ONNX op in inference without a mask, a Scan
+/// over the cell otherwise.</summary>
 public enum RecurrentForm
 {
     Auto,
     Fused,
+    /// <summary>The cell unrolled over a known number of steps (graph size grows with the length).</summary>
     Decomposed,
+    /// <summary>The cell as the body of one ONNX Scan (open length; differentiated by a reverse Scan).</summary>
+    Scan,
 }

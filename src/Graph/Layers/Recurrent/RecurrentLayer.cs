@@ -1,5 +1,6 @@
 using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Ops;
 
 namespace NeuralService.Graph.Layers;
 
@@ -8,11 +9,13 @@ namespace NeuralService.Graph.Layers;
 /// <list type="bullet">
 /// <item>fused: ONNX's RNN/LSTM/GRU op (time-major, gates reordered and kernels transposed by ops on the weight values,
 /// so trained weights flow through); used in inference without a mask when the activations are expressible;</item>
-/// <item>decomposed: the cell unrolled over a known number of steps with MatMul/Add/Mul/Sub/activations/Gather/Split/
-/// Concat/Unsqueeze, which the autodiff differentiates; used in training, with a Keras mask (state carried through
-/// masked steps by Where) or when asked for by <see cref="Form"/>.</item>
+/// <item>Scan: the cell (MatMul/Add/Mul/Sub/activations/Split) as the body of one ONNX Scan over the time axis, the
+/// input projection x·kernel done once outside; open sequence lengths, graph size independent of the length, and
+/// differentiated by the Scan gradient (a reverse Scan). Used in training, with a Keras mask (state carried through
+/// masked steps by Where), or when the activations have no fused form;</item>
+/// <item>decomposed: the same cell unrolled over a known number of steps (only when asked for by <see cref="Form"/>).</item>
 /// </list>
-/// With a mask, inference uses the unrolled form too rather than the fused op's sequence_lens: that only expresses
+/// With a mask, inference uses the Scan form too rather than the fused op's sequence_lens: that only expresses
 /// right padding, while Keras masks may have holes and also hold the state through masked steps at the start.
 /// <c>unroll</c> and <c>implementation</c> do not change the numbers and are only kept in the config.
 /// Extra inputs after x are the initial states (h, and c for LSTM), as Keras's <c>initial_state</c>.
@@ -36,6 +39,10 @@ public abstract class RecurrentLayer : Layer
 
     /// <summary>Which emission to use; <see cref="RecurrentForm.Auto"/> picks as described on the class.</summary>
     public RecurrentForm Form { get; set; } = RecurrentForm.Auto;
+
+    /// <summary>With go_backwards and return_sequences: return the sequence in input time order (Bidirectional's
+    /// backward half) rather than Keras's processing order. A Scan then simply writes its outputs in reverse.</summary>
+    internal bool AlignedOutput { get; set; }
 
     public int Units => _config.Units;
     public bool ReturnSequences => _config.ReturnSequences;
@@ -86,31 +93,40 @@ public abstract class RecurrentLayer : Layer
         var x = TimeMajor ? Rnn.Transpose(g, input, 1, 0, 2) : input;
         var keptMask = ctx.MaskOf(input);
         var mask = keptMask;
-        if (GoBackwards)
-        {
-            x = Rnn.Reverse(g, x, 1);
-            if (mask is not null) mask = Rnn.Reverse(g, mask, 1);
-        }
         var initial = inputs.Skip(1).ToList();
         var fusedOk = FusedActivations() is not null;
         var dropping = ctx.Training && (_config.Dropout > 0 || _config.RecurrentDropout > 0);
-        bool decomposed;
+        RecurrentForm form;
         switch (Form)
         {
             case RecurrentForm.Decomposed:
-                decomposed = true;
+            case RecurrentForm.Scan:
+                form = Form;
                 break;
             case RecurrentForm.Fused:
                 if (!fusedOk) throw new ShapeException($"{ClassName} '{Name}': the fused ONNX op cannot express these activations");
                 if (mask is not null) throw new ShapeException($"{ClassName} '{Name}': the fused form does not take a Keras mask");
                 if (dropping) throw new ShapeException($"{ClassName} '{Name}': the fused form has no dropout");
-                decomposed = false;
+                form = RecurrentForm.Fused;
                 break;
             default:
-                decomposed = ctx.Training || mask is not null || !fusedOk;
+                form = ctx.Training || mask is not null || !fusedOk ? RecurrentForm.Scan : RecurrentForm.Fused;
                 break;
         }
-        var (sequence, states) = decomposed ? EmitDecomposed(g, x, mask, initial, ctx) : EmitFused(g, x, initial);
+        Value? sequence;
+        IReadOnlyList<Value> states;
+        if (form == RecurrentForm.Scan)
+            (sequence, states) = EmitScan(g, x, mask, initial, ctx);
+        else
+        {
+            if (GoBackwards)
+            {
+                x = Rnn.Reverse(g, x, 1);
+                if (mask is not null) mask = Rnn.Reverse(g, mask, 1);
+            }
+            (sequence, states) = form == RecurrentForm.Decomposed ? EmitDecomposed(g, x, mask, initial, ctx) : EmitFused(g, x, initial);
+            if (sequence is not null && GoBackwards && AlignedOutput) sequence = Rnn.Reverse(g, sequence, 1);
+        }
         var output = ReturnSequences ? sequence! : states[0];
         if (ReturnSequences && TimeMajor) output = Rnn.Transpose(g, output, 1, 0, 2);
         if (ReturnSequences && keptMask is not null) ctx.SetMask(output, keptMask);
@@ -185,6 +201,73 @@ public abstract class RecurrentLayer : Layer
         return (sequence, states);
     }
 
+    // ---- Scan form ----
+
+    /// <summary>The recurrence as one ONNX Scan over the time axis: x·kernel + bias for all steps at once outside, only
+    /// the recurrence inside the body; the mask (bool [B, T]) is a second scan input, dropout masks are drawn once
+    /// outside and read by the body. Graph size does not depend on the length, which may be open.</summary>
+    private (Value? Sequence, IReadOnlyList<Value> States) EmitScan(GraphBuilder g, Value x, Value? mask,
+        IReadOnlyList<Value> initial, CallContext ctx)
+    {
+        var (projected, recurrentKeep) = Project(g, x, ctx);
+        var prepared = PrepareSteps(g);
+        var states = new List<Value>();
+        for (var s = 0; s < StateCount; s++)
+            states.Add(s < initial.Count ? initial[s] : ZeroState(g, x));
+        var sequences = new List<ScanInput> { new(projected, 1, GoBackwards) };
+        if (mask is not null) sequences.Add(new ScanInput(mask, 1, GoBackwards));
+        IReadOnlyList<ScanOutput> outputs = ReturnSequences ? [new ScanOutput(1, GoBackwards && AlignedOutput)] : [];
+        var results = ControlFlow.Scan(g, states, sequences, outputs, (bg, st, xs) =>
+        {
+            var h = st[0];
+            var c = st.Count > 1 ? st[1] : null;
+            var hRec = recurrentKeep is null ? h : bg.Node1("Mul", [h, recurrentKeep]);
+            var next = Step(bg, xs[0], h, hRec, c, prepared);
+            var output = next[0];
+            if (mask is not null)
+            {
+                var m = Rnn.Unsqueeze(bg, xs[1], 1);
+                var raw = next[0];
+                next[0] = bg.Node1("Where", [m, raw, h], name: "Masked");
+                if (next.Length > 1) next[1] = bg.Node1("Where", [m, next[1], c!], name: "Masked");
+                output = _config.ZeroOutputForMask ? bg.Node1("Where", [m, raw, bg.Scalar(0, x.DType, "zero")], name: "Masked") : next[0];
+            }
+            return new ScanStep(next, ReturnSequences ? [output] : []);
+        }, name: "Scan");
+        return (ReturnSequences ? results[StateCount] : null, results.Take(StateCount).ToList());
+    }
+
+    /// <summary>Zeros [B, units] for a batch known only at run time.</summary>
+    private Value ZeroState(GraphBuilder g, Value x)
+    {
+        var batch = g.Node1("Shape", [x], [Attr.Int("start", 0), Attr.Int("end", 1)]);
+        var dims = g.Node1("Concat", [batch, g.Ints(Units)], [Attr.Int("axis", 0)]);
+        var zeros = g.Node1("ConstantOfShape", [dims], [Attr.Tensor("value", Autodiff.Emit.ZeroTensor(x.DType))], name: "zero_state");
+        return g.Declare(zeros.Name, zeros.DType, Shape.Of(x.Shape[0], Units));
+    }
+
+    /// <summary>Input dropout applied to x, x·kernel + input bias over the whole sequence, and the recurrent dropout
+    /// mask (or null), both drawn once per sequence as Keras does.</summary>
+    private (Value Projected, Value? RecurrentKeep) Project(GraphBuilder g, Value x, CallContext ctx)
+    {
+        if (ctx.Training && _config.Dropout > 0)
+        {
+            var first = g.Node1("Gather", [x, g.ScalarLong(0)], [Attr.Int("axis", 1)]);
+            var keep = DropoutMask(g, g.Node1("Shape", [first]), _config.Dropout, ctx);
+            x = g.Node1("Mul", [x, Rnn.Unsqueeze(g, keep, 1)]);
+        }
+        Value? recurrentKeep = null;
+        if (ctx.Training && _config.RecurrentDropout > 0)
+        {
+            var batch = g.Node1("Shape", [x], [Attr.Int("start", 0), Attr.Int("end", 1)]);
+            var dims = g.Node1("Concat", [batch, g.Ints(Units)], [Attr.Int("axis", 0)]);
+            recurrentKeep = DropoutMask(g, dims, _config.RecurrentDropout, ctx);
+        }
+        var projected = g.Node1("MatMul", [x, Use(g, Kernel)]);
+        if (InputBias(g) is { } inBias) projected = g.Node1("Add", [projected, inBias]);
+        return (projected, recurrentKeep);
+    }
+
     // ---- decomposed form ----
 
     /// <summary>The input bias added to x·kernel for all gates at once, or null.</summary>
@@ -205,21 +288,7 @@ public abstract class RecurrentLayer : Layer
         if (!time.IsKnown)
             throw new ShapeException($"{ClassName} '{Name}': the unrolled (training or masked) form needs a known sequence length, got input {x.Shape}");
         var steps = time.Known;
-        if (ctx.Training && _config.Dropout > 0)
-        {
-            var first = g.Node1("Gather", [x, g.ScalarLong(0)], [Attr.Int("axis", 1)]);
-            var keep = DropoutMask(g, g.Node1("Shape", [first]), _config.Dropout, ctx);
-            x = g.Node1("Mul", [x, Rnn.Unsqueeze(g, keep, 1)]);
-        }
-        Value? recurrentKeep = null;
-        if (ctx.Training && _config.RecurrentDropout > 0)
-        {
-            var batch = g.Node1("Shape", [x], [Attr.Int("start", 0), Attr.Int("end", 1)]);
-            var dims = g.Node1("Concat", [batch, g.Ints(Units)], [Attr.Int("axis", 0)]);
-            recurrentKeep = DropoutMask(g, dims, _config.RecurrentDropout, ctx);
-        }
-        var projected = g.Node1("MatMul", [x, Use(g, Kernel)]);
-        if (InputBias(g) is { } inBias) projected = g.Node1("Add", [projected, inBias]);
+        var (projected, recurrentKeep) = Project(g, x, ctx);
         var prepared = PrepareSteps(g);
         Value? h = initial.Count > 0 ? initial[0] : null;
         Value? c = initial.Count > 1 ? initial[1] : null;

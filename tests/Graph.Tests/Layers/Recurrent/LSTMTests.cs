@@ -113,7 +113,7 @@ public sealed class LSTMTests
     }
 
     [Fact]
-    public void UnknownLengthExportsFusedForInferenceAndRefusesTheUnrolledForm()
+    public void UnknownLengthExportsFusedForInferenceAndScanForTraining()
     {
         var layer = new LSTM(3);
         var model = RecurrentHarness.Model(layer, null, 2);
@@ -123,6 +123,19 @@ public sealed class LSTMTests
         var (y, dims) = Ort.Run1(onnx, x, [1, 7, 2]);
         Assert.Equal([1, 3], dims);
         Reference.AssertClose(RecurrentHarness.Cell(layer, x, 1, 7, 2).H, y);
+        // Training mode: one Scan whatever the length; two lengths through the same graph.
+        var training = model.ToOnnx(new Graph.Models.ExportOptions { Training = true });
+        OnnxChecker.Check(training);
+        Assert.True(RecurrentHarness.Uses(training, "Scan"));
+        foreach (var time in new[] { 7, 3 })
+        {
+            var xs = Reference.Random(2 * time * 2, 9 + time);
+            var (yt, dt) = Ort.Run1(training, xs, [2, time, 2]);
+            Assert.Equal([2, 3], dt);
+            Reference.AssertClose(RecurrentHarness.Cell(layer, xs, 2, time, 2).H, yt);
+        }
+        // The unrolled form needs the length.
+        layer.Form = RecurrentForm.Decomposed;
         var e = Assert.ThrowsAny<Graph.Core.GraphException>(() => model.ToOnnx(new Graph.Models.ExportOptions { Training = true }));
         Assert.Contains("known sequence length", e.Message);
     }

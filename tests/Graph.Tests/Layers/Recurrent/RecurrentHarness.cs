@@ -40,7 +40,12 @@ internal static class RecurrentHarness
         return m.Graph.Output.Select(o => results[o.Name]).ToList();
     }
 
-    public static bool Uses(ModelProto m, string opType) => m.Graph.Node.Any(n => n.OpType == opType);
+    /// <summary>Whether any node of the model, subgraph bodies included, is <paramref name="opType"/>.</summary>
+    public static bool Uses(ModelProto m, string opType) => AllNodes(m.Graph).Any(n => n.OpType == opType);
+
+    /// <summary>The nodes of <paramref name="g"/> and of every subgraph (Scan bodies) in it.</summary>
+    public static IEnumerable<NodeProto> AllNodes(GraphProto g) =>
+        g.Node.SelectMany(n => new[] { n }.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => AllNodes(a.G))));
 
     /// <summary>Asserts that both exports give <paramref name="expected"/> (data and dims) and agree with each other.</summary>
     public static void AssertOutputs(Exported e, IReadOnlyList<(float[] Data, int[] Dims)> expected)
