@@ -21,10 +21,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private readonly DeviceOptions _device;
     private readonly int _seed;
     private OptimizerSpec? _optimizer;
+    // One loss per model output, its loss weight in LossSpec.Weight.
     private IReadOnlyList<LossSpec> _losses = [];
-    private IReadOnlyList<string> _metrics = [];
-    // Metrics the graph has no op form for (precision, AUC…): computed here from the fetched predictions.
-    private IReadOnlyList<string> _hostMetrics = [];
+    // Per output: metrics the graph computes, and those it has no op form for (precision, AUC…), computed here from
+    // the fetched predictions.
+    private IReadOnlyList<IReadOnlyList<string>> _metrics = [];
+    private IReadOnlyList<IReadOnlyList<string>> _hostMetrics = [];
     private CompiledGraph? _train;
     private CompiledGraph? _eval;
     private StepSession? _session;
@@ -46,16 +48,52 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// <summary>The device the step runs on, and why (one line for the logs).</summary>
     public string? DeviceReport => _session is null ? null : $"{_session.Device}: {_session.DeviceReason}";
 
+    /// <summary>One loss for every output, and <paramref name="metrics"/> for every output.</summary>
     public void Compile(OptimizerSpec optimizer, LossSpec loss, IReadOnlyList<string>? metrics = null) =>
-        Compile(optimizer, [loss], metrics);
+        Compile(optimizer, PerOutput.All(loss), metrics);
 
-    public void Compile(OptimizerSpec optimizer, IReadOnlyList<LossSpec> losses, IReadOnlyList<string>? metrics = null)
+    /// <summary>One loss for every output, or one per output in output order.</summary>
+    public void Compile(OptimizerSpec optimizer, IReadOnlyList<LossSpec> losses, IReadOnlyList<string>? metrics = null, IReadOnlyList<double>? lossWeights = null) =>
+        Compile(optimizer, losses.Count == 1 ? PerOutput.All(losses[0]) : PerOutput.ByOrder(losses), metrics,
+            lossWeights is null ? null : PerOutput.ByOrder(lossWeights));
+
+    /// <summary>Keras's <c>compile(loss, metrics, loss_weights)</c> with <paramref name="metrics"/> applied to every output.</summary>
+    public void Compile(OptimizerSpec optimizer, PerOutput<LossSpec> loss, IReadOnlyList<string>? metrics = null, PerOutput<double>? lossWeights = null) =>
+        Compile(optimizer, loss, PerOutput.All(metrics ?? []), lossWeights);
+
+    /// <summary>Keras's <c>compile</c> for any number of outputs: <paramref name="loss"/>, <paramref name="metrics"/> and
+    /// <paramref name="lossWeights"/> each one value for every output, a list in output order or a dict by output name
+    /// (a dict may leave outputs out: no metrics, loss weight 1). The total loss is Σ weight·loss + regularization; the logs
+    /// name each output's quantities <c>{output}_loss</c>, <c>{output}_{metric}</c> as Keras's do.</summary>
+    public void Compile(OptimizerSpec optimizer, PerOutput<LossSpec> loss, PerOutput<IReadOnlyList<string>>? metrics, PerOutput<double>? lossWeights = null)
     {
+        var outputs = Model.OutputNames;
+        var losses = loss.Resolve(outputs, "loss");
+        if (lossWeights is not null)
+        {
+            var weights = lossWeights.Resolve(outputs, "loss_weights", _ => 1.0);
+            for (var i = 0; i < weights.Count; i++)
+                if (!double.IsFinite(weights[i]) || weights[i] < 0)
+                    throw new ArgumentException($"loss_weights: the weight of output '{outputs[i]}' must be finite and non-negative, got {weights[i]}");
+            losses = losses.Select((l, i) => l with { Weight = weights[i] }).ToList();
+        }
+        var perOutput = (metrics ?? PerOutput.All<IReadOnlyList<string>>([])).Resolve(outputs, "metrics", _ => []);
+        var graph = new List<IReadOnlyList<string>>();
+        var host = new List<IReadOnlyList<string>>();
+        for (var i = 0; i < outputs.Count; i++)
+        {
+            graph.Add(perOutput[i].Where(m => IsGraphMetric(m, losses[i])).ToList());
+            host.Add(perOutput[i].Where(m => !IsGraphMetric(m, losses[i])).ToList());
+            foreach (var m in host[^1])
+            {
+                try { MetricFactory.Create(m, losses[i].Name); }
+                catch (ArgumentException e) when (outputs.Count > 1) { throw new ArgumentException($"metrics of output '{outputs[i]}': {e.Message}", e); }
+            }
+        }
         _optimizer = optimizer;
         _losses = losses;
-        _metrics = (metrics ?? []).Where(m => IsGraphMetric(m, losses)).ToList();
-        _hostMetrics = (metrics ?? []).Where(m => !IsGraphMetric(m, losses)).ToList();
-        foreach (var m in _hostMetrics) MetricFactory.Create(m, losses[0].Name);
+        _metrics = graph;
+        _hostMetrics = host;
         LearningRate = optimizer.LearningRate;
         DisposeSession();
         _train = _eval = null;
@@ -67,8 +105,11 @@ public sealed class Trainer : ITrainingControl, IDisposable
         Validate(data, "training data");
         if (options.ValidationData is { } v) Validate(v, "validation data");
         var (train, validation) = options.ValidationSplit > 0 ? data.Split(options.ValidationSplit) : (data, options.ValidationData);
-        if (options.ClassWeight is { } cw && train.Labels is { } labels)
-            train = new InMemoryDataset(train.Features, labels, ClassSampleWeights(labels, cw, train.SampleWeights), train.ClassNames);
+        if (options.ClassWeight is { } cw && train.Targets is { } targets)
+        {
+            if (targets.Count != 1) throw new ArgumentException($"class_weight needs a model with one output; this one has {targets.Count} (use sample weights)");
+            train = new InMemoryDataset(train.Inputs, targets, ClassSampleWeights(targets[0], cw, train.SampleWeights), train.ClassNames);
+        }
         return Fit(train.Batches(options.BatchSize, options.Shuffle, _seed), validation?.Batches(options.BatchSize), options, train.SampleWeights is not null);
     }
 
@@ -106,7 +147,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
                     sums[fetched[i].Name] = sums.GetValueOrDefault(fetched[i].Name) + fetched[i].Value * batch.Count;
                 UpdateHost(host, batch, predictions);
                 logs = sums.ToDictionary(kv => kv.Key, kv => kv.Value / seen);
-                foreach (var m in host) logs[m.Name] = m.Result();
+                foreach (var m in host) logs[m.Name] = m.Metric.Result();
                 index++;
                 foreach (var c in options.Callbacks) c.OnBatchEnd(this, index - 1, train.BatchCount ?? -1, logs);
                 if (options.Verbose == 1) bar.Update(index, logs);
@@ -141,19 +182,16 @@ public sealed class Trainer : ITrainingControl, IDisposable
             var feeds = new List<NamedOnnxValue>(held);
             feeds.AddRange(BatchFeeds(eval.Signature, batch).Select(f => f.ToNamed()));
             using var results = session.Run(feeds);
+            var list = results.ToList();
             if (eval.Signature.PredictionOutputs.Count > 0)
-                UpdateHost(host, batch, results.First(r => r.Name == eval.Signature.PredictionOutputs[0]).AsTensor<float>().ToArray());
-            foreach (var r in results)
-            {
-                var name = r.Name == eval.Signature.LossOutput ? "loss"
-                    : eval.Signature.MetricOutputs.ToList().IndexOf(r.Name) is var i and >= 0 && eval.Signature.MetricOutputs.Count == _metrics.Count ? _metrics[i]
-                    : null;
-                if (name is not null) sums[name] = sums.GetValueOrDefault(name) + r.AsTensor<float>().GetValue(0) * batch.Count;
-            }
+                UpdateHost(host, batch, eval.Signature.PredictionOutputs.Select(p => list.First(r => r.Name == p).AsTensor<float>().ToArray()).ToList());
+            foreach (var r in list)
+                if (eval.Signature.LogNames.TryGetValue(r.Name, out var name))
+                    sums[name] = sums.GetValueOrDefault(name) + r.AsTensor<float>().GetValue(0) * batch.Count;
             seen += batch.Count;
         }
         var result = sums.ToDictionary(kv => kv.Key, kv => seen == 0 ? double.NaN : kv.Value / seen);
-        foreach (var m in host) result[m.Name] = seen == 0 ? double.NaN : m.Result();
+        foreach (var m in host) result[m.Name] = seen == 0 ? double.NaN : m.Metric.Result();
         return result;
     }
 
@@ -161,90 +199,160 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public static void CheckMetrics(IEnumerable<string> metrics, LossSpec loss)
     {
         foreach (var m in metrics)
-            if (!IsGraphMetric(m, [loss])) MetricFactory.Create(m, loss.Name);
+            if (!IsGraphMetric(m, loss)) MetricFactory.Create(m, loss.Name);
     }
 
-    private static bool IsGraphMetric(string name, IReadOnlyList<LossSpec> losses)
+    private static bool IsGraphMetric(string name, LossSpec loss)
     {
         try
         {
-            NeuralService.Graph.Training.Metrics.Canonical(name, losses.Count > 0 ? losses[0] : new LossSpec("mse"));
+            NeuralService.Graph.Training.Metrics.Canonical(name, loss);
             return true;
         }
         catch (ArgumentException) { return false; }
     }
 
-    private List<Metric> HostMetrics() => _hostMetrics.Select(m => MetricFactory.Create(m, _losses[0].Name)).ToList();
+    /// <summary>A host-side metric of one output, under its log name.</summary>
+    private sealed record HostMetric(int Output, string Name, Metric Metric);
 
-    private static void UpdateHost(List<Metric> host, Batch batch, float[]? predictions)
+    private List<HostMetric> HostMetrics()
     {
-        if (host.Count == 0 || predictions is null || batch.Labels is null) return;
-        var width = batch.Count == 0 ? 1 : predictions.Length / batch.Count;
-        var metricBatch = new MetricBatch(batch.Labels.ToFloat32(), predictions, batch.Count, width, batch.SampleWeights);
-        foreach (var m in host) m.Update(metricBatch);
+        var outputs = Model.OutputNames;
+        return _hostMetrics.SelectMany((list, o) => list.Select(m =>
+        {
+            var metric = MetricFactory.Create(m, _losses[o].Name);
+            return new HostMetric(o, TrainingGraph.LogName(outputs, o, metric.Name), metric);
+        })).ToList();
+    }
+
+    private void UpdateHost(List<HostMetric> host, Batch batch, IReadOnlyList<float[]>? predictions)
+    {
+        if (host.Count == 0 || predictions is null || batch.Targets is null) return;
+        var targets = batch.Targets.Match(Model.OutputNames, "output");
+        foreach (var group in host.GroupBy(h => h.Output))
+        {
+            var p = predictions[group.Key];
+            var width = batch.Count == 0 ? 1 : p.Length / batch.Count;
+            var metricBatch = new MetricBatch(targets[group.Key].ToFloat32(), p, batch.Count, width, batch.SampleWeights);
+            foreach (var m in group) m.Metric.Update(metricBatch);
+        }
     }
 
     public IReadOnlyDictionary<string, double> Evaluate(InMemoryDataset data, int batchSize = 32) => Evaluate(data.Batches(batchSize));
 
     /// <summary>Model outputs for every sample (inference behaviour), one flat array per output, samples in order.</summary>
-    public IReadOnlyList<float[]> Predict(DataArray x, int batchSize = 32)
+    public IReadOnlyList<float[]> Predict(DataArray x, int batchSize = 32) =>
+        Predict(DataArrays.Of(x), batchSize).Select(a => a.As<float>()).ToList();
+
+    /// <summary>Keras's <c>predict</c> for any number of inputs (by order or by name, as in <see cref="Fit(InMemoryDataset, FitOptions?)"/>):
+    /// one float32 array per output, named by the model's output names, shaped [samples, ...] (inference behaviour).</summary>
+    public DataArrays Predict(DataArrays x, int batchSize = 32)
     {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
         if (_session is not null) SyncWeightsToModel();
+        var inputs = x.Match(Model.InputNames, "input");
         var onnx = Model.ToOnnx();
         using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(onnx), options);
-        var input = session.InputMetadata.Single();
+        var names = Model.InputNames;
         var outputs = session.OutputNames.Select(_ => new List<float>()).ToList();
-        for (var start = 0; start < x.Count; start += batchSize)
+        var shapes = new int[outputs.Count][];
+        for (var start = 0; start < x.SampleCount; start += batchSize)
         {
-            var part = x.Slice(start, Math.Min(batchSize, x.Count - start));
-            var dims = new[] { part.Count }.Concat(part.SampleShape).ToArray();
-            var feed = input.Value.ElementDataType == TensorElementType.Int64
-                ? NamedOnnxValue.CreateFromTensor(input.Key, new DenseTensor<long>(part.ToInt64(), dims))
-                : NamedOnnxValue.CreateFromTensor(input.Key, new DenseTensor<float>(part.ToFloat32(), dims));
-            using var results = session.Run([feed]);
+            var count = Math.Min(batchSize, x.SampleCount - start);
+            var feeds = new List<NamedOnnxValue>();
+            for (var i = 0; i < names.Count; i++)
+            {
+                var part = inputs[i].Slice(start, count);
+                var dims = new[] { part.Count }.Concat(part.SampleShape).ToArray();
+                feeds.Add(session.InputMetadata[names[i]].ElementDataType == TensorElementType.Int64
+                    ? NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<long>(part.ToInt64(), dims))
+                    : NamedOnnxValue.CreateFromTensor(names[i], new DenseTensor<float>(part.ToFloat32(), dims)));
+            }
+            using var results = session.Run(feeds);
             var list = results.ToList();
-            for (var o = 0; o < outputs.Count; o++) outputs[o].AddRange(list.First(r => r.Name == session.OutputNames[o]).AsTensor<float>());
+            for (var o = 0; o < outputs.Count; o++)
+            {
+                var tensor = list.First(r => r.Name == session.OutputNames[o]).AsTensor<float>();
+                shapes[o] = tensor.Dimensions.ToArray();
+                outputs[o].AddRange(tensor);
+            }
         }
-        return outputs.Select(o => o.ToArray()).ToList();
+        var outputNames = Model.OutputNames;
+        return DataArrays.Named(outputs.Select((o, i) => KeyValuePair.Create(outputNames[i],
+            DataArray.Create(o.ToArray(), [x.SampleCount, .. shapes[i] is { Length: > 0 } s ? s[1..] : []]))));
     }
 
-    /// <summary>Checks data against the model before any step runs: sizes, per-sample shapes, finite values and
-    /// class labels in range, each failure naming the problem.</summary>
+    /// <summary>Checks data against the model before any step runs: arrays matched to every input and output (by
+    /// order or by name), sizes, per-sample shapes, finite values and class labels in range, each failure naming the
+    /// input or output.</summary>
     public void Validate(InMemoryDataset data, string what)
     {
-        if (data.Labels is null) throw new ArgumentException($"{what}: labels are missing");
-        if (data.Labels.Count != data.Count)
-            throw new ArgumentException($"{what}: {data.Count} samples but {data.Labels.Count} labels");
+        if (data.Targets is null) throw new ArgumentException($"{what}: labels are missing");
         if (data.SampleWeights is { } sw && sw.Length != data.Count)
             throw new ArgumentException($"{what}: {data.Count} samples but {sw.Length} sample weights");
-        var input = Model.Inputs.Single().Shape;
-        var expected = input.Dims.Skip(1).ToArray();
-        var actual = data.Features.SampleShape;
-        var sameShape = expected.Length == actual.Length && expected.Zip(actual).All(p => !p.First.IsKnown || p.First.Known == p.Second);
-        var sameSize = expected.All(d => d.IsKnown) && expected.Aggregate(1L, (p, d) => p * d.Known) == data.Features.SampleSize;
-        if (!sameShape && !sameSize)
-            throw new ArgumentException($"{what}: samples are shaped ({string.Join(", ", actual)}) but the model's input '{Model.InputNames[0]}' takes {input.ToKerasString()}");
-        if (data.Features.DType is DType.Float32 or DType.Float64)
+        IReadOnlyList<DataArray> xs, ys;
+        try
         {
-            var x = data.Features.ToFloat32();
-            var bad = Array.FindIndex(x, v => !float.IsFinite(v));
-            if (bad >= 0) throw new ArgumentException($"{what}: sample {bad / Math.Max(1, data.Features.SampleSize)} holds a non-finite value ({x[bad]})");
+            xs = data.Inputs.Match(Model.InputNames, "input");
+            ys = data.Targets.Match(Model.OutputNames, "output");
         }
-        var labels = data.Labels.ToFloat32();
-        var badLabel = Array.FindIndex(labels, v => !float.IsFinite(v));
-        if (badLabel >= 0) throw new ArgumentException($"{what}: label {badLabel} is not finite ({labels[badLabel]})");
-        if (_losses.Count == 1 && _losses[0].SparseLabels && Model.Outputs.Single().Shape[-1] is { IsKnown: true } classes)
+        catch (ArgumentException e) { throw new ArgumentException($"{what}: {e.Message}", e); }
+        var several = xs.Count > 1;
+        for (var i = 0; i < xs.Count; i++)
         {
-            var outOfRange = Array.FindIndex(labels, v => v < 0 || v >= classes.Known || v != MathF.Floor(v));
-            if (outOfRange >= 0)
-                throw new ArgumentException($"{what}: label {labels[outOfRange]} of sample {outOfRange} is not a class index in [0, {classes.Known})");
+            var name = Model.InputNames[i];
+            var x = xs[i];
+            var input = Model.Inputs[i].Shape;
+            var expected = input.Dims.Skip(1).ToArray();
+            var actual = x.SampleShape;
+            var of = several ? $" of input '{name}'" : "";
+            if (!Fits(expected, actual, x.SampleSize))
+                throw new ArgumentException($"{what}: samples{of} are shaped ({string.Join(", ", actual)}) but the model's input '{name}' takes {input.ToKerasString()}");
+            if (x.DType is DType.Float32 or DType.Float64)
+            {
+                var values = x.ToFloat32();
+                var bad = Array.FindIndex(values, v => !float.IsFinite(v));
+                if (bad >= 0) throw new ArgumentException($"{what}: sample {bad / Math.Max(1, x.SampleSize)}{of} holds a non-finite value ({values[bad]})");
+            }
         }
+        for (var i = 0; i < ys.Count; i++)
+        {
+            var name = Model.OutputNames[i];
+            var of = ys.Count > 1 ? $" of output '{name}'" : "";
+            var labels = ys[i].ToFloat32();
+            var badLabel = Array.FindIndex(labels, v => !float.IsFinite(v));
+            if (badLabel >= 0) throw new ArgumentException($"{what}: label {badLabel}{of} is not finite ({labels[badLabel]})");
+            var output = Model.Outputs[i].Shape;
+            var loss = _losses.Count == ys.Count ? _losses[i] : null;
+            if (loss is { SparseLabels: true })
+            {
+                if (ys[i].SampleSize != 1 && output.Rank <= 2)
+                    throw new ArgumentException($"{what}: labels{of} are shaped ({string.Join(", ", ys[i].SampleShape)}) but sparse_categorical_crossentropy takes one class index per sample");
+                if (output[-1] is { IsKnown: true } classes)
+                {
+                    var outOfRange = Array.FindIndex(labels, v => v < 0 || v >= classes.Known || v != MathF.Floor(v));
+                    if (outOfRange >= 0)
+                        throw new ArgumentException($"{what}: label {labels[outOfRange]} of sample {outOfRange / Math.Max(1, ys[i].SampleSize)}{of} is not a class index in [0, {classes.Known})");
+                }
+            }
+            else if (loss is not null && !Fits(output.Dims.Skip(1).ToArray(), ys[i].SampleShape, ys[i].SampleSize))
+                throw new ArgumentException($"{what}: labels{of} are shaped ({string.Join(", ", ys[i].SampleShape)}) but the model's output '{name}' gives {output.ToKerasString()}");
+        }
+    }
+
+    /// <summary>Per-sample data fits a graph shape when its dims match (unknown dims match anything) or it holds the same
+    /// number of elements (a flat row of an image, labels [n] for a [n, 1] output).</summary>
+    private static bool Fits(IReadOnlyList<NeuralService.Graph.Core.Dim> expected, int[] actual, int size)
+    {
+        var sameShape = expected.Count == actual.Length && expected.Zip(actual).All(p => !p.First.IsKnown || p.First.Known == p.Second);
+        var sameSize = expected.All(d => d.IsKnown) && expected.Aggregate(1L, (p, d) => p * d.Known) == size;
+        return sameShape || sameSize;
     }
 
     // ---------------------------------------------------------------- the step
 
-    private (List<(string Name, double Value)> Scalars, float[]? Predictions) RunStep(Batch batch)
+    private (List<(string Name, double Value)> Scalars, IReadOnlyList<float[]>? Predictions) RunStep(Batch batch)
     {
         var sig = _train!.Signature;
         foreach (var feed in BatchFeeds(sig, batch))
@@ -257,22 +365,17 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var values = _session.Run();
         _step++;
         var names = ScalarFetches(sig);
-        var scalars = names.Select((n, i) => (LogName(n), values[i].Length > 0 ? (double)values[i][0] : double.NaN)).ToList();
-        return (scalars, sig.PredictionOutputs.Count > 0 ? values[names.Count] : null);
+        var scalars = names.Select((n, i) => (LogName(sig, n), values[i].Length > 0 ? (double)values[i][0] : double.NaN)).ToList();
+        return (scalars, sig.PredictionOutputs.Count > 0 ? values.Skip(names.Count).ToList() : null);
     }
 
-    private static List<string> ScalarFetches(TrainingSignature sig) => [sig.LossOutput, .. sig.MetricOutputs];
+    private static List<string> ScalarFetches(TrainingSignature sig) => [sig.LossOutput, .. sig.OutputLosses, .. sig.MetricOutputs];
 
-    private static List<string> StepFetches(TrainingSignature sig) => [.. ScalarFetches(sig), .. sig.PredictionOutputs.Take(1)];
+    private static List<string> StepFetches(TrainingSignature sig) => [.. ScalarFetches(sig), .. sig.PredictionOutputs];
 
-    /// <summary>Logs use the names the metrics were compiled with (<c>accuracy</c>), as Keras's do.</summary>
-    private string LogName(string output)
-    {
-        var sig = _train!.Signature;
-        if (output == sig.LossOutput) return "loss";
-        var i = sig.MetricOutputs.ToList().IndexOf(output);
-        return i >= 0 && sig.MetricOutputs.Count == _metrics.Count ? _metrics[i] : output;
-    }
+    /// <summary>Logs use Keras's names: <c>loss</c>, the metrics as compiled (<c>accuracy</c>), and with several outputs
+    /// <c>{output}_loss</c>, <c>{output}_{metric}</c>.</summary>
+    private static string LogName(TrainingSignature sig, string output) => sig.LogNames.GetValueOrDefault(output, output);
 
     private sealed record Feed(string Name, float[]? Floats, long[]? Longs, long[] Dims)
     {
@@ -281,16 +384,17 @@ public sealed class Trainer : ITrainingControl, IDisposable
             : NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<float>(Floats!, ToInts(Dims)));
     }
 
-    /// <summary>The batch's features, targets and sample weights in the graph's element types and shapes.</summary>
-    private static IEnumerable<Feed> BatchFeeds(TrainingSignature sig, Batch batch)
+    /// <summary>The batch's features, targets and sample weights in the graph's element types and shapes; arrays are
+    /// matched to the graph's inputs (the model's inputs, in order) and targets (one per output) by name or by order.</summary>
+    private IEnumerable<Feed> BatchFeeds(TrainingSignature sig, Batch batch)
     {
         var features = sig.InputsOf(TensorRole.Feature).ToList();
         var targets = sig.InputsOf(TensorRole.Target).ToList();
-        if (features.Count != 1 || targets.Count != 1)
-            throw new NotSupportedException($"this trainer feeds one input and one target; the model has {features.Count} inputs and {targets.Count} targets");
-        yield return Convert(features[0], batch.Features);
-        if (batch.Labels is null) throw new ArgumentException("training and evaluation need labels");
-        yield return Convert(targets[0], batch.Labels);
+        var xs = batch.Inputs.Match(features.Select(f => f.Name).ToList(), "input");
+        for (var i = 0; i < features.Count; i++) yield return Convert(features[i], xs[i]);
+        if (batch.Targets is null) throw new ArgumentException("training and evaluation need labels");
+        var ys = batch.Targets.Match(Model.OutputNames, "output");
+        for (var i = 0; i < targets.Count; i++) yield return Convert(targets[i], ys[i]);
         if (sig.SampleWeight is { } sw)
             yield return new Feed(sw, batch.SampleWeights ?? Enumerable.Repeat(1f, batch.Count).ToArray(), null, [batch.Count]);
     }
@@ -315,9 +419,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var snapshot = _session is null ? null : Snapshot();
         DisposeSession();
         var sw = Stopwatch.StartNew();
-        var predictions = _hostMetrics.Count > 0;
-        _train = TrainingGraph.Compile(Model, _losses, _optimizer, _metrics, sampleWeights, _seed, predictionOutputs: predictions);
-        _eval = TrainingGraph.CompileEval(Model, _losses, _metrics, predictionOutputs: predictions);
+        var predictions = _hostMetrics.Any(h => h.Count > 0);
+        _train = TrainingGraph.Compile(Model, _losses, _optimizer, null, sampleWeights, _seed, predictionOutputs: predictions, outputMetrics: _metrics);
+        _eval = TrainingGraph.CompileEval(Model, _losses, null, predictionOutputs: predictions, outputMetrics: _metrics);
         var sig = _train.Signature;
         var state = sig.Persistent.Select(p => (p.Input, p.Output ?? throw new InvalidOperationException($"'{p.Input}' has no next value"))).ToList();
         var batchInputs = sig.Inputs.Where(i => i.Role is TensorRole.Feature or TensorRole.Target or TensorRole.SampleWeight).Select(i => i.Name).ToList();

@@ -42,14 +42,18 @@ public static class TrainingGraph
         bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null) =>
         Compile(model, [loss], optimizer, metrics, sampleWeight, seed, gradients);
 
-    /// <summary>The train step of <paramref name="model"/>: one loss per output (or one loss for all outputs).</summary>
+    /// <summary>The train step of <paramref name="model"/>: one loss per output (or one loss for all outputs), each
+    /// weighted by its <see cref="LossSpec.Weight"/>; <paramref name="metrics"/> for every output, or
+    /// <paramref name="outputMetrics"/> (one list per output, in output order) instead.</summary>
     public static CompiledGraph Compile(Model model, IReadOnlyList<LossSpec> losses, OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null,
-        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null, bool predictionOutputs = false)
+        bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null, bool predictionOutputs = false,
+        IReadOnlyList<IReadOnlyList<string>>? outputMetrics = null)
     {
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: true, seed));
         var (parameters, state) = Bind(model, g, trace.StateUpdates.Select(u => u.Weight).ToHashSet(), trace.StateUpdates);
-        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients, predictionOutputs);
+        return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients, predictionOutputs,
+            outputMetrics);
     }
 
     public static CompiledGraph CompileEval(Model model, LossSpec loss, IReadOnlyList<string>? metrics = null, bool sampleWeight = false) =>
@@ -58,14 +62,15 @@ public static class TrainingGraph
     /// <summary>The eval graph of <paramref name="model"/>: inference-mode forward, loss and metrics; parameters and
     /// state are inputs with the same names as in the train step.</summary>
     public static CompiledGraph CompileEval(Model model, IReadOnlyList<LossSpec> losses, IReadOnlyList<string>? metrics = null, bool sampleWeight = false,
-        bool predictionOutputs = false)
+        bool predictionOutputs = false, IReadOnlyList<IReadOnlyList<string>>? outputMetrics = null)
     {
         // Which weights are state is only visible in training mode.
         var stateWeights = model.Trace(new GraphBuilder(), new CallContext(training: true)).StateUpdates.Select(u => u.Weight).ToHashSet();
         var g = new GraphBuilder();
         var trace = model.Trace(g, new CallContext(training: false));
         var (parameters, state) = Bind(model, g, stateWeights, []);
-        return CompileEval(g, trace.Outputs, model.OutputNames, parameters, state.Select(s => s.Current).ToList(), losses, metrics, sampleWeight, model.Name, predictionOutputs);
+        return CompileEval(g, trace.Outputs, model.OutputNames, parameters, state.Select(s => s.Current).ToList(), losses, metrics, sampleWeight, model.Name,
+            predictionOutputs, outputMetrics);
     }
 
     /// <summary>Keras's trainability: a weight trains when it is trainable and neither its layer nor any model
@@ -121,25 +126,43 @@ public static class TrainingGraph
     public static CompiledGraph Compile(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
         OptimizerSpec optimizer, IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "train_step",
-        GradientBuilder? gradients = null, bool predictionOutputs = false) =>
-        Build(g, outputs, outputNames, parameters, state, losses, optimizer, metrics ?? [], sampleWeight, graphName + "_train", gradients, predictionOutputs);
+        GradientBuilder? gradients = null, bool predictionOutputs = false, IReadOnlyList<IReadOnlyList<string>>? outputMetrics = null) =>
+        Build(g, outputs, outputNames, parameters, state, losses, optimizer, PerOutput(metrics, outputMetrics, outputs.Count), sampleWeight, graphName + "_train",
+            gradients, predictionOutputs);
 
     /// <summary>The eval graph of the forward graph in <paramref name="g"/> (emitted in inference mode).</summary>
     public static CompiledGraph CompileEval(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<Value> state, IReadOnlyList<LossSpec> losses,
-        IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval", bool predictionOutputs = false) =>
-        Build(g, outputs, outputNames, parameters, state.Select(s => new StateTransition(s, s)).ToList(), losses, null, metrics ?? [],
-            sampleWeight, graphName + "_eval", null, predictionOutputs);
+        IReadOnlyList<string>? metrics = null, bool sampleWeight = false, string graphName = "eval", bool predictionOutputs = false,
+        IReadOnlyList<IReadOnlyList<string>>? outputMetrics = null) =>
+        Build(g, outputs, outputNames, parameters, state.Select(s => new StateTransition(s, s)).ToList(), losses, null,
+            PerOutput(metrics, outputMetrics, outputs.Count), sampleWeight, graphName + "_eval", null, predictionOutputs);
+
+    /// <summary>One metric list per output: <paramref name="outputMetrics"/> when given, else <paramref name="metrics"/> for every output.</summary>
+    private static IReadOnlyList<IReadOnlyList<string>> PerOutput(IReadOnlyList<string>? metrics, IReadOnlyList<IReadOnlyList<string>>? outputMetrics, int outputs)
+    {
+        if (outputMetrics is null) return Enumerable.Repeat(metrics ?? [], outputs).ToList();
+        if (metrics is { Count: > 0 }) throw new ArgumentException("give metrics for every output or per output, not both");
+        if (outputMetrics.Count != outputs)
+            throw new ArgumentException($"the model has {outputs} outputs but {outputMetrics.Count} per-output metric lists were given");
+        return outputMetrics;
+    }
+
+    /// <summary>Keras's log name of a per-output quantity: the bare name for a one-output model, else <c>{output}_{name}</c>.</summary>
+    public static string LogName(IReadOnlyList<string> outputNames, int output, string name) =>
+        outputNames.Count == 1 ? name : $"{outputNames[output]}_{name}";
 
     private static CompiledGraph Build(GraphBuilder g, IReadOnlyList<Value> outputs, IReadOnlyList<string> outputNames,
         IReadOnlyList<TrainableParameter> parameters, IReadOnlyList<StateTransition> state, IReadOnlyList<LossSpec> losses,
-        OptimizerSpec? optimizer, IReadOnlyList<string> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients,
+        OptimizerSpec? optimizer, IReadOnlyList<IReadOnlyList<string>> metrics, bool sampleWeight, string graphName, GradientBuilder? gradients,
         bool predictionOutputs)
     {
         if (outputs.Count == 0) throw new ArgumentException("the model has no outputs to train");
         if (outputNames.Count != outputs.Count) throw new ArgumentException($"{outputs.Count} outputs but {outputNames.Count} output names");
         if (losses.Count != 1 && losses.Count != outputs.Count)
             throw new ArgumentException($"the model has {outputs.Count} outputs but {losses.Count} losses were given (one, or one per output)");
+        if (losses.FirstOrDefault(l => !double.IsFinite(l.Weight) || l.Weight < 0) is { } badWeight)
+            throw new ArgumentException($"loss weight {badWeight.Weight} of loss '{badWeight.Name}' must be finite and non-negative");
         if (losses.FirstOrDefault(l => l.Reduction == Reduction.None) is { } none)
             throw new ArgumentException($"loss '{none.Name}' has reduction 'none'; a training graph needs a scalar loss (sum or sum_over_batch_size)");
         var train = optimizer is not null;
@@ -152,7 +175,7 @@ public static class TrainingGraph
         var features = g.Inputs.Where(i => !held.Contains(i.Name)).ToList();
 
         var inputs = features.Select(f => new TensorInfo(f.Name, f.DType, f.Shape, TensorRole.Feature)).ToList();
-        var outs = new List<(Value Value, string Name, TensorRole Role)>();
+        var outs = new List<(Value Value, string Name, TensorRole Role, string? Log)>();
         string Free(string name) => g.Contains(name) ? g.UniqueName(name) : name;
 
         // Targets and weights.
@@ -186,7 +209,8 @@ public static class TrainingGraph
             {
                 var spec = losses.Count == 1 ? losses[0] : losses[i];
                 var l = Losses.Build(g, spec, targets[i], outputs[i], sw);
-                if (outputs.Count > 1) outs.Add((l, $"{outputNames[i]}/loss", TensorRole.Loss));
+                // Keras logs each output's own loss, before its loss weight.
+                if (outputs.Count > 1) outs.Add((l, $"{outputNames[i]}/loss", TensorRole.Loss, LogName(outputNames, i, "loss")));
                 terms.Add(spec.Weight == 1 ? l : g.Mul(l, g.F(spec.Weight, "loss_weight")));
             }
             total = terms.Skip(1).Aggregate(terms[0], (a, b) => g.Add(a, b));
@@ -195,14 +219,15 @@ public static class TrainingGraph
         }
         using (g.Scope("metrics"))
             for (var i = 0; i < outputs.Count; i++)
-                foreach (var m in metrics)
+                foreach (var m in metrics[i])
                 {
                     var spec = losses.Count == 1 ? losses[0] : losses[i];
-                    outs.Add((Metrics.Build(g, m, spec, targets[i], outputs[i]), outputs.Count == 1 ? m : $"{outputNames[i]}/{m}", TensorRole.Metric));
+                    outs.Add((Metrics.Build(g, m, spec, targets[i], outputs[i]), outputs.Count == 1 ? m : $"{outputNames[i]}/{m}", TensorRole.Metric,
+                        LogName(outputNames, i, m)));
                 }
         // The model's own outputs, for metrics computed on the host (precision, AUC…).
         if (predictionOutputs)
-            for (var i = 0; i < outputs.Count; i++) outs.Add((outputs[i], $"{outputNames[i]}/prediction", TensorRole.Prediction));
+            for (var i = 0; i < outputs.Count; i++) outs.Add((outputs[i], $"{outputNames[i]}/prediction", TensorRole.Prediction, null));
 
         var paramTensors = trainable.Select(p => Persistent(g, p.Value, p.Weight, TensorRole.Parameter, train)).ToList();
         var stateTensors = state.Select(s => Persistent(g, s.Current, s.Weight, TensorRole.State, train)).ToList();
@@ -217,11 +242,11 @@ public static class TrainingGraph
             var missing = wrt.FirstOrDefault(p => !grads.ContainsKey(p.Name));
             if (missing is not null) throw new GraphException($"the gradient builder gave no gradient for parameter '{missing.Name}'");
             var update = OptimizerGraph.Emit(g, optimizer!, wrt, wrt.Select(p => grads[p.Name]).ToList(), lr, step);
-            for (var i = 0; i < wrt.Count; i++) outs.Add((update.NewParameters[i], OptimizerGraph.NewName(wrt[i].Name), TensorRole.Parameter));
-            foreach (var s in state) outs.Add((s.Next, OptimizerGraph.NewName(s.Current.Name), TensorRole.State));
+            for (var i = 0; i < wrt.Count; i++) outs.Add((update.NewParameters[i], OptimizerGraph.NewName(wrt[i].Name), TensorRole.Parameter, null));
+            foreach (var s in state) outs.Add((s.Next, OptimizerGraph.NewName(s.Current.Name), TensorRole.State, null));
             foreach (var s in update.State)
             {
-                outs.Add((s.NewValue, s.Output, TensorRole.OptimizerState));
+                outs.Add((s.NewValue, s.Output, TensorRole.OptimizerState, null));
                 var fill = (float)s.Initial;
                 var count = (int)s.Shape.Aggregate(1L, (p, d) => p * d);
                 optimizerTensors.Add(new PersistentTensor(s.Input, s.Output, s.Shape, TensorRole.OptimizerState, () => Enumerable.Repeat(fill, count).ToArray())
@@ -231,10 +256,12 @@ public static class TrainingGraph
 
         var lossOut = g.AddOutput(total, Free(LossName));
         var outputInfos = new List<TensorInfo> { new(lossOut.Name, lossOut.DType, lossOut.Shape, TensorRole.Loss) };
-        foreach (var (v, name, role) in outs)
+        var logNames = new Dictionary<string, string>(StringComparer.Ordinal) { [lossOut.Name] = LossName };
+        foreach (var (v, name, role, log) in outs)
         {
             var o = g.AddOutput(v, Free(name));
             outputInfos.Add(new TensorInfo(o.Name, o.DType, o.Shape, role));
+            if (log is not null) logNames[o.Name] = log;
             if (role == TensorRole.Metric) metricOutputs.Add(o.Name);
             if (role == TensorRole.Prediction) predictionNames.Add(o.Name);
         }
@@ -257,6 +284,7 @@ public static class TrainingGraph
             LossOutput = lossOut.Name,
             MetricOutputs = metricOutputs,
             PredictionOutputs = predictionNames,
+            LogNames = logNames,
         };
         return new CompiledGraph(model, signature);
     }

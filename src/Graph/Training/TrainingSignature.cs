@@ -58,6 +58,11 @@ public sealed record TrainingSignature
     public required IReadOnlyList<string> MetricOutputs { get; init; }
     /// <summary>The model's outputs as extra graph outputs, one per model output (empty unless requested).</summary>
     public IReadOnlyList<string> PredictionOutputs { get; init; } = [];
+    /// <summary>Graph output → Keras's log name for the loss, per-output losses and metrics: <c>loss</c>,
+    /// <c>accuracy</c> (one output) or <c>{output}_loss</c>, <c>{output}_accuracy</c> (several).</summary>
+    public IReadOnlyDictionary<string, string> LogNames { get; init; } = new Dictionary<string, string>();
+    /// <summary>The per-output loss outputs (several outputs only), in output order.</summary>
+    public IEnumerable<string> OutputLosses => Outputs.Where(o => o.Role == TensorRole.Loss && o.Name != LossOutput).Select(o => o.Name);
 
     public IEnumerable<TensorInfo> InputsOf(TensorRole role) => Inputs.Where(i => i.Role == role);
     public IEnumerable<string> Features => InputsOf(TensorRole.Feature).Select(i => i.Name);

@@ -27,7 +27,7 @@ public sealed class BatchIterator : IDataset
 
     public bool DropRemainder { get; }
 
-    public IReadOnlyList<int> FeatureShape => _data.Features.SampleShape;
+    public IReadOnlyList<int> FeatureShape => _data.Inputs[0].SampleShape;
 
     public int? BatchCount => DropRemainder ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
 
@@ -48,7 +48,7 @@ public sealed class BatchIterator : IDataset
             int start = b * BatchSize;
             int count = Math.Min(BatchSize, order.Length - start);
             var part = _data.Take(order.AsSpan(start, count));
-            yield return new Batch(part.Features, part.Labels, part.SampleWeights);
+            yield return new Batch(part.Inputs, part.Targets, part.SampleWeights);
         }
     }
 }

@@ -7,7 +7,7 @@ namespace NeuralService.Training.Data;
 /// </summary>
 public interface IDataset
 {
-    /// <summary>Shape of one sample's features (without the batch axis).</summary>
+    /// <summary>Shape of one sample's features (without the batch axis; the first input's when there are several).</summary>
     IReadOnlyList<int> FeatureShape { get; }
 
     /// <summary>Batches in one epoch, or null when a stream does not know before reading it.</summary>

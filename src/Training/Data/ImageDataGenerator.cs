@@ -197,7 +197,7 @@ public sealed class ImageDataGenerator
             // A separate stream from the shuffle's, so augmentation does not depend on the batch order's draws.
             var rng = new Random(DatasetExtensions.EpochSeed(unchecked(seed ^ 0x5bd1e995), epoch));
             foreach (var b in inner.GetBatches(epoch))
-                yield return b with { Features = generator.Augment(b.Features, rng) };
+                yield return new Batch(generator.Augment(b.Features, rng), b.Labels, b.SampleWeights);
         }
     }
 }

@@ -1,34 +1,48 @@
 namespace NeuralService.Training.Data;
 
 /// <summary>
-/// Samples held in memory: features x [n, ...], optional labels y [n, ...] and optional sample weights [n]
-/// (Keras's <c>fit(x, y, sample_weight=...)</c> arrays).
+/// Samples held in memory: feature arrays x [n, ...], optional target arrays y [n, ...] and optional sample weights
+/// [n] (Keras's <c>fit(x, y, sample_weight=...)</c>). x and y are each one array, or several (<see cref="DataArrays"/>:
+/// a list matched to the model's inputs/outputs by order, or a dict matched by name).
 /// </summary>
 public sealed class InMemoryDataset
 {
     public InMemoryDataset(DataArray features, DataArray? labels = null, float[]? sampleWeights = null, IReadOnlyList<string>? classNames = null)
+        : this(DataArrays.Of(features ?? throw new ArgumentNullException(nameof(features))), labels is null ? null : DataArrays.Of(labels), sampleWeights, classNames)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        if (labels is not null && labels.Count != features.Count)
-            throw new ArgumentException($"labels have {labels.Count} samples but features have {features.Count}", nameof(labels));
-        if (sampleWeights is not null && sampleWeights.Length != features.Count)
-            throw new ArgumentException($"sample weights have {sampleWeights.Length} entries but features have {features.Count} samples", nameof(sampleWeights));
-        Features = features;
-        Labels = labels;
+    }
+
+    public InMemoryDataset(DataArrays inputs, DataArrays? targets, float[]? sampleWeights = null, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (targets is not null && targets.SampleCount != inputs.SampleCount)
+            throw new ArgumentException($"labels have {targets.SampleCount} samples but features have {inputs.SampleCount}", nameof(targets));
+        if (sampleWeights is not null && sampleWeights.Length != inputs.SampleCount)
+            throw new ArgumentException($"sample weights have {sampleWeights.Length} entries but features have {inputs.SampleCount} samples", nameof(sampleWeights));
+        Inputs = inputs;
+        Targets = targets;
         SampleWeights = sampleWeights;
         ClassNames = classNames;
     }
 
-    public DataArray Features { get; }
+    /// <summary>Every feature array (one per model input).</summary>
+    public DataArrays Inputs { get; }
 
-    public DataArray? Labels { get; }
+    /// <summary>Every target array (one per model output), or null without labels.</summary>
+    public DataArrays? Targets { get; }
+
+    /// <summary>The feature array of a one-input dataset.</summary>
+    public DataArray Features => Single(Inputs, "input");
+
+    /// <summary>The labels of a one-output dataset (null without labels).</summary>
+    public DataArray? Labels => Targets is null ? null : Single(Targets, "target");
 
     public float[]? SampleWeights { get; }
 
     /// <summary>Names of the label classes where the loader knows them (folder or file names), index = label.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
-    public int Count => Features.Count;
+    public int Count => Inputs.SampleCount;
 
     /// <summary>Batches of <paramref name="batchSize"/>, reshuffled each epoch when <paramref name="shuffle"/> is set.</summary>
     public BatchIterator Batches(int batchSize = 32, bool shuffle = false, int seed = 0, bool dropRemainder = false) =>
@@ -43,7 +57,7 @@ public sealed class InMemoryDataset
             w = new float[indices.Length];
             for (int i = 0; i < indices.Length; i++) w[i] = SampleWeights[indices[i]];
         }
-        return new InMemoryDataset(Features.Take(indices), Labels?.Take(indices), w, ClassNames);
+        return new InMemoryDataset(Inputs.Take(indices), Targets?.Take(indices), w, ClassNames);
     }
 
     /// <summary>
@@ -58,4 +72,8 @@ public sealed class InMemoryDataset
         int nTrain = Count - nVal;
         return (Take(Enumerable.Range(0, nTrain).ToArray()), Take(Enumerable.Range(nTrain, nVal).ToArray()));
     }
+
+    private static DataArray Single(DataArrays arrays, string kind) => arrays.Count == 1
+        ? arrays[0]
+        : throw new InvalidOperationException($"the dataset has {arrays.Count} {kind} arrays ({string.Join(", ", arrays.Labels)}); read them from {(kind == "input" ? nameof(Inputs) : nameof(Targets))}");
 }
