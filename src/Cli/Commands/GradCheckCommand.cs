@@ -13,8 +13,14 @@ public static class GradCheckCommand
     {
         var model = new Argument<FileInfo>("model.onnx") { Description = "ONNX model whose float initializers are checked" };
         var data = new Option<DirectoryInfo?>("--data") { Description = "A test_data_set directory of input_*.pb tensors (default: random inputs)" };
-        var tolerance = new Option<double?>("--tolerance") { Description = "Largest relative error that passes (default: GradCheck's per-precision default)" };
-        var command = new Command("gradcheck", "Check the autodiff's parameter gradients of an ONNX model against finite differences") { model, data, tolerance };
+        var tolerance = new Option<double?>("--tolerance") { Description = $"Largest per-element relative error that passes (default {GradCheckOptions.DefaultTolerance})" };
+        var wrt = new Option<string>("--wrt")
+        {
+            Description = "Gradients checked: params (the model's float initializers), inputs (its float inputs) or all",
+            DefaultValueFactory = _ => "params",
+        };
+        wrt.AcceptOnlyFromAmong("params", "inputs", "all");
+        var command = new Command("gradcheck", "Check the autodiff's gradients of an ONNX model against float64 finite differences") { model, data, tolerance, wrt };
         command.SetAction(parse =>
         {
             var failed = false;
@@ -24,11 +30,16 @@ public static class GradCheckCommand
                 if (!File.Exists(path)) throw new FileNotFoundException($"'{path}' not found", path);
                 var proto = OnnxModels.Load(path);
                 var inputs = parse.GetValue(data) is { } dir ? Inputs(proto, dir.FullName) : null;
-                var result = GradCheck.Run(proto, inputs, new GradCheckOptions { Tolerance = parse.GetValue(tolerance) });
+                var options = new GradCheckOptions
+                {
+                    Tolerance = parse.GetValue(tolerance) ?? GradCheckOptions.DefaultTolerance,
+                    Wrt = parse.GetValue(wrt) switch { "inputs" => GradCheckWrt.Inputs, "all" => GradCheckWrt.All, _ => GradCheckWrt.Parameters },
+                };
+                var result = GradCheck.Run(proto, inputs, options);
                 foreach (var p in result.Parameters)
-                    stdout.WriteLine($"{p.Name} [{string.Join(",", p.Dims)}]: max relative error {p.MaxRelativeError.ToString("g3", CultureInfo.InvariantCulture)} over {p.CheckedElements} elements (tolerance {p.Tolerance.ToString("g3", CultureInfo.InvariantCulture)}) {(p.Passed ? "ok" : "FAIL")}");
+                    stdout.WriteLine($"{p.Name} [{string.Join(",", p.Dims)}]: max relative error {p.MaxRelativeError.ToString("g3", CultureInfo.InvariantCulture)} over {p.Coverage} (tolerance {p.Tolerance.ToString("g3", CultureInfo.InvariantCulture)}) {(p.Passed ? "ok" : "FAIL")}");
                 var passed = result.Parameters.Count(p => p.Passed);
-                stdout.WriteLine($"{passed} passed, {result.Parameters.Count - passed} failed ({(result.Double ? "float64" : "float32")})");
+                stdout.WriteLine($"{passed} passed, {result.Parameters.Count - passed} failed ({result.Precision})");
                 failed = !result.Passed;
             });
             return exit != 0 ? exit : failed ? 1 : 0;

@@ -1,3 +1,7 @@
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Ops;
+using Onnx;
+
 namespace NeuralService.Graph.Autodiff;
 
 /// <summary>How a Conv weight gradient is written (DESIGN.md §3: im2col is faster on CPU, the Conv form on cuDNN).</summary>
@@ -15,4 +19,58 @@ public sealed record GradientOptions
 {
     public static readonly GradientOptions Default = new();
     public ConvWeightGradient ConvWeightGradient { get; init; } = ConvWeightGradient.Im2Col;
+
+    /// <summary>Test-only: deliberately breaks one op type's gradient rule, to show that gradient checks catch a wrong rule.
+    /// Null (the default) in every real use.</summary>
+    public GradientMutation? Mutation { get; init; }
+}
+
+public enum GradientMutationKind
+{
+    /// <summary>Every input gradient the rule returns × <see cref="GradientMutation.Factor"/>.</summary>
+    Scale,
+    /// <summary>Input <see cref="GradientMutation.Input"/>'s gradient replaced by zeros (a dropped term).</summary>
+    Zero,
+    /// <summary>The gradients of inputs <see cref="GradientMutation.Input"/> and <see cref="GradientMutation.Other"/>
+    /// exchanged (where both exist and have one shape).</summary>
+    Swap,
+}
+
+/// <summary>A deliberate error in the gradient rule of <see cref="OpType"/>, applied to the gradients that rule returns for
+/// every node of that type whose name does not start with <see cref="SkipNodePrefix"/>.</summary>
+public sealed record GradientMutation(string OpType, GradientMutationKind Kind, int Input = 0, int Other = 1, double Factor = 1.01)
+{
+    /// <summary>Nodes left alone (e.g. the loss that a gradient check adds around the model).</summary>
+    public string? SkipNodePrefix { get; init; }
+
+    public bool Matches(NodeProto node) =>
+        node.OpType == OpType && (SkipNodePrefix is null || !node.Name.StartsWith(SkipNodePrefix, StringComparison.Ordinal));
+
+    public IReadOnlyList<Value?> Apply(GradientContext c, IReadOnlyList<Value?> grads)
+    {
+        var g = c.Graph;
+        var result = grads.ToList();
+        switch (Kind)
+        {
+            case GradientMutationKind.Scale:
+                for (var i = 0; i < result.Count; i++)
+                    if (result[i] is { } dx) result[i] = g.Mul(dx, g.Scalar(Factor, dx.DType, "mutation_factor"));
+                break;
+            case GradientMutationKind.Zero:
+                if (Input < result.Count && result[Input] is { } dz) result[Input] = g.ZerosLike(dz);
+                break;
+            case GradientMutationKind.Swap:
+                if (Input < result.Count && Other < result.Count && result[Input] is { } a && result[Other] is { } b && a.Shape.Equals(b.Shape))
+                    (result[Input], result[Other]) = (b, a);
+                break;
+        }
+        return result;
+    }
+
+    public override string ToString() => Kind switch
+    {
+        GradientMutationKind.Scale => $"{OpType}: gradients × {Factor}",
+        GradientMutationKind.Zero => $"{OpType}: input {Input}'s gradient zeroed",
+        _ => $"{OpType}: gradients of inputs {Input} and {Other} swapped",
+    };
 }

@@ -84,7 +84,9 @@ public static class Gradients
                 IReadOnlyList<Value?> grads;
                 using (g.Scope(node.Name.Length > 0 ? node.Name.Replace('/', '_') : node.OpType))
                 {
-                    grads = op.Gradient(new GradientContext(node, inputs, outputs, outGrads, g, needs, options));
+                    var context = new GradientContext(node, inputs, outputs, outGrads, g, needs, options);
+                    grads = op.Gradient(context);
+                    if (options.Mutation is { } mutation && mutation.Matches(node)) grads = mutation.Apply(context, grads);
                     for (var k = 0; k < inputs.Count; k++)
                     {
                         if (!needs[k] || k >= grads.Count || grads[k] is not { } dx) continue;

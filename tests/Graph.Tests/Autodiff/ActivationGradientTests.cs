@@ -11,7 +11,7 @@ public sealed class ActivationGradientTests
     private static Value Unary(GraphBuilder g, string op, long[] dims, int seed, float scale = 1f, float offset = 0f, params global::Onnx.AttributeProto[] attrs) =>
         g.Op(op, [Param(g, "x", dims, seed, scale, offset)], attrs);
 
-    [Fact]
+    [SkippableFact]
     public void SmoothUnaryOps()
     {
         CheckAll(
@@ -28,7 +28,7 @@ public sealed class ActivationGradientTests
             C("erf", g => Unary(g, "Erf", [2, 3], 11, 2f)));
     }
 
-    [Fact]
+    [SkippableFact]
     public void PiecewiseUnaryOps()
     {
         CheckAll(
@@ -40,7 +40,7 @@ public sealed class ActivationGradientTests
             C("hard sigmoid attrs", g => Unary(g, "HardSigmoid", [3, 4], 6, 2f, 0f, Attr.Float("alpha", 0.4f), Attr.Float("beta", 0.3f))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SoftmaxFamily()
     {
         CheckAll(
@@ -50,12 +50,12 @@ public sealed class ActivationGradientTests
             C("logsoftmax axis 0", g => Unary(g, "LogSoftmax", [3, 2, 2], 4, 2f, 0f, Attr.Int("axis", 0))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void DropoutInference() => CheckAll(C("dropout inference", g => g.Op("Dropout", Param(g, "x", [3, 4], 1))));
 
     /// <summary>Training dropout draws a new mask each run, so finite differences do not apply: with loss = Σ Y⊙P the
     /// gradient must be dX = P·mask/(1 − ratio), i.e. dX·X = P·Y elementwise within the same run.</summary>
-    [Fact]
+    [SkippableFact]
     public void DropoutTrainingUsesTheForwardMask()
     {
         var g = new GraphBuilder();

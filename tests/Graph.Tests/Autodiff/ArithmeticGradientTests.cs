@@ -1,3 +1,4 @@
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Onnx;
 using static NeuralService.Graph.Tests.Support.GradientTesting;
 
@@ -5,7 +6,7 @@ namespace NeuralService.Graph.Tests.Autodiff;
 
 public sealed class ArithmeticGradientTests
 {
-    [Fact]
+    [SkippableFact]
     public void BinaryOpsBroadcast()
     {
         var results = CheckAll(
@@ -16,10 +17,10 @@ public sealed class ArithmeticGradientTests
                 C($"{op} both", g => g.Op(op, Param(g, "a", [3, 1], 5), Param(g, "b", [1, 4], 6, 0.5f, 2f))),
                 C($"{op} scalar", g => g.Op(op, Param(g, "a", [], 7, 0.5f, 2f), Param(g, "b", [2, 3], 8, 0.5f, 2f))),
             })]);
-        Assert.All(results, r => Assert.True(r.Double));
+        Assert.All(results, r => Assert.Equal(GradCheckBackend.OnnxRuntime, r.Backend));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Pow()
     {
         CheckAll(
@@ -27,7 +28,7 @@ public sealed class ArithmeticGradientTests
             C("pow broadcast exponent", g => g.Op("Pow", Param(g, "a", [2, 3], 3, 0.5f, 1.5f), Param(g, "b", [3], 4))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void VariadicOps()
     {
         CheckAll(
@@ -37,7 +38,7 @@ public sealed class ArithmeticGradientTests
             C("min", g => g.Op("Min", Param(g, "a", [2, 3], 9), Param(g, "b", [2, 1], 10))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void WhereAndClip()
     {
         CheckAll(

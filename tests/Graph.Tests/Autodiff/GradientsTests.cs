@@ -11,7 +11,7 @@ public sealed class GradientsTests
 {
     private static Value Loss(GraphBuilder g, Value v) => g.Node1("ReduceSum", [v], [Attr.Int("keepdims", 0)]);
 
-    [Fact]
+    [SkippableFact]
     public void ValuesUsedSeveralTimesAccumulate()
     {
         CheckAll(
@@ -33,7 +33,7 @@ public sealed class GradientsTests
             }));
     }
 
-    [Fact]
+    [SkippableFact]
     public void NodesOffThePathAreNotDifferentiated()
     {
         var g = new GraphBuilder();
@@ -57,7 +57,7 @@ public sealed class GradientsTests
         Reference.AssertClose(xs.Select((v, i) => v > 0 ? MathF.Exp(qs[i]) : 0f).ToArray(), Ort.Run(model)["dx"].Data, 1e-5, "dx");
     }
 
-    [Fact]
+    [SkippableFact]
     public void UnrelatedParameterGetsZeros()
     {
         var g = new GraphBuilder();
@@ -72,7 +72,7 @@ public sealed class GradientsTests
         Assert.Equal(new float[4], Ort.Run(model)["du"].Data);
     }
 
-    [Fact]
+    [SkippableFact]
     public void MissingRuleFailsWithOpTypeAndNodeName()
     {
         var g = new GraphBuilder();
@@ -83,7 +83,7 @@ public sealed class GradientsTests
         Assert.Contains("my_sine", e.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void FusedRecurrentOpsRefuseWithAClearMessage()
     {
         var g = new GraphBuilder();
@@ -97,7 +97,7 @@ public sealed class GradientsTests
         Assert.Contains("decomposed", e.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NonScalarLossIsRejected()
     {
         var g = new GraphBuilder();
@@ -107,7 +107,7 @@ public sealed class GradientsTests
 
     /// <summary>A symbolic batch against a bias is reduced statically; an input whose dim is unknown until run time
     /// (1 or the batch) goes through the Shape-based fallback.</summary>
-    [Fact]
+    [SkippableFact]
     public void BroadcastingWithSymbolicDims()
     {
         var g = new GraphBuilder();

@@ -5,7 +5,7 @@ namespace NeuralService.Graph.Tests.Autodiff;
 
 public sealed class LinearAlgebraGradientTests
 {
-    [Fact]
+    [SkippableFact]
     public void MatMulShapes()
     {
         CheckAll(
@@ -18,7 +18,7 @@ public sealed class LinearAlgebraGradientTests
             C("dot", g => g.Op("MatMul", Param(g, "a", [4], 13), Param(g, "b", [4], 14))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void GemmAttributes()
     {
         var cases = new List<Case>();
@@ -32,7 +32,7 @@ public sealed class LinearAlgebraGradientTests
         CheckAll([.. cases]);
     }
 
-    [Fact]
+    [SkippableFact]
     public void EinsumTwoOperands()
     {
         global::Onnx.AttributeProto Eq(string e) => Attr.String("equation", e);

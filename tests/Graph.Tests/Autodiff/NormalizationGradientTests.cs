@@ -5,7 +5,7 @@ namespace NeuralService.Graph.Tests.Autodiff;
 
 public sealed class NormalizationGradientTests
 {
-    [Fact]
+    [SkippableFact]
     public void BatchNormalizationInference()
     {
         CheckAll(
@@ -17,7 +17,7 @@ public sealed class NormalizationGradientTests
                 Param(g, "mean", [3], 14, 0.3f), Param(g, "var", [3], 15, 0.3f, 1f)])));
     }
 
-    [Fact]
+    [SkippableFact]
     public void BatchNormalizationTraining()
     {
         CheckAll(
@@ -29,7 +29,7 @@ public sealed class NormalizationGradientTests
                 [Attr.Int("training_mode", 1)], 3)[0]));
     }
 
-    [Fact]
+    [SkippableFact]
     public void InstanceNormalization()
     {
         CheckAll(
@@ -38,7 +38,7 @@ public sealed class NormalizationGradientTests
                 Attr.Float("epsilon", 1e-3f))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void LayerNormalization()
     {
         CheckAll(

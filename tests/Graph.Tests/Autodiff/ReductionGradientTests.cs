@@ -5,7 +5,7 @@ namespace NeuralService.Graph.Tests.Autodiff;
 
 public sealed class ReductionGradientTests
 {
-    [Fact]
+    [SkippableFact]
     public void ReduceSum()
     {
         CheckAll(
@@ -14,7 +14,7 @@ public sealed class ReductionGradientTests
             C("all", g => g.Op("ReduceSum", [Param(g, "x", [2, 3], 3)], Attr.Int("keepdims", 0))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ReduceMeanAndMax()
     {
         CheckAll(

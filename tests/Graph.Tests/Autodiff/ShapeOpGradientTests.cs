@@ -5,7 +5,7 @@ namespace NeuralService.Graph.Tests.Autodiff;
 
 public sealed class ShapeOpGradientTests
 {
-    [Fact]
+    [SkippableFact]
     public void ReshapingOps()
     {
         CheckAll(
@@ -18,7 +18,7 @@ public sealed class ShapeOpGradientTests
             C("tile", g => g.Op("Tile", Param(g, "x", [2, 3], 7), g.Ints(2, 3))));
     }
 
-    [Fact]
+    [SkippableFact]
     public void ConcatAndSplit()
     {
         CheckAll(
@@ -27,7 +27,7 @@ public sealed class ShapeOpGradientTests
             C("split one used", g => g.Node("Split", [Param(g, "x", [4, 6], 5)], [Attr.Int("axis", 1)], 3)[1]));
     }
 
-    [Fact]
+    [SkippableFact]
     public void SliceGatherPad()
     {
         CheckAll(

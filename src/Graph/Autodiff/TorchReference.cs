@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Onnx;
+using Onnx;
+
+namespace NeuralService.Graph.Autodiff;
+
+/// <summary>The float64 reference could not run: PyTorch (or the ONNX Python package) is not installed.</summary>
+public sealed class GradCheckUnavailableException(string message) : GraphException(message);
+
+/// <summary>Evaluates ONNX models in float64 outside ONNX Runtime, with tools/onnx-torch/onnx_torch.py (an ONNX
+/// evaluator on PyTorch; the script is embedded in this assembly) run as one subprocess per batch of jobs. Tensors
+/// travel as TensorProto files in a temporary directory.</summary>
+public static class TorchReference
+{
+    /// <summary>One model to evaluate: named outputs, and optionally the scalar <see cref="PerturbOutput"/> with single
+    /// elements of <see cref="Perturb"/>'s tensors (feeds or initializers) moved by each of <see cref="Offsets"/>.</summary>
+    public sealed record Job(ModelProto Model, IReadOnlyDictionary<string, TensorProto> Feeds, IReadOnlyList<string> Outputs,
+        string? PerturbOutput = null, IReadOnlyList<double>? Offsets = null, IReadOnlyDictionary<string, int[]>? Perturb = null);
+
+    /// <summary>Outputs by name; per perturbed tensor a [checked elements × offsets] table of the perturbed output.</summary>
+    public sealed record JobResult(IReadOnlyDictionary<string, TensorProto> Outputs, IReadOnlyDictionary<string, double[,]> Perturbed);
+
+    private const string ResourceName = "NeuralService.Graph.onnx_torch.py";
+
+    /// <summary>The Python interpreter: $NEURAL_TORCH_PYTHON, else Debian's /usr/bin/python3 (where python3-torch
+    /// installs), else python3 on the PATH.</summary>
+    public static string Python =>
+        Environment.GetEnvironmentVariable("NEURAL_TORCH_PYTHON") is { Length: > 0 } p ? p
+        : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+    private static readonly Lazy<string?> Missing = new(Probe);
+
+    /// <summary>Null when the reference can run, else why not (and what to install).</summary>
+    public static string? Unavailable => Missing.Value;
+
+    private static string? Probe()
+    {
+        try
+        {
+            var (code, _, err) = Exec(Python, ["-c", "import torch, onnx, numpy"], TimeSpan.FromSeconds(60));
+            return code == 0 ? null
+                : $"the float64 reference needs PyTorch and the ONNX Python package ({Python} -c \"import torch, onnx\" failed: {LastLine(err)}); install Debian's python3-torch and python3-onnx, or point NEURAL_TORCH_PYTHON at a Python that has them";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return $"the float64 reference needs Python with PyTorch: '{Python}' could not start ({e.Message}); install Debian's python3-torch and python3-onnx";
+        }
+    }
+
+    /// <summary>Runs every job in one subprocess; a job the reference cannot evaluate (an op it lacks) is an error naming it.</summary>
+    public static IReadOnlyList<JobResult> Run(IReadOnlyList<Job> jobs)
+    {
+        if (jobs.Count == 0) return [];
+        if (Unavailable is { } why) throw new GradCheckUnavailableException(why);
+        var dir = Directory.CreateTempSubdirectory("neural-torch-");
+        try
+        {
+            var script = Path.Combine(dir.FullName, "onnx_torch.py");
+            using (var resource = typeof(TorchReference).Assembly.GetManifestResourceStream(ResourceName)
+                ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing"))
+            using (var file = File.Create(script))
+                resource.CopyTo(file);
+
+            var request = new JsonArray();
+            for (var j = 0; j < jobs.Count; j++)
+            {
+                var job = jobs[j];
+                File.WriteAllBytes(Path.Combine(dir.FullName, $"j{j}.onnx"), job.Model.ToByteArray());
+                var feeds = new JsonObject();
+                var k = 0;
+                foreach (var (name, tensor) in job.Feeds)
+                {
+                    var file = $"j{j}_f{k++}.pb";
+                    File.WriteAllBytes(Path.Combine(dir.FullName, file), tensor.ToByteArray());
+                    feeds[name] = file;
+                }
+                var entry = new JsonObject
+                {
+                    ["model"] = $"j{j}.onnx",
+                    ["feeds"] = feeds,
+                    ["outputs"] = new JsonArray(job.Outputs.Select(o => (JsonNode?)JsonValue.Create(o)).ToArray()),
+                };
+                if (job.PerturbOutput is { } loss && job.Perturb is { Count: > 0 } wrt)
+                {
+                    var table = new JsonObject();
+                    foreach (var (name, indices) in wrt)
+                        table[name] = new JsonArray(indices.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
+                    entry["perturb"] = new JsonObject
+                    {
+                        ["output"] = loss,
+                        ["offsets"] = new JsonArray((job.Offsets ?? []).Select(o => (JsonNode?)JsonValue.Create(o)).ToArray()),
+                        ["wrt"] = table,
+                    };
+                }
+                request.Add(entry);
+            }
+            File.WriteAllText(Path.Combine(dir.FullName, "request.json"), new JsonObject { ["jobs"] = request }.ToJsonString());
+
+            var (code, stdout, stderr) = Exec(Python, [script, dir.FullName], TimeSpan.FromMinutes(30));
+            var responsePath = Path.Combine(dir.FullName, "response.json");
+            if (code != 0 || !File.Exists(responsePath))
+                throw new GraphException($"the float64 reference ({Python} onnx_torch.py) failed with exit code {code}: {stderr.Trim()}{stdout.Trim()}");
+            var response = JsonNode.Parse(File.ReadAllText(responsePath))!["jobs"]!.AsArray();
+            var results = new List<JobResult>();
+            for (var j = 0; j < jobs.Count; j++)
+            {
+                var r = response[j]!;
+                if (r["error"]?.GetValue<string>() is { } error)
+                    throw new GraphException($"the float64 reference (PyTorch) could not evaluate model '{jobs[j].Model.Graph.Name}': {error}");
+                var outputs = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+                foreach (var (name, file) in r["outputs"]!.AsObject())
+                    outputs[name] = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir.FullName, file!.GetValue<string>())));
+                var perturbed = new Dictionary<string, double[,]>(StringComparer.Ordinal);
+                foreach (var (name, file) in r["perturb"]!.AsObject())
+                {
+                    var t = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir.FullName, file!.GetValue<string>())));
+                    var flat = Tensors.ToDoubles(t);
+                    var (rows, cols) = ((int)t.Dims[0], (int)t.Dims[1]);
+                    var table = new double[rows, cols];
+                    for (var a = 0; a < rows; a++)
+                        for (var b = 0; b < cols; b++) table[a, b] = flat[a * cols + b];
+                    perturbed[name] = table;
+                }
+                results.Add(new JobResult(outputs, perturbed));
+            }
+            return results;
+        }
+        finally
+        {
+            try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) Exec(string file, IReadOnlyList<string> args, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        // One thread per reference process: the machines that run the tests have few cores and many builders.
+        info.Environment["OMP_NUM_THREADS"] = "1";
+        using var process = Process.Start(info) ?? throw new GraphException($"could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new GraphException($"{file} did not finish within {timeout}");
+        }
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static string LastLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "no output";
+}
