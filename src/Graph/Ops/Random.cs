@@ -8,6 +8,8 @@ namespace NeuralService.Graph.Ops;
 /// Not differentiable: the sample is a constant for the autodiff.</summary>
 public abstract class RandomLikeOp : Op
 {
+    public override bool Differentiable => false;
+
     public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
     {
         var x = ctx.Input(0);

@@ -12,8 +12,8 @@ public sealed class KerasCorpusTests
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
+        RepoPaths.KerasCorpusFiles();
         var index = Path.Combine(RepoPaths.KerasCorpus, "index.json");
-        if (!File.Exists(index)) throw new FileNotFoundException($"the Keras corpus index is missing at {index} (set NEURAL_KERAS_CORPUS)");
         foreach (var entry in JsonNode.Parse(File.ReadAllText(index))!.AsArray()) data.Add(entry!["file"]!.GetValue<string>());
         return data;
     }

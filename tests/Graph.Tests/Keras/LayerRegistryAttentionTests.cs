@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NeuralService.Graph.Keras;
 using NeuralService.Graph.Layers;
+using NeuralService.Graph.Tests.Support;
 
 namespace NeuralService.Graph.Tests.Keras;
 
@@ -24,7 +25,7 @@ public sealed class LayerRegistryAttentionTests
     [InlineData("019-voice-transformer-k3.json", "LayerNormalization")]
     public void CorpusConfigsReadAndRoundTripEveryKey(string file, string className)
     {
-        var root = JsonNode.Parse(File.ReadAllText(Path.Combine("/work/shared/keras-corpus", file)));
+        var root = JsonNode.Parse(File.ReadAllText(RepoPaths.KerasCorpusFile(file)));
         var configs = LayersOf(root, className).ToList();
         Assert.NotEmpty(configs);
         var entry = LayerRegistry.Find(className)!;
@@ -41,7 +42,7 @@ public sealed class LayerRegistryAttentionTests
     [Fact]
     public void MultiHeadAttentionConfigFieldsAreRead()
     {
-        var root = JsonNode.Parse(File.ReadAllText("/work/shared/keras-corpus/018-electricity-transformer-k3.json"));
+        var root = JsonNode.Parse(File.ReadAllText(RepoPaths.KerasCorpusFile("018-electricity-transformer-k3.json")));
         var c = (MultiHeadAttentionConfig)KerasJson.ReadConfig(LayersOf(root, "MultiHeadAttention").First(), typeof(MultiHeadAttentionConfig));
         Assert.Equal((2, 64, 64, 0.1), (c.NumHeads, c.KeyDim, c.ValueDim!.Value, c.Dropout));
         Assert.Equal([1], c.AttentionAxes!);

@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
 using NeuralService.Graph.Keras;
 using NeuralService.Graph.Layers;
+using NeuralService.Graph.Tests.Support;
 
 namespace NeuralService.Graph.Tests.Keras;
 
 public sealed class LayerRegistryConvolutionTests
 {
-    private const string Corpus = "/work/shared/keras-corpus";
     private static readonly string[] BaseKeys = ["name", "trainable", "dtype", "batch_input_shape", "batch_shape", "input_shape"];
     private const string ConvKeys = "filters kernel_size strides padding data_format dilation_rate groups activation use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer activity_regularizer kernel_constraint bias_constraint";
     private const string TransposeKeys = "filters kernel_size strides padding output_padding data_format dilation_rate activation use_bias kernel_initializer bias_initializer kernel_regularizer bias_regularizer activity_regularizer kernel_constraint bias_constraint";
@@ -51,7 +51,7 @@ public sealed class LayerRegistryConvolutionTests
     public void ReadsEveryCorpusConfigOfTheseLayersAndKeepsItsKeys()
     {
         var seen = new HashSet<string>();
-        foreach (var file in Directory.GetFiles(Corpus, "0*.json"))
+        foreach (var file in RepoPaths.KerasCorpusFiles())
             foreach (var (className, config) in LayerObjects(JsonNode.Parse(File.ReadAllText(file))))
             {
                 if (LayerRegistry.Find(className) is not { } entry || !Keras3Keys.Any(k => (string)k[0] == className)) continue;

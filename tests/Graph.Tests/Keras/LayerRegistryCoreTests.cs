@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using NeuralService.Graph.Keras;
 using NeuralService.Graph.Layers;
+using NeuralService.Graph.Tests.Support;
 
 namespace NeuralService.Graph.Tests.Keras;
 
@@ -14,8 +15,6 @@ public sealed class LayerRegistryCoreTests
         "Rescaling", "Normalization", "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation",
         "RandomContrast", "RandomCrop",
     ];
-
-    private const string CorpusDir = "/work/shared/keras-corpus";
 
     [Fact]
     public void EveryCoreClassIsRegisteredAndCreatesItsClass()
@@ -81,9 +80,8 @@ public sealed class LayerRegistryCoreTests
     [Fact]
     public void CorpusConfigsOfCoreLayersImport()
     {
-        if (!Directory.Exists(CorpusDir)) return;
         var imported = new HashSet<string>();
-        foreach (var file in Directory.GetFiles(CorpusDir, "0*.json"))
+        foreach (var file in RepoPaths.KerasCorpusFiles())
         {
             foreach (var (cls, config) in LayerObjects(JsonNode.Parse(File.ReadAllText(file))))
             {

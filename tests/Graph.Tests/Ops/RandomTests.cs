@@ -1,3 +1,4 @@
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
 using NeuralService.Graph.Tests.Support;
@@ -41,5 +42,24 @@ public sealed class RandomTests
         var x = g.AddInput("x", DataType.Float, Shape.Of(2));
         var u = g.Node1("RandomUniformLike", [x], [Attr.Int("dtype", (long)DataType.Double)]);
         Assert.Equal(DataType.Double, u.DType);
+    }
+
+    /// <summary>A random sample is a constant for the autodiff: d/dx Σ(x + N(x)) = 1 and d/dx Σ(x·U(x)) = U, with no
+    /// gradient rule asked of the random op (GaussianNoise, GaussianDropout and RandomContrast train through this).</summary>
+    [Fact]
+    public void RandomSamplesAreConstantsForTheAutodiff()
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, 3));
+        var noise = g.Node1("RandomNormalLike", [x], [Attr.Float("seed", 1)]);
+        var mask = g.Node1("RandomUniformLike", [x], [Attr.Float("seed", 2)]);
+        var loss = g.Node1("ReduceSum", [g.Node1("Add", [g.Node1("Add", [x, noise]), g.Node1("Mul", [x, mask])])], [Attr.Int("keepdims", 0)]);
+        var dx = Gradients.Build(g, loss, [x])[x.Name];
+        g.AddOutput(dx, "dx");
+        g.AddOutput(mask, "mask");
+        var model = g.ToModel();
+        OnnxChecker.Check(model);
+        var outs = Ort.Run(model, ("x", new float[6], [2, 3]));
+        Assert.Equal(outs["mask"].Data.Select(m => 1 + m), outs["dx"].Data);
     }
 }

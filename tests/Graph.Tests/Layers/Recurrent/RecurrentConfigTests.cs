@@ -8,7 +8,6 @@ namespace NeuralService.Graph.Tests.Layers.Recurrent;
 
 public sealed class RecurrentConfigTests
 {
-    private const string Corpus = "/work/shared/keras-corpus";
     private static readonly HashSet<string> Classes = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed"];
 
     private static readonly string[] Keras3Common =
@@ -48,7 +47,7 @@ public sealed class RecurrentConfigTests
     public void ReadsAndWritesBackEveryCorpusRecurrentConfig()
     {
         var found = 0;
-        foreach (var file in Directory.GetFiles(Corpus, "0*.json"))
+        foreach (var file in RepoPaths.KerasCorpusFiles())
             foreach (var layer in Walk(JsonNode.Parse(File.ReadAllText(file))!))
             {
                 var className = layer["class_name"]!.GetValue<string>();
@@ -74,7 +73,7 @@ public sealed class RecurrentConfigTests
     [InlineData("027-simple-rnn.json", 2651)]
     public void CorpusModelsCountParametersLikeKeras(string file, int totalParams)
     {
-        var doc = JsonNode.Parse(File.ReadAllText(Path.Combine(Corpus, file)))!;
+        var doc = JsonNode.Parse(File.ReadAllText(RepoPaths.KerasCorpusFile(file)))!;
         var model = new Sequential();
         // Keras ≤ 2.1 writes a Sequential config as the plain list of layers.
         var layers = doc["config"] as JsonArray ?? doc["config"]!["layers"]!.AsArray();
