@@ -150,4 +150,21 @@ public sealed class SymbolicShapeGradientTests
                     return g.Op("Concat", [parts[1], g.Op("Neg", parts[0])], Attr.Int("axis", 1));
                 }));
     }
+
+    [Fact]
+    public void ResizeOfOpenSpatialDims()
+    {
+        Value Resize(GraphBuilder g, Value x, float[] scales, params global::Onnx.AttributeProto[] attrs) =>
+            g.Op("Resize", [g.Op("Mul", x, Param(g, "p", [1, 2, 1, 1], 1)), null, g.Constant(scales, [scales.Length], "scales")], attrs);
+        Check(
+            new("nearest asymmetric floor ×2 (UpSampling)", [B, 2, L, L], [2, 2, 3, 2],
+                (g, x) => Resize(g, x, [1, 1, 2, 3], Attr.String("mode", "nearest"),
+                    Attr.String("coordinate_transformation_mode", "asymmetric"), Attr.String("nearest_mode", "floor"))),
+            new("nearest half pixel ×1.5", [B, 2, L, 3], [1, 2, 5, 3],
+                (g, x) => Resize(g, x, [1, 1, 1.5f, 1], Attr.String("mode", "nearest"))),
+            new("bilinear half pixel ×2 (UpSampling bilinear)", [B, 2, L, L], [2, 2, 3, 4],
+                (g, x) => Resize(g, x, [1, 1, 2, 2], Attr.String("mode", "linear"))),
+            new("linear align corners ×2.5", [B, 2, L, 2], [1, 2, 3, 2],
+                (g, x) => Resize(g, x, [1, 1, 2.5f, 1], Attr.String("mode", "linear"), Attr.String("coordinate_transformation_mode", "align_corners"))));
+    }
 }

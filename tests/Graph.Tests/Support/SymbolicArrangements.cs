@@ -78,6 +78,10 @@ public static class SymbolicArrangements
         new("zero padding → conv1d → cropping, open length", [null, 3], [8, 3],
             x => Gap1D(new Cropping1D(new Cropping1DConfig { Cropping = [[1], [2]] }).Apply(
                 Conv1D(new ZeroPadding1D(new ZeroPaddingConfig { Padding = [[2]] }).Apply(x), 4, 3)))),
+        new("upsampling2d nearest, open spatial dims", [null, null, 2], [3, 4, 2],
+            x => Gap2D(Conv2D(new UpSampling2D(new UpSampling2DConfig { Size = [2, 2] }).Apply(x), 3, 3))),
+        new("upsampling2d bilinear → conv", [3, 4, 2], [3, 4, 2],
+            x => Flat(Conv2D(new UpSampling2D(new UpSampling2DConfig { Size = [2, 2], Interpolation = "bilinear" }).Apply(x), 2, 3))),
     ];
 
     /// <summary>Uniform values in [−1, 1) for <paramref name="count"/> samples of the arrangement's sample shape.</summary>
