@@ -102,6 +102,8 @@ public sealed class SymbolicArrangementGradientTests
         var grads = Gradients.Build(g, loss, [.. weights, x]);
         for (var i = 0; i < weights.Count; i++) g.AddOutput(grads[weights[i].Name], $"d_weight{i}");
         g.AddOutput(grads[x.Name], "d_input");
-        return Ort.Run(g.ToModel(), (x.Name, data, dims));
+        var onnx = g.ToModel();
+        OnnxChecker.Check(onnx);
+        return Ort.Run(onnx, (x.Name, data, dims));
     }
 }
