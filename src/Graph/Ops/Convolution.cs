@@ -50,10 +50,11 @@ public sealed class ConvOp : Op
         var x = ctx.Input(0);
         var w = ctx.Input(1).Shape;
         var group = ctx.Node.GetInt("group", 1);
-        var kernel = ctx.Node.GetInts("kernel_shape") ?? w.Skip(2).ToArray();
         if (x.Shape[1].IsKnown && w[1].IsKnown && x.Shape[1].Known != w[1].Known * group)
             throw ctx.Error($"input has {x.Shape[1]} channels, weight {w} with group {group} expects {w[1].Known * group}");
-        var spatial = Window.Read(ctx, kernel).Output(x.Shape, ctx);
+        // A kernel of run-time size (a weight gradient written as a Conv whose kernel is dY) gives unknown sizes.
+        var kernel = ctx.Node.GetInts("kernel_shape") ?? (w.Skip(2).IsFullyKnown ? w.Skip(2).ToArray() : null);
+        var spatial = kernel is null ? Enumerable.Repeat(Dim.Unknown, w.Rank - 2).ToArray() : Window.Read(ctx, kernel).Output(x.Shape, ctx);
         return [new TensorType(x.DType, Shape.Of([x.Shape[0], w[0], .. spatial]))];
     }
 

@@ -35,6 +35,18 @@ public abstract class ReduceOp : Op
         var dy = c.Node.GetInt("keepdims", 1) != 0 ? c.DY() : c.Graph.Unsqueeze(c.DY(), set);
         return (set, dy);
     }
+
+    /// <summary>The forward output with the reduced axes kept as 1.</summary>
+    protected static Value KeptY(GradientContext c, long[] axes) => c.Node.GetInt("keepdims", 1) != 0 ? c.Y() : c.Graph.Unsqueeze(c.Y(), axes);
+
+    /// <summary>dX = expand(dY)·f(X, Y) for the reductions whose local derivative is elementwise.</summary>
+    protected IReadOnlyList<Value?> Local(GradientContext c, Func<Value, Value, Value> derivative)
+    {
+        var g = c.Graph;
+        var (axes, dy) = Reduced(c);
+        if (axes is null) return [dy];
+        return [g.Mul(g.ExpandLike(dy, c.X(0)), derivative(c.X(0), KeptY(c, axes)))];
+    }
 }
 
 public sealed class ReduceSumOp : ReduceOp
@@ -79,16 +91,53 @@ public sealed class ReduceMaxOp : ReduceOp
         var g = c.Graph;
         var (axes, dy) = Reduced(c);
         if (axes is null) return [dy];
-        var y = c.Node.GetInt("keepdims", 1) != 0 ? c.Y() : g.Unsqueeze(c.Y(), axes);
-        return [g.WhereOrZero(g.Compare("Equal", c.X(0), y), g.ExpandLike(dy, c.X(0)))];
+        return [g.WhereOrZero(g.Compare("Equal", c.X(0), KeptY(c, axes)), g.ExpandLike(dy, c.X(0)))];
     }
 }
-public sealed class ReduceMinOp : ReduceOp { public override string Type => "ReduceMin"; }
+
+public sealed class ReduceMinOp : ReduceOp
+{
+    public override string Type => "ReduceMin";
+
+    /// <summary>Y = min_axes X; dX = dY·[X = Y] (every tied minimum receives dY)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var (axes, dy) = Reduced(c);
+        if (axes is null) return [dy];
+        return [g.WhereOrZero(g.Compare("Equal", c.X(0), KeptY(c, axes)), g.ExpandLike(dy, c.X(0)))];
+    }
+}
+
 public sealed class ReduceProdOp : ReduceOp { public override string Type => "ReduceProd"; }
-public sealed class ReduceL1Op : ReduceOp { public override string Type => "ReduceL1"; }
-public sealed class ReduceL2Op : ReduceOp { public override string Type => "ReduceL2"; }
-public sealed class ReduceSumSquareOp : ReduceOp { public override string Type => "ReduceSumSquare"; }
-public sealed class ReduceLogSumExpOp : ReduceOp { public override string Type => "ReduceLogSumExp"; }
+
+/// <summary>Y = Σ_axes |X|; dX = expand(dY)·sign(X)</summary>
+public sealed class ReduceL1Op : ReduceOp
+{
+    public override string Type => "ReduceL1";
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => Local(c, (x, _) => c.Graph.Unary("Sign", x));
+}
+
+/// <summary>Y = √(Σ_axes X²); dX = expand(dY)·X/Y</summary>
+public sealed class ReduceL2Op : ReduceOp
+{
+    public override string Type => "ReduceL2";
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => Local(c, (x, y) => c.Graph.Div(x, y));
+}
+
+/// <summary>Y = Σ_axes X²; dX = expand(dY)·2X</summary>
+public sealed class ReduceSumSquareOp : ReduceOp
+{
+    public override string Type => "ReduceSumSquare";
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => Local(c, (x, _) => c.Graph.Scale(x, 2));
+}
+
+/// <summary>Y = log Σ_axes eˣ; dX = expand(dY)·e^(X − Y)</summary>
+public sealed class ReduceLogSumExpOp : ReduceOp
+{
+    public override string Type => "ReduceLogSumExp";
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => Local(c, (x, y) => c.Graph.Unary("Exp", c.Graph.Sub(x, y)));
+}
 
 /// <summary>ArgMax/ArgMin: int64 indices along one axis.</summary>
 public abstract class ArgReduceOp : Op

@@ -625,4 +625,132 @@ public sealed class ResizeOp : Op
         if (scales is null || scales.Length == 0) return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select(_ => Dim.Unknown)))];
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d.IsKnown ? Dim.Of((long)Math.Floor(d.Known * scales[i])) : scales[i] == 1f ? d : Dim.Unknown)))];
     }
+
+    /// <summary>Y = resize(X), separable: along each resized axis output j reads input iₖ(j) with weight wₖ(j) (nearest:
+    /// one tap; linear: ⌊x⌋ and ⌊x⌋+1 clamped, x = the source coordinate clamped to [0, n−1]); dX = ScatterElements(0, i, dY·w,
+    /// add) axis by axis. Taps are constants for static sizes, computed from the sizes at run time otherwise</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var mode = c.Node.GetString("mode", "nearest");
+        var transform = c.Node.GetString("coordinate_transformation_mode", "half_pixel");
+        var nearest = c.Node.GetString("nearest_mode", "round_prefer_floor");
+        if (mode is not ("nearest" or "linear")) throw c.Error($"mode '{mode}' has no gradient rule");
+        if (transform is not ("half_pixel" or "pytorch_half_pixel" or "asymmetric" or "align_corners"))
+            throw c.Error($"coordinate_transformation_mode '{transform}' has no gradient rule");
+        var scales = c.HasInput(2) && c.Constant(2) is { } st && st.Dims.Aggregate(1L, (p, d) => p * d) > 0 ? Tensors.ToFloats(st) : null;
+        var sizes = c.HasInput(3) ? c.ConstantLongs(3) ?? throw c.Error("sizes must be a constant for the gradient") : null;
+        if (scales is null && sizes is null) throw c.Error("scales must be a constant for the gradient");
+        var dx = c.DY();
+        for (var axis = 0; axis < x.Rank; axis++)
+        {
+            var n = x.Shape[axis];
+            float scale;
+            if (scales is not null) scale = scales[axis];
+            else if (n.Value is { } known) scale = (float)sizes![axis] / known;
+            else throw c.Error($"sizes with a symbolic dim {n} (axis {axis}) have no gradient rule");
+            if (scale == 1f && (sizes is null || n.Value == sizes[axis])) continue;
+            var m = c.Y().Shape[axis];
+            var (index, weight) = m.Value is { } mk && n.Value is { } nk
+                ? StaticTaps(g, nk, mk, scale, mode, transform, nearest)
+                : RuntimeTaps(g, x, c.Y(), axis, scale, mode, transform, nearest);
+            dx = ScatterAlong(g, dx, x, axis, index, weight);
+        }
+        return [g.Refine(dx, x.Shape), null, null, null];
+    }
+
+    /// <summary>The source coordinate of output j (float arithmetic in ONNX Runtime's order).</summary>
+    private static float Source(long j, long n, long m, float scale, string transform) => transform switch
+    {
+        "asymmetric" => j / scale,
+        "align_corners" => m == 1 ? 0 : j * (float)(n - 1) / (m - 1),
+        "pytorch_half_pixel" when m == 1 => 0,
+        _ => (j + 0.5f) / scale - 0.5f,
+    };
+
+    private static long Nearest(float v, string nearest) => nearest switch
+    {
+        "round_prefer_ceil" => (long)MathF.Floor(v + 0.5f),
+        "floor" => (long)MathF.Floor(v),
+        "ceil" => (long)MathF.Ceiling(v),
+        _ => (long)MathF.Ceiling(v - 0.5f),
+    };
+
+    /// <summary>Taps of a static axis: index [taps·m] (int64) and weights (null for nearest), tap-major.</summary>
+    private static (Value Index, Value? Weight) StaticTaps(GraphBuilder g, long n, long m, float scale, string mode, string transform, string nearest)
+    {
+        if (mode == "nearest")
+            return (g.Ints("taps", Enumerable.Range(0, (int)m).Select(j => Math.Clamp(Nearest(Source(j, n, m, scale, transform), nearest), 0, n - 1)).ToArray()), null);
+        var index = new long[2 * m];
+        var weight = new float[2 * m];
+        for (var j = 0; j < m; j++)
+        {
+            var v = Math.Clamp(Source(j, n, m, scale, transform), 0f, n - 1);
+            var i0 = (long)MathF.Floor(v);
+            (index[j], index[m + j]) = (i0, Math.Min(i0 + 1, n - 1));
+            (weight[j], weight[m + j]) = (1 - (v - i0), v - i0);
+        }
+        return (g.Ints("taps", index), g.Constant(weight, [2 * m], "tap_weights"));
+    }
+
+    /// <summary>Taps of an axis whose input or output size is symbolic, computed from Shape(X) and Shape(Y).</summary>
+    private static (Value Index, Value? Weight) RuntimeTaps(GraphBuilder g, Value x, Value y, int axis, float scale, string mode, string transform, string nearest)
+    {
+        var f = global::Onnx.TensorProto.Types.DataType.Float;
+        var n = g.Cast(g.ShapeOf(x, axis, axis + 1), f);
+        var m = g.ShapeOf(y, axis, axis + 1);
+        var j = g.Cast(g.Node1("Range", [g.ScalarLong(0), g.Squeeze(m, 0), g.ScalarLong(1)]), f);
+        var last = g.Sub(n, g.Scalar(1, f));
+        var v = transform switch
+        {
+            "asymmetric" => g.Div(j, g.Scalar(scale, f)),
+            "align_corners" => g.Where(g.Compare("Equal", m, g.Ints(1)), g.Scalar(0, f),
+                g.Div(g.Mul(j, last), g.Sub(g.Cast(m, f), g.Scalar(1, f)))),
+            _ => g.Sub(g.Div(g.Add(j, g.Scalar(0.5, f)), g.Scalar(scale, f)), g.Scalar(0.5, f)),
+        };
+        if (transform == "pytorch_half_pixel") v = g.Where(g.Compare("Equal", m, g.Ints(1)), g.Scalar(0, f), v);
+        Value Clamped(Value t) => g.Node1("Min", [g.Node1("Max", [t, g.Scalar(0, f)]), last]);
+        if (mode == "nearest")
+        {
+            var r = nearest switch
+            {
+                "round_prefer_ceil" => g.Unary("Floor", g.Add(v, g.Scalar(0.5, f))),
+                "floor" => g.Unary("Floor", v),
+                "ceil" => g.Unary("Ceil", v),
+                _ => g.Unary("Ceil", g.Sub(v, g.Scalar(0.5, f))),
+            };
+            return (g.Cast(Clamped(r), global::Onnx.TensorProto.Types.DataType.Int64), null);
+        }
+        var clamped = Clamped(v);
+        var lower = g.Unary("Floor", clamped);
+        var upper = g.Node1("Min", [g.Add(lower, g.Scalar(1, f)), last]);
+        var frac = g.Sub(clamped, lower);
+        var index = g.Cast(g.Concat([lower, upper], 0), global::Onnx.TensorProto.Types.DataType.Int64);
+        return (index, g.Concat([g.Sub(g.Scalar(1, f), frac), frac], 0));
+    }
+
+    /// <summary>Adds dY (scaled by the tap weights) into zeros of X's size along <paramref name="axis"/> at the tap indices.</summary>
+    private static Value ScatterAlong(GraphBuilder g, Value dy, Value x, int axis, Value index, Value? weight)
+    {
+        var rank = dy.Rank;
+        long[] along = [.. Enumerable.Repeat(1L, rank)];
+        along[axis] = -1;
+        var updates = dy;
+        if (weight is not null)
+        {
+            // Two taps: dY twice along the axis, each copy scaled by its tap's weights.
+            updates = g.Concat([dy, dy], axis);
+            updates = g.Mul(updates, g.Reshape(g.Cast(weight, dy.DType), along));
+        }
+        var indices = g.ExpandLike(g.Reshape(index, along), updates);
+        var zerosShape = x.Shape.Dims.Select((d, i) => i == axis ? d : dy.Shape[i]).ToArray();
+        var target = zerosShape.All(d => d.IsKnown)
+            ? g.Ints("shape", zerosShape.Select(d => d.Known).ToArray())
+            : g.IntVector([.. axis > 0 ? [g.ShapeOf(dy, 0, axis)] : Array.Empty<object>(), g.ShapeOf(x, axis, axis + 1),
+                .. axis + 1 < rank ? [g.ShapeOf(dy, axis + 1)] : Array.Empty<object>()]);
+        var zeros = g.Node1("ConstantOfShape", [target], [Attr.Tensor("value", Emit.ZeroTensor(dy.DType))]);
+        var scattered = g.Node1("ScatterElements", [zeros, indices, updates], [Attr.Int("axis", axis), Attr.String("reduction", "add")]);
+        return g.Refine(scattered, new Shape(zerosShape));
+    }
 }

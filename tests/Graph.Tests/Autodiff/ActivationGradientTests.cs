@@ -25,7 +25,9 @@ public sealed class ActivationGradientTests
             C("sigmoid", g => Unary(g, "Sigmoid", [2, 3], 8, 3f)),
             C("softplus", g => Unary(g, "Softplus", [2, 3], 9, 3f)),
             C("softsign", g => Unary(g, "Softsign", [2, 3], 10, 3f)),
-            C("erf", g => Unary(g, "Erf", [2, 3], 11, 2f)));
+            C("erf", g => Unary(g, "Erf", [2, 3], 11, 2f)),
+            C("sin", g => Unary(g, "Sin", [2, 3], 12, 3f)),
+            C("cos", g => Unary(g, "Cos", [2, 3], 13, 3f)));
     }
 
     [SkippableFact]
@@ -37,6 +39,7 @@ public sealed class ActivationGradientTests
             C("elu", g => Unary(g, "Elu", [3, 4], 13, 2f, 0f, Attr.Float("alpha", 0.7f))),
             C("selu", g => Unary(g, "Selu", [3, 4], 4, 2f)),
             C("hard sigmoid", g => Unary(g, "HardSigmoid", [3, 4], 5, 4f)),
+            C("hard swish", g => Unary(g, "HardSwish", [3, 4], 7, 5f)),
             C("hard sigmoid attrs", g => Unary(g, "HardSigmoid", [3, 4], 6, 2f, 0f, Attr.Float("alpha", 0.4f), Attr.Float("beta", 0.3f))));
     }
 

@@ -24,4 +24,16 @@ public sealed class ReductionGradientTests
             C("max axis", g => g.Op("ReduceMax", [Param(g, "x", [2, 3, 4], 4)], Attr.Ints("axes", [1]))),
             C("max dropped", g => g.Op("ReduceMax", [Param(g, "x", [2, 5], 5)], Attr.Ints("axes", [-1]), Attr.Int("keepdims", 0))));
     }
+
+    [Fact]
+    public void MinAndNormLikeReductions()
+    {
+        CheckAll(
+            C("min axis", g => g.Op("ReduceMin", [Param(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [1]))),
+            C("min dropped", g => g.Op("ReduceMin", [Param(g, "x", [2, 5], 2)], Attr.Ints("axes", [-1]), Attr.Int("keepdims", 0))),
+            C("l1", g => g.Op("ReduceL1", [Param(g, "x", [2, 3, 4], 3)], Attr.Ints("axes", [2]))),
+            C("l2 dropped", g => g.Op("ReduceL2", [Param(g, "x", [2, 3, 4], 4)], Attr.Ints("axes", [0, 2]), Attr.Int("keepdims", 0))),
+            C("sum square", g => g.Op("ReduceSumSquare", [Param(g, "x", [3, 4], 5)], Attr.Ints("axes", [1]))),
+            C("log sum exp", g => g.Op("ReduceLogSumExp", [Param(g, "x", [2, 3, 4], 6, 2f)], Attr.Ints("axes", [1]), Attr.Int("keepdims", 0))));
+    }
 }

@@ -1,4 +1,6 @@
+using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
+using Onnx;
 using static NeuralService.Graph.Tests.Support.GradientTesting;
 
 namespace NeuralService.Graph.Tests.Autodiff;
@@ -42,5 +44,21 @@ public sealed class ShapeOpGradientTests
             C("pad negative", g => g.Op("Pad", Param(g, "x", [3, 4], 8), g.Ints(-1, 1, 0, -2))),
             C("pad edge", g => g.Op("Pad", [Param(g, "x", [2, 3, 4], 10), g.Ints(0, 2, 1, 1, 0, 3)], Attr.String("mode", "edge"))),
             C("pad reflect", g => g.Op("Pad", [Param(g, "x", [3, 4, 5], 11), g.Ints(1, 0, 2, 2, 3, 4)], Attr.String("mode", "reflect"))));
+    }
+
+    private static Value Resized(GraphBuilder g, Value x, float[] scales, params AttributeProto[] attrs) =>
+        g.Op("Resize", [x, null, g.Constant(scales, [scales.Length], "scales")], attrs);
+
+    [Fact]
+    public void Resize()
+    {
+        CheckAll(
+            C("nearest asymmetric floor ×2", g => Resized(g, Param(g, "x", [1, 2, 3, 2], 1), [1, 1, 2, 2], Attr.String("mode", "nearest"),
+                Attr.String("coordinate_transformation_mode", "asymmetric"), Attr.String("nearest_mode", "floor"))),
+            C("nearest half pixel ×1.5", g => Resized(g, Param(g, "x", [1, 1, 4, 3], 2), [1, 1, 1.5f, 1], Attr.String("mode", "nearest"))),
+            C("linear half pixel ×2", g => Resized(g, Param(g, "x", [1, 2, 3, 4], 3), [1, 1, 2, 2], Attr.String("mode", "linear"))),
+            C("linear align corners ×2.5", g => Resized(g, Param(g, "x", [1, 1, 3, 2], 4), [1, 1, 2.5f, 1], Attr.String("mode", "linear"),
+                Attr.String("coordinate_transformation_mode", "align_corners"))),
+            C("linear to sizes", g => g.Op("Resize", [Param(g, "x", [1, 1, 4, 3], 5), null, null, g.Ints(1, 1, 7, 5)], Attr.String("mode", "linear"))));
     }
 }
