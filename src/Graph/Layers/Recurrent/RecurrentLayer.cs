@@ -209,6 +209,10 @@ public abstract class RecurrentLayer : Layer
     private (Value? Sequence, IReadOnlyList<Value> States) EmitScan(GraphBuilder g, Value x, Value? mask,
         IReadOnlyList<Value> initial, CallContext ctx)
     {
+        // Weights are registered in the enclosing graph under the layer's scope (the body only reads them), so they
+        // keep the names they have in the inference graph.
+        Use(g, RecurrentKernel);
+        if (Bias is not null) Use(g, Bias);
         var (projected, recurrentKeep) = Project(g, x, ctx);
         var prepared = PrepareSteps(g);
         var states = new List<Value>();
