@@ -132,6 +132,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var prefetched = train is BatchIterator ? train : train.Prefetch(2);
         for (_epoch = startEpoch; _epoch < options.Epochs && !StopTraining; _epoch++)
         {
+            ResetStates();
             foreach (var c in options.Callbacks) c.OnEpochBegin(this, _epoch);
             if (options.Verbose > 0) output.WriteLine($"Epoch {_epoch + 1}/{options.Epochs}");
             var bar = new ProgressBar(output, train.BatchCount, options.Verbose == 1 && ProgressBar.IsTerminal(output));
@@ -162,6 +163,17 @@ public sealed class Trainer : ITrainingControl, IDisposable
         SyncWeightsToModel();
         foreach (var c in options.Callbacks) c.OnTrainEnd(this, logs);
         return history;
+    }
+
+    /// <summary>Zeros the carried state of stateful recurrent layers, in the model and in the running train step
+    /// (Keras's <c>reset_states</c>); <see cref="Fit(IDataset, IDataset?, FitOptions, bool)"/> does it as each epoch begins.</summary>
+    public void ResetStates()
+    {
+        Model.ResetStates();
+        if (_session is null || _train is null) return;
+        var carried = Model.CarriedStates.ToHashSet();
+        foreach (var p in _train.Signature.State.Where(p => p.Weight is { } w && carried.Contains(w)))
+            _session.WriteState(p.Input, new float[p.Weight!.Size]);
     }
 
     /// <summary>Loss and metrics over <paramref name="data"/> with inference behaviour (Keras's <c>evaluate</c>).</summary>

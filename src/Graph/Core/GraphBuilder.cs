@@ -77,6 +77,16 @@ public sealed class GraphBuilder
         return candidate;
     }
 
+    /// <summary>Lists initializer <paramref name="value"/> among the graph inputs too: its data becomes the default
+    /// that a caller may override (ONNX IR ≥ 4), e.g. a stateful layer's carried state.</summary>
+    public void ExposeAsInput(Value value)
+    {
+        if (!_initializers.ContainsKey(value.Name)) throw new GraphException($"'{value.Name}' is not an initializer of this graph");
+        if (!_exposed.Contains(value.Name)) _exposed.Add(value.Name);
+    }
+
+    private readonly List<string> _exposed = [];
+
     public Value AddInput(string name, DataType dtype, Shape shape)
     {
         if (_values.ContainsKey(name)) throw new GraphException($"graph input '{name}' is defined twice");
@@ -280,6 +290,7 @@ public sealed class GraphBuilder
         var live = LiveNodes();
         var g = new GraphProto { Name = name };
         g.Input.AddRange(_inputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
+        g.Input.AddRange(_exposed.Select(n => _initializers[n].Value).Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
         g.Output.AddRange(_outputs.Select(v => OnnxModels.ValueInfo(v.Name, v.DType, v.Shape)));
         var used = live.SelectMany(ReadNames).Concat(_outputs.Select(o => o.Name)).ToHashSet();
         g.Initializer.AddRange(_initializers.Values.Where(i => used.Contains(i.Value.Name)).Select(i => i.Tensor.Value));

@@ -65,13 +65,38 @@ public abstract class Model : Layer
             if (o.Name == name && !taken) g.AddOutput(o);
             else g.AddOutput(o, g.Contains(name) ? g.UniqueName(name) : name);
         }
-        if (options.Training)
-            foreach (var u in trace.StateUpdates)
-                g.AddOutput(u.NewValue, g.UniqueName(u.Weight.Path + "/new"));
+        // State updates: BatchNorm's moving statistics in training mode; stateful recurrent layers' carried state in
+        // both modes, whose current value is also an input (the stored value is its default) so that a caller can
+        // feed one call's state to the next.
+        var carried = CarriedStates.ToHashSet();
+        foreach (var u in trace.StateUpdates)
+        {
+            if (carried.Contains(u.Weight)) g.ExposeAsInput(Layer.WeightValue(g, u.Weight));
+            else if (!options.Training) continue;
+            g.AddOutput(u.NewValue, g.UniqueName(u.Weight.Path + "/new"));
+        }
         var meta = new Dictionary<string, string> { ["neuralservice.model_name"] = Name };
         if (options.Metadata is not null) foreach (var (k, v) in options.Metadata) meta[k] = v;
         return g.ToModel(Name, meta);
     }
 
     public string Summary() => ModelSummary.Format(this);
+
+    /// <summary>The carried states of the stateful recurrent layers inside this model (nested models and
+    /// Bidirectional included).</summary>
+    public IReadOnlyList<Weight> CarriedStates => RecurrentLayers(this).SelectMany(r => r.CarriedStates).Distinct().ToList();
+
+    /// <summary>Zeros every stateful recurrent layer's carried state (Keras's <c>reset_states</c>).</summary>
+    public void ResetStates()
+    {
+        foreach (var r in RecurrentLayers(this)) r.ResetStates();
+    }
+
+    private static IEnumerable<RecurrentLayer> RecurrentLayers(Model model) => model.Layers.SelectMany(l => l switch
+    {
+        Model m => RecurrentLayers(m),
+        RecurrentLayer r => [r],
+        Bidirectional b => [b.Forward, b.Backward],
+        _ => Enumerable.Empty<RecurrentLayer>(),
+    });
 }

@@ -27,9 +27,6 @@ public abstract class RecurrentLayer : Layer
     protected RecurrentLayer(RecurrentConfig config) : base(config)
     {
         if (config.Units <= 0) throw new ArgumentException($"{GetType().Name} units must be positive, got {config.Units}");
-        if (config.Stateful)
-            throw new ArgumentException($"{GetType().Name} '{Name}': stateful=True is not supported (exported models are stateless; " +
-                "pass the state explicitly through initial_state and return_state instead)");
         if (config.Dropout is < 0 or >= 1) throw new ArgumentException($"{GetType().Name} dropout must be in [0, 1), got {config.Dropout}");
         if (config.RecurrentDropout is < 0 or >= 1)
             throw new ArgumentException($"{GetType().Name} recurrent_dropout must be in [0, 1), got {config.RecurrentDropout}");
@@ -57,6 +54,17 @@ public abstract class RecurrentLayer : Layer
     protected abstract string FusedOpType { get; }
     protected abstract long[] BiasShape { get; }
 
+    /// <summary>stateful=True: the carried states (h, and c for LSTM) [batch, units], zeros until the first batch. They
+    /// are not among <see cref="Layer.Weights"/> (Keras does not count or save them either); each call reads them as
+    /// its initial state and reports the final state as their update, in training and inference alike.</summary>
+    public IReadOnlyList<Weight> CarriedStates { get; private set; } = [];
+
+    /// <summary>Sets the carried states back to zeros (Keras's <c>reset_states</c>).</summary>
+    public void ResetStates()
+    {
+        foreach (var w in CarriedStates) w.Assign(new float[w.Size]);
+    }
+
     protected Weight Kernel { get; private set; } = null!;
     protected Weight RecurrentKernel { get; private set; } = null!;
     protected Weight? Bias { get; private set; }
@@ -69,6 +77,15 @@ public abstract class RecurrentLayer : Layer
         if (x.Rank != 3) throw new ArgumentException($"{ClassName} needs a 3-D input [batch, time, features], got {x}");
         var features = x[-1];
         if (!features.IsKnown) throw new ArgumentException($"the feature dim must be known, got {x}");
+        if (_config.Stateful)
+        {
+            var batch = x[0];
+            if (!batch.IsKnown)
+                throw new ArgumentException($"{ClassName} '{Name}': stateful=True needs a fixed batch size (batch_shape / batch_input_shape), got input {x}");
+            CarriedStates = Enumerable.Range(0, StateCount)
+                .Select(k => new Weight(this, k == 0 ? "state_h" : "state_c", [batch.Known, Units], new float[batch.Known * Units], trainable: false))
+                .ToList();
+        }
         var width = Gates * (long)Units;
         Kernel = AddWeight("kernel", [features.Known, width], _config.KernelInitializer,
             regularizer: _config.KernelRegularizer, constraint: _config.KernelConstraint);
@@ -94,6 +111,7 @@ public abstract class RecurrentLayer : Layer
         var keptMask = ctx.MaskOf(input);
         var mask = keptMask;
         var initial = inputs.Skip(1).ToList();
+        if (initial.Count == 0 && CarriedStates.Count > 0) initial = CarriedStates.Select(w => Use(g, w)).ToList();
         var fusedOk = FusedActivations() is not null;
         var dropping = ctx.Training && (_config.Dropout > 0 || _config.RecurrentDropout > 0);
         RecurrentForm form;
@@ -127,6 +145,7 @@ public abstract class RecurrentLayer : Layer
             (sequence, states) = form == RecurrentForm.Decomposed ? EmitDecomposed(g, x, mask, initial, ctx) : EmitFused(g, x, initial);
             if (sequence is not null && GoBackwards && AlignedOutput) sequence = Rnn.Reverse(g, sequence, 1);
         }
+        for (var k = 0; k < CarriedStates.Count; k++) ctx.StateUpdates.Add(new StateUpdate(CarriedStates[k], states[k]));
         var output = ReturnSequences ? sequence! : states[0];
         if (ReturnSequences && TimeMajor) output = Rnn.Transpose(g, output, 1, 0, 2);
         if (ReturnSequences && keptMask is not null) ctx.SetMask(output, keptMask);
@@ -209,6 +228,10 @@ public abstract class RecurrentLayer : Layer
     private (Value? Sequence, IReadOnlyList<Value> States) EmitScan(GraphBuilder g, Value x, Value? mask,
         IReadOnlyList<Value> initial, CallContext ctx)
     {
+        // Weights are registered in the enclosing graph under the layer's scope (the body only reads them), so they
+        // keep the names they have in the inference graph.
+        Use(g, RecurrentKernel);
+        if (Bias is not null) Use(g, Bias);
         var (projected, recurrentKeep) = Project(g, x, ctx);
         var prepared = PrepareSteps(g);
         var states = new List<Value>();

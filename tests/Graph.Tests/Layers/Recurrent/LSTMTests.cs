@@ -141,13 +141,6 @@ public sealed class LSTMTests
     }
 
     [Fact]
-    public void StatefulIsRejected()
-    {
-        var e = Assert.Throws<ArgumentException>(() => new LSTM(new LSTMConfig { Units = 2, Stateful = true }));
-        Assert.Contains("stateful=True", e.Message);
-    }
-
-    [Fact]
     public void DropoutInTrainingExportsValidRandomGraph()
     {
         const int batch = 2, time = 3, features = 4;
