@@ -87,7 +87,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
             foreach (var m in host[^1])
             {
                 try { MetricFactory.Create(m, losses[i].Name); }
-                catch (ArgumentException e) when (outputs.Count > 1) { throw new ArgumentException($"metrics of output '{outputs[i]}': {e.Message}", e); }
+                catch (ArgumentException e) { throw new ArgumentException($"metrics: {e.Message}{(outputs.Count > 1 ? $" for output '{outputs[i]}'" : "")}", e); }
             }
         }
         _optimizer = optimizer;

@@ -112,43 +112,15 @@ internal static class DataSources
                     var (train, test) = KerasDatasets.LoadMnist(path);
                     return part is "test" ? test : train;
                 }
-                var x = NpzSide(arrays, "x", path)
+                var x = Npz.Side(arrays, "x", path)
                     ?? throw new InvalidDataException($"{path} has no features: name them x, x0 x1 … (by input order), x_<input name> or x_train (arrays: {string.Join(", ", arrays.Keys)})");
-                return new InMemoryDataset(x, NpzSide(arrays, "y", path));
+                return new InMemoryDataset(x, Npz.Side(arrays, "y", path));
             }
             case ".npy":
                 return new InMemoryDataset(Npy.Read(Existing(path)));
             default:
                 throw new InvalidDataException($"unknown dataset '{spec}': expected {Help}");
         }
-    }
-
-    /// <summary>One side of an NPZ dataset: <c>x</c> (one array), <c>x0, x1, …</c> (by order) or <c>x_&lt;name&gt;</c> (by the
-    /// model's input names); the same with <c>y</c> for outputs. Null when the archive has none.</summary>
-    internal static DataArrays? NpzSide(IReadOnlyDictionary<string, DataArray> arrays, string prefix, string path)
-    {
-        var numbered = new SortedDictionary<int, string>();
-        var named = new List<string>();
-        foreach (var key in arrays.Keys)
-        {
-            if (key.Length > prefix.Length && key.StartsWith(prefix, StringComparison.Ordinal) && key[prefix.Length..].All(char.IsAsciiDigit)
-                && int.TryParse(key[prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var i))
-                numbered[i] = key;
-            else if (key.StartsWith(prefix + "_", StringComparison.Ordinal) && key.Length > prefix.Length + 1) named.Add(key);
-        }
-        var bare = arrays.ContainsKey(prefix);
-        var forms = (bare ? 1 : 0) + (numbered.Count > 0 ? 1 : 0) + (named.Count > 0 ? 1 : 0);
-        if (forms > 1)
-            throw new InvalidDataException($"{path} names its '{prefix}' arrays in more than one way ({string.Join(", ", (bare ? [prefix] : Array.Empty<string>()).Concat(numbered.Values).Concat(named))}); use {prefix}, or {prefix}0 {prefix}1 … by order, or {prefix}_<name> by name");
-        if (bare) return DataArrays.Of(arrays[prefix]);
-        if (numbered.Count > 0)
-        {
-            if (numbered.Keys.Select((k, i) => k == i).Any(ok => !ok))
-                throw new InvalidDataException($"{path} numbers its '{prefix}' arrays {string.Join(", ", numbered.Values)}; they must run {prefix}0, {prefix}1, … without gaps");
-            return DataArrays.Of([.. numbered.Values.Select(k => arrays[k])]);
-        }
-        if (named.Count > 0) return DataArrays.Named(named.Select(k => KeyValuePair.Create(k[(prefix.Length + 1)..], arrays[k])));
-        return null;
     }
 
     /// <summary>Height, width and colour mode of an image input ([h, w] or [h, w, 1|3], channels last).</summary>

@@ -160,7 +160,7 @@ public sealed class MultiIoTrainerTests
             Error(() => t.Compile(new Adam(), new LossSpec[] { "mse", "mse", "mse" })));
         Assert.Equal("loss_weights: the weight of output 'score' must be finite and non-negative, got -1",
             Error(() => t.Compile(new Adam(), PerOutput.All<LossSpec>("mse"), lossWeights: PerOutput.ByOrder(new[] { 1.0, -1.0 }))));
-        Assert.Equal("metrics of output 'score': unknown metric 'bogus'",
+        Assert.Equal("metrics: unknown metric 'bogus' for output 'score'",
             Error(() => t.Compile(new Adam(), PerOutput.All<LossSpec>("mse"), PerOutput.ByOrder<IReadOnlyList<string>>([["accuracy"], ["bogus"]]))));
     }
 }
