@@ -38,9 +38,14 @@ public sealed class Trainer : ITrainingControl, IDisposable
         Model = model;
         _device = device ?? new DeviceOptions();
         _seed = seed;
+        InputNames = model.InputNames;
+        OutputNames = model.OutputNames;
     }
 
     public Model Model { get; }
+    /// <summary>The model's input and output names: what data arrays given by name are matched against.</summary>
+    public IReadOnlyList<string> InputNames { get; }
+    public IReadOnlyList<string> OutputNames { get; }
     public double LearningRate { get; set; }
     public bool StopTraining { get; set; }
     public int Epochs { get; private set; }
@@ -67,7 +72,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// name each output's quantities <c>{output}_loss</c>, <c>{output}_{metric}</c> as Keras's do.</summary>
     public void Compile(OptimizerSpec optimizer, PerOutput<LossSpec> loss, PerOutput<IReadOnlyList<string>>? metrics, PerOutput<double>? lossWeights = null)
     {
-        var outputs = Model.OutputNames;
+        var outputs = OutputNames;
         var losses = loss.Resolve(outputs, "loss");
         if (lossWeights is not null)
         {
@@ -87,7 +92,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
             foreach (var m in host[^1])
             {
                 try { MetricFactory.Create(m, losses[i].Name); }
-                catch (ArgumentException e) when (outputs.Count > 1) { throw new ArgumentException($"metrics of output '{outputs[i]}': {e.Message}", e); }
+                catch (ArgumentException e) { throw new ArgumentException($"metrics: {e.Message}{(outputs.Count > 1 ? $" for output '{outputs[i]}'" : "")}", e); }
             }
         }
         _optimizer = optimizer;
@@ -229,7 +234,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
 
     private List<HostMetric> HostMetrics()
     {
-        var outputs = Model.OutputNames;
+        var outputs = OutputNames;
         return _hostMetrics.SelectMany((list, o) => list.Select(m =>
         {
             var metric = MetricFactory.Create(m, _losses[o].Name);
@@ -240,7 +245,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private void UpdateHost(List<HostMetric> host, Batch batch, IReadOnlyList<float[]>? predictions)
     {
         if (host.Count == 0 || predictions is null || batch.Targets is null) return;
-        var targets = batch.Targets.Match(Model.OutputNames, "output");
+        var targets = batch.Targets.Match(OutputNames, "output");
         foreach (var group in host.GroupBy(h => h.Output))
         {
             var p = predictions[group.Key];
@@ -262,11 +267,11 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
         if (_session is not null) SyncWeightsToModel();
-        var inputs = x.Match(Model.InputNames, "input");
+        var inputs = x.Match(InputNames, "input");
         var onnx = Model.ToOnnx();
         using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(onnx), options);
-        var names = Model.InputNames;
+        var names = InputNames;
         var outputs = session.OutputNames.Select(_ => new List<float>()).ToList();
         var shapes = new int[outputs.Count][];
         for (var start = 0; start < x.SampleCount; start += batchSize)
@@ -290,7 +295,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
                 outputs[o].AddRange(tensor);
             }
         }
-        var outputNames = Model.OutputNames;
+        var outputNames = OutputNames;
         return DataArrays.Named(outputs.Select((o, i) => KeyValuePair.Create(outputNames[i],
             DataArray.Create(o.ToArray(), [x.SampleCount, .. shapes[i] is { Length: > 0 } s ? s[1..] : []]))));
     }
@@ -306,14 +311,14 @@ public sealed class Trainer : ITrainingControl, IDisposable
         IReadOnlyList<DataArray> xs, ys;
         try
         {
-            xs = data.Inputs.Match(Model.InputNames, "input");
-            ys = data.Targets.Match(Model.OutputNames, "output");
+            xs = data.Inputs.Match(InputNames, "input");
+            ys = data.Targets.Match(OutputNames, "output");
         }
         catch (ArgumentException e) { throw new ArgumentException($"{what}: {e.Message}", e); }
         var several = xs.Count > 1;
         for (var i = 0; i < xs.Count; i++)
         {
-            var name = Model.InputNames[i];
+            var name = InputNames[i];
             var x = xs[i];
             var input = Model.Inputs[i].Shape;
             var expected = input.Dims.Skip(1).ToArray();
@@ -330,7 +335,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
         }
         for (var i = 0; i < ys.Count; i++)
         {
-            var name = Model.OutputNames[i];
+            var name = OutputNames[i];
             var of = ys.Count > 1 ? $" of output '{name}'" : "";
             var labels = ys[i].ToFloat32();
             var badLabel = Array.FindIndex(labels, v => !float.IsFinite(v));
@@ -405,7 +410,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var xs = batch.Inputs.Match(features.Select(f => f.Name).ToList(), "input");
         for (var i = 0; i < features.Count; i++) yield return Convert(features[i], xs[i]);
         if (batch.Targets is null) throw new ArgumentException("training and evaluation need labels");
-        var ys = batch.Targets.Match(Model.OutputNames, "output");
+        var ys = batch.Targets.Match(OutputNames, "output");
         for (var i = 0; i < targets.Count; i++) yield return Convert(targets[i], ys[i]);
         if (sig.SampleWeight is { } sw)
             yield return new Feed(sw, batch.SampleWeights ?? Enumerable.Repeat(1f, batch.Count).ToArray(), null, [batch.Count]);

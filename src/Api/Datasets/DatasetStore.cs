@@ -7,14 +7,27 @@ using NeuralService.Training.Data;
 
 namespace NeuralService.Api.Datasets;
 
-/// <summary>What was uploaded and how to read it back.</summary>
+/// <summary>What was uploaded and how to read it back. <see cref="FeatureShape"/>/<see cref="FeatureType"/> and
+/// <see cref="LabelShape"/> describe the first feature and target array; <see cref="Inputs"/> and <see cref="Targets"/>
+/// list every one (an NPZ may hold several, for models with several inputs or outputs).</summary>
 public sealed record DatasetInfo(
     string Id, string Name, string Format, bool Builtin, int Samples, IReadOnlyList<int> FeatureShape, string FeatureType,
     IReadOnlyList<int>? LabelShape, long SizeBytes, DateTimeOffset? CreatedAt, DatasetReadOptions? Options = null,
-    string? FeaturesFile = null, string? LabelsFile = null);
+    string? FeaturesFile = null, string? LabelsFile = null)
+{
+    /// <summary>Every feature array, matched to the model's inputs by order or by name (null for built-in datasets).</summary>
+    public IReadOnlyList<DatasetArray>? Inputs { get; init; }
+    /// <summary>Every target array, matched to the model's outputs by order or by name (null without labels, and for built-ins).</summary>
+    public IReadOnlyList<DatasetArray>? Targets { get; init; }
+}
+
+/// <summary>One array of a dataset: its name when it is matched by name (NPZ members <c>x_&lt;input&gt;</c>,
+/// <c>y_&lt;output&gt;</c>), else null (matched by position); the shape of one sample; the element type.</summary>
+public sealed record DatasetArray(string? Name, IReadOnlyList<int> Shape, string Type);
 
 /// <summary>How a file becomes features and labels: CSV label column (name or index, default the last column) and
-/// label type; the NPZ member names.</summary>
+/// label type; the NPZ member names (default: <c>x</c>/<c>y</c>, <c>x0 x1 …</c>/<c>y0 y1 …</c> by order,
+/// <c>x_&lt;input&gt;</c>/<c>y_&lt;output&gt;</c> by name, <c>x_train</c>/<c>y_train</c>, or <c>features</c>/<c>labels</c>).</summary>
 public sealed record DatasetReadOptions(string? LabelColumn = null, int? LabelIndex = null, string LabelType = "float32",
     string? FeaturesKey = null, string? LabelsKey = null, bool HasHeader = true);
 
@@ -81,9 +94,11 @@ public sealed class DatasetStore
             var data = Load(info);
             info = info with
             {
-                Samples = data.Count, FeatureShape = data.Features.SampleShape, FeatureType = data.Features.DType.ToString().ToLowerInvariant(),
-                LabelShape = data.Labels?.SampleShape,
+                Samples = data.Count, FeatureShape = data.Inputs[0].SampleShape, FeatureType = TypeName(data.Inputs[0].DType),
+                LabelShape = data.Targets?[0].SampleShape,
                 SizeBytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length),
+                Inputs = Describe(data.Inputs),
+                Targets = data.Targets is null ? null : Describe(data.Targets),
             };
             await File.WriteAllTextAsync(Path.Combine(dir, "dataset.json"), JsonSerializer.Serialize(info, Json), ct);
             return info;
@@ -129,23 +144,55 @@ public sealed class DatasetStore
                 case "npy":
                     return Pair(Npy.Read(f), l is null ? null : Npy.Read(l));
                 case "npz":
-                    var arrays = Npz.Read(f);
-                    var fk = o.FeaturesKey ?? new[] { "x", "x_train", "features" }.FirstOrDefault(arrays.ContainsKey)
-                        ?? throw ApiException.BadRequest($"the .npz has no features member x/x_train/features (it has {string.Join(", ", arrays.Keys)}); name it with features_key");
-                    var lk = o.LabelsKey ?? new[] { "y", "y_train", "labels" }.FirstOrDefault(arrays.ContainsKey);
-                    if (!arrays.TryGetValue(fk, out var x)) throw ApiException.BadRequest($"the .npz has no member '{fk}'");
-                    DataArray? y = null;
-                    if (lk is not null && !arrays.TryGetValue(lk, out y)) throw ApiException.BadRequest($"the .npz has no member '{lk}'");
-                    return Pair(x, y);
+                    return FromNpz(Npz.Read(f), o, info.FeaturesFile!);
                 default:
                     return Pair(Idx.Read(f), l is null ? null : Idx.Read(l));
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException and not FileNotFoundException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException or IOException and not FileNotFoundException)
         {
             throw new DataFormatException($"dataset '{info.Name}': {e.Message}");
         }
     }
+
+    /// <summary>Features and labels of an NPZ: the members named in the options, else Keras's forms (<see cref="Npz.Side"/>:
+    /// x/y, x0 x1 …, x_&lt;input&gt;), else <c>x_train</c>/<c>y_train</c> or <c>features</c>/<c>labels</c>.</summary>
+    private static InMemoryDataset FromNpz(IReadOnlyDictionary<string, DataArray> arrays, DatasetReadOptions o, string file)
+    {
+        DataArray Member(string key) => arrays.TryGetValue(key, out var a) ? a : throw ApiException.BadRequest($"the .npz has no member '{key}'");
+        // Keras's mnist.npz layout keeps its meaning (x_train is not an input named 'train').
+        var kerasLayout = arrays.ContainsKey("x_train") && !arrays.ContainsKey("x");
+        var x = o.FeaturesKey is { } fk ? DataArrays.Of(Member(fk))
+            : kerasLayout ? DataArrays.Of(arrays["x_train"])
+            : Npz.Side(arrays, "x", file) ?? (arrays.TryGetValue("features", out var features) ? DataArrays.Of(features)
+                : throw ApiException.BadRequest($"the .npz has no features: name them x, x0 x1 … (by input order), x_<input name>, x_train or features (it has {string.Join(", ", arrays.Keys)}), or give features_key"));
+        var y = o.LabelsKey is { } lk ? DataArrays.Of(Member(lk))
+            : kerasLayout ? (arrays.TryGetValue("y_train", out var yt) ? DataArrays.Of(yt) : null)
+            : Npz.Side(arrays, "y", file) ?? (arrays.TryGetValue("labels", out var labels) ? DataArrays.Of(labels) : null);
+        if (y is not null && y.SampleCount != x.SampleCount) throw new DataFormatException($"{x.SampleCount} feature rows but {y.SampleCount} labels");
+        return new InMemoryDataset(x, y);
+    }
+
+    /// <summary>The dataset's arrays with no samples: what a trainer checks against a model (array names, sample shapes,
+    /// types) before a job is queued, without reading the files.</summary>
+    public static InMemoryDataset Layout(DatasetInfo info)
+    {
+        static DataArray Empty(IReadOnlyList<int> shape, string type) =>
+            DataArray.Zeros(Enum.TryParse<DType>(type, ignoreCase: true, out var t) ? t : DType.Float32, [0, .. shape]);
+        static DataArrays Side(IReadOnlyList<DatasetArray> arrays) => arrays.All(a => a.Name is not null)
+            ? DataArrays.Named(arrays.Select(a => KeyValuePair.Create(a.Name!, Empty(a.Shape, a.Type))))
+            : DataArrays.Of([.. arrays.Select(a => Empty(a.Shape, a.Type))]);
+        var inputs = info.Inputs is { Count: > 0 } i ? Side(i) : DataArrays.Of(Empty(info.FeatureShape, info.FeatureType));
+        var targets = info.Targets is { Count: > 0 } t ? Side(t)
+            : info.LabelShape is { } l ? DataArrays.Of(Empty(l, "int64"))
+            : null;
+        return new InMemoryDataset(inputs, targets);
+    }
+
+    private static List<DatasetArray> Describe(DataArrays arrays) =>
+        arrays.Select((a, i) => new DatasetArray(arrays.Names?[i], a.SampleShape, TypeName(a.DType))).ToList();
+
+    private static string TypeName(DType t) => t.ToString().ToLowerInvariant();
 
     private static InMemoryDataset Pair(DataArray x, DataArray? y)
     {

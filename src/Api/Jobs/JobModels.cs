@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -8,8 +9,17 @@ public enum JobState { Queued, Running, Succeeded, Failed, Canceled, Interrupted
 /// <summary>A registered version whose architecture (its <c>keras_config</c> metadata) is trained afresh.</summary>
 public sealed record ModelReference(string Name, string? Version = null);
 
-/// <summary>Keras's <c>compile</c> arguments.</summary>
-public sealed record CompileOptions(string Optimizer = "adam", double? LearningRate = null, string Loss = "sparse_categorical_crossentropy", IReadOnlyList<string>? Metrics = null);
+/// <summary>Keras's <c>compile</c> arguments. <see cref="Loss"/>, <see cref="LossWeights"/> and <see cref="Metrics"/> take
+/// Keras's forms for models with several outputs (<see cref="JobCompile"/> reads them).</summary>
+public sealed record CompileOptions(
+    string Optimizer = "adam",
+    double? LearningRate = null,
+    [property: Description("A Keras loss name for every output (default sparse_categorical_crossentropy), a list with one per output in the model's order, or an object of output name → loss name.")]
+    JsonElement? Loss = null,
+    [property: Description("Metric names for every output ([\"accuracy\"]), a list of lists (one per output, in order), or an object of output name → metric name or list of names (outputs left out get none). Logs name them <output>_<metric> when there are several outputs.")]
+    JsonElement? Metrics = null,
+    [property: Description("Factor of each output's loss in the total: a list in output order or an object of output name → weight (others 1).")]
+    JsonElement? LossWeights = null);
 
 /// <summary>Keras's <c>fit</c> arguments.</summary>
 public sealed record FitSettings(int Epochs = 1, int BatchSize = 32, double ValidationSplit = 0, bool Shuffle = true);

@@ -47,13 +47,17 @@ public sealed class JobService
     public async Task<Job> SubmitAsync(JobRequest request, CancellationToken ct)
     {
         ModelName.Check(request.RegisterAs, "register_as");
-        await ModelJsonAsync(request, ct); // the model must parse now, not fail later in the queue
-        _datasets.Get(request.Dataset);
+        var json = await ModelJsonAsync(request, ct); // the model must parse now, not fail later in the queue
+        var dataset = _datasets.Get(request.Dataset);
         var compile = request.Compile ?? new CompileOptions();
-        Optimizer(compile);
-        if (!Losses.IsKnown(compile.Loss)) throw ApiException.BadRequest($"unknown loss '{compile.Loss}'");
-        try { NeuralService.Training.Trainer.CheckMetrics(compile.Metrics ?? [], new LossSpec(compile.Loss)); }
-        catch (ArgumentException e) { throw ApiException.BadRequest($"compile.metrics: {e.Message}"); }
+        // Compile settings and the dataset's arrays are checked against the model's inputs and outputs now (no session is
+        // created), so a job that cannot train is refused with the field to fix rather than failing in the queue.
+        using (var trainer = new NeuralService.Training.Trainer(KerasModelJson.Read(json)))
+        {
+            JobCompile.Apply(trainer, compile);
+            try { trainer.Validate(DatasetStore.Layout(dataset), $"dataset '{dataset.Name}'"); }
+            catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
+        }
         var fit = request.Fit ?? new FitSettings();
         if (fit.Epochs is < 1 or > 100_000) throw ApiException.BadRequest($"fit.epochs must be in 1..100000, got {fit.Epochs}");
         if (fit.BatchSize is < 1 or > 1 << 20) throw ApiException.BadRequest($"fit.batch_size must be in 1..1048576, got {fit.BatchSize}");

@@ -45,12 +45,13 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var info = datasets.Get(r.Dataset);
         var data = datasets.Load(info);
         if (r.Rescale is { } scale)
-            data = new InMemoryDataset(DataArray.Create(data.Features.ToFloat32().Select(v => (float)(v * scale)).ToArray(), [data.Count, .. data.Features.SampleShape]),
-                data.Labels, data.SampleWeights, data.ClassNames);
+            data = new InMemoryDataset(data.Inputs.Select((x, _) => x.DType == DType.Int64 ? x
+                    : DataArray.Create(x.ToFloat32().Select(v => (float)(v * scale)).ToArray(), [x.Count, .. x.SampleShape])),
+                data.Targets, data.SampleWeights, data.ClassNames);
         var compile = r.Compile!;
         var fit = r.Fit!;
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
-        trainer.Compile(JobService.Optimizer(compile), new LossSpec(compile.Loss), compile.Metrics);
+        JobCompile.Apply(trainer, compile);
         var checkpoint = CheckpointPath(job.Id, job.CheckpointEpoch);
         var initialEpoch = 0;
         if (File.Exists(checkpoint))

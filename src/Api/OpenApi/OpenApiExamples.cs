@@ -44,7 +44,8 @@ public static class OpenApiExamples
     private const string Dataset = """
         {"id": "blobs-7c1e", "name": "blobs", "format": "csv", "builtin": false, "samples": 150, "feature_shape": [4],
          "feature_type": "float32", "label_shape": [], "size_bytes": 4350, "created_at": "2026-11-27T17:55:00+00:00",
-         "options": {"label_column": "label", "label_type": "int64", "has_header": true}, "features_file": "data.csv"}
+         "options": {"label_column": "label", "label_type": "int64", "has_header": true}, "features_file": "data.csv",
+         "inputs": [{"name": null, "shape": [4], "type": "float32"}], "targets": [{"name": null, "shape": [], "type": "int64"}]}
         """;
 
     /// <summary>The example for one value of <paramref name="type"/> answered with <paramref name="status"/>

@@ -49,5 +49,6 @@ public static class OpenApiSetup
         o.OperationFilter<RequestBodiesFilter>();
         o.OperationFilter<ProblemResponsesFilter>();
         o.OperationFilter<ExamplesFilter>();
+        o.SchemaFilter<CompileSchemaFilter>();
     }
 }

@@ -10,28 +10,47 @@ namespace NeuralService.Cli.Commands;
 internal sealed record LoadedData(InMemoryDataset Data, float Scale, IReadOnlyList<string>? ClassNames);
 
 /// <summary>What <c>--data</c> accepts: <c>fashion-mnist</c>, <c>fashion-mnist:test</c>, a CSV file (label column last,
-/// or <c>--label</c>), an NPZ file (<c>x</c>/<c>y</c> arrays, or Keras's <c>mnist.npz</c> with <c>:train</c>/<c>:test</c>),
-/// an IDX pair <c>images,labels</c>, or an NPY file of features (predict only).</summary>
+/// or <c>--label</c>), an NPZ file (<c>x</c>/<c>y</c>, <c>x0 x1 …</c>/<c>y0 y1 …</c> by order, <c>x_&lt;input&gt;</c>/<c>y_&lt;output&gt;</c>
+/// by name, or Keras's <c>mnist.npz</c> with <c>:train</c>/<c>:test</c>), an IDX pair <c>images,labels</c>, or an NPY
+/// file of features (predict only).</summary>
 internal static class DataSources
 {
-    public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y, or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
+    public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y; x0 x1 …/y0 y1 … by order or x_<input>/y_<output> by name for several inputs/outputs; or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
 
-    /// <summary>Loads <paramref name="spec"/>, scales 8-bit pixels by 1/255 (Keras's usual preprocessing) unless
-    /// <paramref name="scale"/> is given, keeps the first <paramref name="limit"/> samples and reshapes features to the
-    /// model's input shape.</summary>
+    /// <summary>Loads <paramref name="spec"/>, matches its arrays to the model's inputs and outputs, scales 8-bit pixels
+    /// by 1/255 (Keras's usual preprocessing) unless <paramref name="scale"/> is given, keeps the first
+    /// <paramref name="limit"/> samples and reshapes each feature array to its input's shape. The result holds one
+    /// array per input and (with labels) per output, in the model's order.</summary>
     public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true,
         string? builtinDirectory = null)
     {
         var data = Read(spec, label, model, builtinDirectory);
         if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());
-        if (needLabels && data.Labels is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
-        var s = scale ?? (data.Features.DType == DType.UInt8 ? 1f / 255f : 1f);
-        var input = model.Inputs.Single();
-        var features = data.Features;
+        if (needLabels && data.Targets is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
+        IReadOnlyList<DataArray> xs;
+        IReadOnlyList<DataArray>? ys = null;
+        try
+        {
+            xs = data.Inputs.Match(model.InputNames, "input");
+            if (needLabels) ys = data.Targets!.Match(model.OutputNames, "output");
+        }
+        catch (ArgumentException e) { throw new InvalidDataException($"dataset '{spec}': {e.Message}"); }
+        // One scale for every float input: 1/255 when all of them come as bytes.
+        var floatInputs = Enumerable.Range(0, xs.Count).Where(i => model.Inputs[i].DType == DataType.Float).ToList();
+        var s = scale ?? (floatInputs.Count > 0 && floatInputs.All(i => xs[i].DType == DType.UInt8) ? 1f / 255f : 1f);
+        var features = xs.Select((x, i) => ForInput(spec, model, i, x, s)).ToArray();
+        var targets = ys is null ? null : DataArrays.Of([.. ys]);
+        return new LoadedData(new InMemoryDataset(DataArrays.Of(features), targets, data.SampleWeights, data.ClassNames), s, data.ClassNames);
+    }
+
+    /// <summary>The array in the input's element type (floats scaled by <paramref name="scale"/>), reshaped to its shape.</summary>
+    private static DataArray ForInput(string spec, Model model, int index, DataArray features, float scale)
+    {
+        var input = model.Inputs[index];
         if (input.DType == DataType.Float)
         {
             var floats = features.ToFloat32();
-            if (s != 1f) for (var i = 0; i < floats.Length; i++) floats[i] *= s;
+            if (scale != 1f) for (var i = 0; i < floats.Length; i++) floats[i] *= scale;
             features = DataArray.Create(floats, [.. features.Shape]);
         }
         else features = features.Cast(DType.Int64);
@@ -43,7 +62,7 @@ internal static class DataSources
                 throw new InvalidDataException($"dataset '{spec}' has samples of shape [{string.Join(",", features.SampleShape)}]; the model's input '{input.Layer.Name}' needs [{string.Join(",", sample)}]");
             features = features.Reshape([features.Count, .. sample]);
         }
-        return new LoadedData(new InMemoryDataset(features, data.Labels, data.SampleWeights, data.ClassNames), s, data.ClassNames);
+        return features;
     }
 
     private static InMemoryDataset Read(string spec, string? label, Model model, string? builtinDirectory)
@@ -88,13 +107,14 @@ internal static class DataSources
             case ".npz":
             {
                 var arrays = Npz.Read(Existing(path));
-                if (arrays.ContainsKey("x_train"))
+                if (arrays.ContainsKey("x_train") && !model.InputNames.Contains("train"))
                 {
                     var (train, test) = KerasDatasets.LoadMnist(path);
                     return part is "test" ? test : train;
                 }
-                var x = arrays.TryGetValue("x", out var xa) ? xa : throw new InvalidDataException($"{path} has neither 'x' nor 'x_train' (arrays: {string.Join(", ", arrays.Keys)})");
-                return new InMemoryDataset(x, arrays.GetValueOrDefault("y"));
+                var x = Npz.Side(arrays, "x", path)
+                    ?? throw new InvalidDataException($"{path} has no features: name them x, x0 x1 … (by input order), x_<input name> or x_train (arrays: {string.Join(", ", arrays.Keys)})");
+                return new InMemoryDataset(x, Npz.Side(arrays, "y", path));
             }
             case ".npy":
                 return new InMemoryDataset(Npy.Read(Existing(path)));
@@ -116,22 +136,31 @@ internal static class DataSources
     private static DataArray ToBytes(DataArray pixels) =>
         DataArray.Create(pixels.ToFloat32().Select(v => (byte)Math.Clamp(MathF.Round(v), 0, 255)).ToArray(), [.. pixels.Shape]);
 
-    /// <summary>A softmax/multi-unit output is read as a classifier (integer labels); one unit as regression unless it ends in a sigmoid.</summary>
-    public static bool IsClassifier(Model model)
+    /// <summary>An output ending in softmax or sigmoid is read as a classifier (integer labels); so is a one-output model's
+    /// multi-unit output. Other outputs of a multi-output model are regressions.</summary>
+    public static bool IsClassifier(Model model, int output = 0)
     {
-        var width = OutputWidth(model);
-        return width > 1 || LastActivation(model) == "sigmoid";
+        if (Activation(model, output) is "softmax" or "sigmoid") return true;
+        return model.Outputs.Count == 1 && OutputWidth(model, output) > 1;
     }
 
-    public static int OutputWidth(Model model)
+    public static int OutputWidth(Model model, int output = 0)
     {
-        var last = model.Outputs.Single().Shape.Dims[^1];
+        var last = model.Outputs[output].Shape.Dims[^1];
         return last.IsKnown ? (int)last.Known : 1;
     }
 
-    private static string? LastActivation(Model model)
+    /// <summary>The activation that ends an output: its Dense layer's (the last layer's for a one-output model, as a
+    /// Sequential's output is) or an Activation layer's.</summary>
+    private static string? Activation(Model model, int output)
     {
-        return model.Layers[^1].Config is DenseConfig d ? d.Activation : null;
+        var layer = model.Outputs.Count == 1 ? model.Layers[^1] : model.Outputs[output].Layer;
+        return layer.Config switch
+        {
+            DenseConfig d => d.Activation,
+            ActivationConfig a => a.Activation,
+            _ => null,
+        };
     }
 
     private static (string Path, string? Part) SplitPart(string spec)

@@ -10,11 +10,12 @@ public static class HistoryPlot
 {
     private const string FontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-    /// <summary>One panel per metric of <paramref name="history"/> (loss first), with its <c>val_</c> series.</summary>
+    /// <summary>One panel per metric of <paramref name="history"/> (the total loss first, then each output's loss, then
+    /// the metrics), with its <c>val_</c> series.</summary>
     public static void Save(History history, string path, string title)
     {
         var names = history.Values.Keys.Where(k => !k.StartsWith("val_", StringComparison.Ordinal))
-            .OrderBy(k => k == "loss" ? 0 : 1).ThenBy(k => k, StringComparer.Ordinal).ToList();
+            .OrderBy(k => k == "loss" ? 0 : k.EndsWith("_loss", StringComparison.Ordinal) ? 1 : 2).ThenBy(k => k, StringComparer.Ordinal).ToList();
         var x = history.Epochs.Select(e => (double)e + 1).ToArray();
         var panels = names.Select(n =>
         {
@@ -29,16 +30,23 @@ public static class HistoryPlot
 
     public sealed record Panel(string Title, string XLabel, IReadOnlyList<Series> Series);
 
-    /// <summary>Panels side by side, 400×300 each, written as PNG.</summary>
-    public static void Save(IReadOnlyList<Panel> panels, string path, int panelWidth = 400, int panelHeight = 300)
+    /// <summary>Panels side by side, 400×300 each, at most <paramref name="columns"/> to a row (a multi-output model's
+    /// history has many), written as PNG.</summary>
+    public static void Save(IReadOnlyList<Panel> panels, string path, int panelWidth = 400, int panelHeight = 300, int columns = 4)
     {
         var count = Math.Max(1, panels.Count);
-        using var surface = SKSurface.Create(new SKImageInfo(panelWidth * count, panelHeight));
+        var across = Math.Min(count, columns);
+        var rows = (count + across - 1) / across;
+        using var surface = SKSurface.Create(new SKImageInfo(panelWidth * across, panelHeight * rows));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
         using var typeface = File.Exists(FontFile) ? SKTypeface.FromFile(FontFile) : SKTypeface.Default;
         using var font = new SKFont(typeface, 12);
-        for (var i = 0; i < panels.Count; i++) Draw(canvas, font, panels[i], new SKRect(i * panelWidth, 0, (i + 1) * panelWidth, panelHeight));
+        for (var i = 0; i < panels.Count; i++)
+        {
+            var (row, column) = Math.DivRem(i, across);
+            Draw(canvas, font, panels[i], new SKRect(column * panelWidth, row * panelHeight, (column + 1) * panelWidth, (row + 1) * panelHeight));
+        }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 90);
         using var file = File.Create(path);

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using NeuralService.Graph.Keras;
+using NeuralService.Graph.Layers;
 using NeuralService.Graph.Models;
 using NeuralService.Graph.Onnx;
 using NeuralService.Graph.Training;
@@ -37,26 +38,43 @@ public static class TrainCommands
         var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 32 };
         var optimizer = new Option<string>("--optimizer") { Description = "Keras optimizer name", DefaultValueFactory = _ => "adam" };
         var lr = new Option<double?>("--learning-rate") { Description = "Learning rate (optimizer default if omitted)" };
-        var loss = new Option<string?>("--loss") { Description = "Keras loss name (default: from the output and labels)" };
-        var metrics = new Option<string?>("--metrics") { Description = "Comma-separated Keras metric names, e.g. accuracy,precision" };
+        var loss = new Option<string[]>("--loss")
+        {
+            Description = "Keras loss name for every output, one per output in order (comma-separated or repeated), or output=loss,… " +
+                "(default: from each output and its labels)",
+        };
+        var lossWeights = new Option<string[]>("--loss-weights") { Description = "Factor of each output's loss in the total: w1,w2,… in output order or output=w,…" };
+        var metrics = new Option<string[]>("--metrics")
+        {
+            Description = "Comma-separated Keras metric names for every output (accuracy,precision), or by output: output=metric,…",
+        };
         var split = new Option<double>("--validation-split") { Description = "Fraction held out for validation (the tail)" };
         var device = DeviceOption();
         var seed = new Option<int>("--seed") { Description = "Seed for initialization, dropout and shuffling" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Directory to write", Required = true };
         var command = new Command("train", "Train a model config on a dataset and write the trained model, checkpoint and history")
-            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, metrics, split, device, seed, output };
+            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
             var model = KerasModelJson.ReadFile(parse.GetValue(spec)!.FullName);
             var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit));
-            var lossName = parse.GetValue(loss) ?? DefaultLoss(model, loaded);
-            var metricNames = (parse.GetValue(metrics) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            var outputs = model.OutputNames;
+            var lossNames = OutputArguments.Losses(parse.GetValue(loss))?.Resolve(outputs, "--loss")
+                ?? outputs.Select((_, i) => DefaultLoss(model, loaded, i)).ToList();
+            var weights = OutputArguments.Weights(parse.GetValue(lossWeights))?.Resolve(outputs, "--loss-weights", _ => 1.0);
+            var metricLists = OutputArguments.Metrics(parse.GetValue(metrics)).Resolve(outputs, "--metrics", _ => []);
             var opt = Optimizer(parse.GetValue(optimizer)!, parse.GetValue(lr));
-            var settings = new TrainingSettings(opt.Name, opt.LearningRate, lossName, metricNames);
+            var single = outputs.Count == 1;
+            var settings = new TrainingSettings(opt.Name, opt.LearningRate, OutputArguments.Format(outputs, lossNames, l => l), single ? metricLists[0] : [])
+            {
+                Losses = single ? null : outputs.Zip(lossNames).ToDictionary(),
+                LossWeights = weights is null ? null : outputs.Zip(weights).ToDictionary(),
+                OutputMetrics = single ? null : outputs.Zip(metricLists).ToDictionary(),
+            };
             var target = parse.GetValue(output)!.FullName;
             var stderr = parse.InvocationConfiguration.Error;
             using var trainer = new Trainer(model, Device(parse.GetValue(device)!), parse.GetValue(seed));
-            trainer.Compile(opt, lossName, metricNames);
+            settings.Compile(trainer);
             var history = trainer.Fit(loaded.Data, new FitOptions
             {
                 Epochs = Positive(parse.GetValue(epochs), "--epochs"),
@@ -67,7 +85,7 @@ public static class TrainCommands
             WriteAtomically(target, tmp =>
             {
                 trainer.SyncWeightsToModel();
-                OnnxModels.Save(model.ToOnnx(new ExportOptions { Metadata = Metadata(model, loaded, lossName) }), Path.Combine(tmp, "model.onnx"));
+                OnnxModels.Save(model.ToOnnx(new ExportOptions { Metadata = Metadata(model, loaded, settings) }), Path.Combine(tmp, "model.onnx"));
                 File.WriteAllText(Path.Combine(tmp, "model.json"), KerasModelJson.Write(model));
                 trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), history.Epochs.Count == 0 ? 0 : history.Epochs[^1] + 1);
                 File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings with { Scale = loaded.Scale }, JsonOptions));
@@ -122,34 +140,37 @@ public static class TrainCommands
             var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit), scale, needLabels: false);
             var classes = meta.TryGetValue(ClassNamesKey, out var c) ? JsonSerializer.Deserialize<string[]>(c) : null;
             using var session = new InferenceSession(onnxPath);
-            var input = session.InputMetadata.Single();
-            var x = loaded.Data.Features;
-            var width = DataSources.OutputWidth(model);
-            var classifier = DataSources.IsClassifier(model);
-            for (var start = 0; start < x.Count; start += 256)
+            var inputs = loaded.Data.Inputs;
+            var names = model.InputNames;
+            var outputNames = session.OutputNames;
+            var count = inputs.SampleCount;
+            var described = Enumerable.Range(0, outputNames.Count)
+                .Select(o => (Width: DataSources.OutputWidth(model, o), Classifier: DataSources.IsClassifier(model, o))).ToList();
+            if (outputNames.Count > 1) classes = null; // class names come from a one-output dataset's folders or files
+            for (var start = 0; start < count; start += 256)
             {
-                var part = x.Slice(start, Math.Min(256, x.Count - start));
-                int[] dims = [part.Count, .. part.SampleShape];
-                var feed = input.Value.ElementDataType == TensorElementType.Int64
-                    ? NamedOnnxValue.CreateFromTensor(input.Key, new DenseTensor<long>(part.ToInt64(), dims))
-                    : NamedOnnxValue.CreateFromTensor(input.Key, new DenseTensor<float>(part.ToFloat32(), dims));
-                using var results = session.Run([feed]);
-                var y = results.First().AsTensor<float>().ToArray();
-                for (var r = 0; r < part.Count; r++)
+                var n = Math.Min(256, count - start);
+                var feeds = names.Select((name, i) =>
                 {
-                    var row = y.AsSpan(r * width, width);
-                    string line;
-                    if (classifier && width > 1)
+                    var part = inputs[i].Slice(start, n);
+                    int[] dims = [part.Count, .. part.SampleShape];
+                    return session.InputMetadata[name].ElementDataType == TensorElementType.Int64
+                        ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(part.ToInt64(), dims))
+                        : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(part.ToFloat32(), dims));
+                }).ToList();
+                using var results = session.Run(feeds);
+                var ys = outputNames.Select(o => results.First(r => r.Name == o).AsTensor<float>().ToArray()).ToList();
+                for (var r = 0; r < n; r++)
+                {
+                    string Fields(int o)
                     {
-                        var best = 0;
-                        for (var k = 1; k < width; k++) if (row[k] > row[best]) best = k;
-                        line = $"{{\"index\":{start + r},\"class\":{best},\"name\":{JsonSerializer.Serialize(classes is not null && best < classes.Length ? classes[best] : null)},\"probability\":{DataSources.Format(row[best])}}}";
+                        // A classifier's row is its class scores; a sequence of them ([steps, classes]) prints as values.
+                        var width = ys[o].Length / n;
+                        return Describe(ys[o].AsSpan(r * width, width), described[o].Classifier && width == described[o].Width, classes);
                     }
-                    else if (classifier)
-                        line = $"{{\"index\":{start + r},\"class\":{(row[0] >= 0.5f ? 1 : 0)},\"probability\":{DataSources.Format(row[0])}}}";
-                    else
-                        line = $"{{\"index\":{start + r},\"value\":[{string.Join(",", row.ToArray().Select(v => DataSources.Format(v)))}]}}";
-                    stdout.WriteLine(line);
+                    stdout.WriteLine(outputNames.Count == 1
+                        ? $"{{\"index\":{start + r},{Fields(0)}}}"
+                        : $"{{\"index\":{start + r},\"outputs\":{{{string.Join(",", outputNames.Select((o, i) => $"{JsonSerializer.Serialize(o)}:{{{Fields(i)}}}"))}}}}}");
                 }
             }
         }));
@@ -158,9 +179,36 @@ public static class TrainCommands
 
     // ---------------------------------------------------------------- helpers
 
+    /// <summary>One sample's prediction of one output: class, name and probability for a classifier, else the values.</summary>
+    private static string Describe(ReadOnlySpan<float> row, bool classifier, string[]? classes)
+    {
+        if (classifier && row.Length > 1)
+        {
+            var best = 0;
+            for (var k = 1; k < row.Length; k++) if (row[k] > row[best]) best = k;
+            return $"\"class\":{best},\"name\":{JsonSerializer.Serialize(classes is not null && best < classes.Length ? classes[best] : null)},\"probability\":{DataSources.Format(row[best])}";
+        }
+        if (classifier) return $"\"class\":{(row[0] >= 0.5f ? 1 : 0)},\"probability\":{DataSources.Format(row[0])}";
+        return $"\"value\":[{string.Join(",", row.ToArray().Select(v => DataSources.Format(v)))}]";
+    }
+
+    /// <summary>What <c>evaluate</c> recompiles with. <see cref="Loss"/> and <see cref="Metrics"/> serve every output of
+    /// a one-output model; a model with several outputs has them by output name in <see cref="Losses"/> and
+    /// <see cref="OutputMetrics"/> (<see cref="Loss"/> then holds the <c>--loss</c> form, <c>a=mse,b=mae</c>).</summary>
     internal sealed record TrainingSettings(string Optimizer, double LearningRate, string Loss, IReadOnlyList<string> Metrics)
     {
         public float Scale { get; init; } = 1f;
+        public IReadOnlyDictionary<string, string>? Losses { get; init; }
+        public IReadOnlyDictionary<string, double>? LossWeights { get; init; }
+        public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputMetrics { get; init; }
+
+        public void Compile(Trainer trainer)
+        {
+            var loss = Losses is null ? PerOutput.All(new LossSpec(Loss))
+                : PerOutput.ByName(Losses.ToDictionary(kv => kv.Key, kv => new LossSpec(kv.Value), StringComparer.Ordinal));
+            var metrics = OutputMetrics is null ? PerOutput.All(Metrics) : PerOutput.ByName(OutputMetrics);
+            trainer.Compile(TrainCommands.Optimizer(Optimizer, LearningRate), loss, metrics, LossWeights is null ? null : PerOutput.ByName(LossWeights));
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -174,7 +222,7 @@ public static class TrainCommands
         var trainer = new Trainer(model, device);
         try
         {
-            trainer.Compile(Optimizer(settings.Optimizer, settings.LearningRate), settings.Loss, settings.Metrics);
+            settings.Compile(trainer);
             trainer.LoadCheckpoint(Required(Path.Combine(root, "checkpoint.npz")));
             return (model, settings, trainer);
         }
@@ -188,7 +236,7 @@ public static class TrainCommands
     private static string Required(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"'{path}' not found (is this a directory written by neural train?)", path);
 
-    private static OptimizerSpec Optimizer(string name, double? lr)
+    internal static OptimizerSpec Optimizer(string name, double? lr)
     {
         try
         {
@@ -212,32 +260,37 @@ public static class TrainCommands
     private static int Positive(int value, string option) =>
         value > 0 ? value : throw new InvalidDataException($"{option} must be positive, got {value}");
 
-    /// <summary>Sparse cross-entropy for class-index labels, categorical for one-hot, binary for one sigmoid unit, else MSE.</summary>
-    private static string DefaultLoss(Model model, LoadedData data)
+    /// <summary>Sparse cross-entropy for class-index labels, categorical for one-hot, binary for one sigmoid unit, else
+    /// MSE — for output <paramref name="output"/> and its labels.</summary>
+    private static string DefaultLoss(Model model, LoadedData data, int output)
     {
-        var width = DataSources.OutputWidth(model);
-        var labels = data.Data.Labels!;
-        if (width > 1 && DataSources.IsClassifier(model))
-            return labels.SampleSize == 1 ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
-        return DataSources.IsClassifier(model) ? "binary_crossentropy" : "mse";
+        var width = DataSources.OutputWidth(model, output);
+        var labels = data.Data.Targets![output];
+        var classifier = DataSources.IsClassifier(model, output);
+        if (width > 1 && classifier)
+            return labels.SampleSize == 1 || labels.Rank < model.Outputs[output].Shape.Rank ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+        return classifier ? "binary_crossentropy" : "mse";
     }
 
-    private static Dictionary<string, string> Metadata(Model model, LoadedData data, string loss)
+    /// <summary>Input and output names and shapes (comma-separated names and a list of shapes when there are several),
+    /// losses, preprocessing and class names.</summary>
+    private static Dictionary<string, string> Metadata(Model model, LoadedData data, TrainingSettings settings)
     {
-        var input = model.Inputs.Single();
-        var output = model.Outputs.Single();
         static string Dims(Graph.Core.Shape s) => "[" + string.Join(",", s.Dims.Select(d => d.IsKnown ? d.Known.ToString(CultureInfo.InvariantCulture) : "null")) + "]";
+        static string Shapes(IReadOnlyList<KerasTensor> t) => t.Count == 1 ? Dims(t[0].Shape) : "[" + string.Join(",", t.Select(x => Dims(x.Shape))) + "]";
         var meta = new Dictionary<string, string>
         {
-            ["neuralservice.input"] = model.InputNames[0],
-            ["neuralservice.input_shape"] = Dims(input.Shape),
-            ["neuralservice.output"] = model.OutputNames[0],
-            ["neuralservice.output_shape"] = Dims(output.Shape),
-            ["neuralservice.loss"] = loss,
+            ["neuralservice.input"] = string.Join(",", model.InputNames),
+            ["neuralservice.input_shape"] = Shapes(model.Inputs),
+            ["neuralservice.output"] = string.Join(",", model.OutputNames),
+            ["neuralservice.output_shape"] = Shapes(model.Outputs),
+            ["neuralservice.loss"] = settings.Loss,
             [ScaleKey] = data.Scale.ToString("R", CultureInfo.InvariantCulture),
             ["neuralservice.preprocessing"] = data.Scale == 1f ? "none" : $"x * {data.Scale.ToString("R", CultureInfo.InvariantCulture)}",
         };
-        if (data.ClassNames is { } names) meta[ClassNamesKey] = JsonSerializer.Serialize(names);
+        if (settings.LossWeights is { } w)
+            meta["neuralservice.loss_weights"] = OutputArguments.Format(model.OutputNames, model.OutputNames.Select(o => w[o]).ToList(), v => v.ToString("R", CultureInfo.InvariantCulture));
+        if (data.ClassNames is { } names && model.Outputs.Count == 1) meta[ClassNamesKey] = JsonSerializer.Serialize(names);
         return meta;
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 
 namespace NeuralService.Training.Data;
@@ -19,6 +20,35 @@ public static class Npz
             result[key] = Npy.Read(s, $"{path}:{entry.FullName}");
         }
         return result;
+    }
+
+    /// <summary>One side of a dataset archive, as Keras's <c>fit(x, y)</c> takes it: <c>x</c> (one array), <c>x0, x1, …</c>
+    /// (a list, by the model's input order) or <c>x_&lt;name&gt;</c> (a dict, by the model's input names); the same with
+    /// <c>y</c> for outputs. Null when the archive has none; two forms at once or a gap in the numbers is refused.</summary>
+    public static DataArrays? Side(IReadOnlyDictionary<string, DataArray> arrays, string prefix, string path)
+    {
+        var numbered = new SortedDictionary<int, string>();
+        var named = new List<string>();
+        foreach (var key in arrays.Keys)
+        {
+            if (key.Length > prefix.Length && key.StartsWith(prefix, StringComparison.Ordinal) && key[prefix.Length..].All(char.IsAsciiDigit)
+                && int.TryParse(key[prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var i))
+                numbered[i] = key;
+            else if (key.StartsWith(prefix + "_", StringComparison.Ordinal) && key.Length > prefix.Length + 1) named.Add(key);
+        }
+        var bare = arrays.ContainsKey(prefix);
+        var forms = (bare ? 1 : 0) + (numbered.Count > 0 ? 1 : 0) + (named.Count > 0 ? 1 : 0);
+        if (forms > 1)
+            throw new DataFormatException($"{path} names its '{prefix}' arrays in more than one way ({string.Join(", ", (bare ? [prefix] : Array.Empty<string>()).Concat(numbered.Values).Concat(named))}); use {prefix}, or {prefix}0 {prefix}1 … by order, or {prefix}_<name> by name");
+        if (bare) return DataArrays.Of(arrays[prefix]);
+        if (numbered.Count > 0)
+        {
+            if (numbered.Keys.Select((k, i) => k == i).Any(ok => !ok))
+                throw new DataFormatException($"{path} numbers its '{prefix}' arrays {string.Join(", ", numbered.Values)}; they must run {prefix}0, {prefix}1, … without gaps");
+            return DataArrays.Of([.. numbered.Values.Select(k => arrays[k])]);
+        }
+        if (named.Count > 0) return DataArrays.Named(named.Select(k => KeyValuePair.Create(k[(prefix.Length + 1)..], arrays[k])));
+        return null;
     }
 
     /// <summary>Writes arrays as <c>name.npy</c> members; <paramref name="compress"/> = np.savez_compressed.</summary>

@@ -21,7 +21,10 @@ public sealed class MultiIoTrainerTests
     public void TwoInputModelLearnsWithInputsByOrderOrByName()
     {
         var (title, numeric, y) = TwoInputArrays(256, 1);
-        var options = new FitOptions { Epochs = 6, BatchSize = 32, Verbose = 0 };
+        var (vTitle, vNumeric, vy) = TwoInputArrays(64, 11);
+        // Validation data by name while the training data may come by order.
+        var validation = new InMemoryDataset(DataArrays.Named(("numeric_features", vNumeric), ("title_features", vTitle)), vy);
+        var options = new FitOptions { Epochs = 6, BatchSize = 32, Verbose = 0, ValidationData = validation };
         History Train(InMemoryDataset data)
         {
             using var t = new Trainer(TwoInput(), Cpu, seed: 5);
@@ -30,9 +33,10 @@ public sealed class MultiIoTrainerTests
         }
         var byOrder = Train(new InMemoryDataset(DataArrays.Of(title, numeric), DataArrays.Of(y)));
         var byName = Train(new InMemoryDataset(DataArrays.Named(("numeric_features", numeric), ("title_features", title)), DataArrays.Named(("priority", y))));
-        Assert.Equal(["accuracy", "loss"], byOrder.Values.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["accuracy", "loss", "val_accuracy", "val_loss"], byOrder.Values.Keys.Order(StringComparer.Ordinal));
         Assert.True(byOrder["loss"][^1] < byOrder["loss"][0] * 0.6, $"loss {byOrder["loss"][0]} → {byOrder["loss"][^1]}");
         Assert.True(byOrder["accuracy"][^1] > 0.85, $"accuracy {byOrder["accuracy"][^1]}");
+        Assert.True(byOrder["val_accuracy"][^1] > 0.8, $"val_accuracy {byOrder["val_accuracy"][^1]}");
         // The same arrays reach the same inputs either way: identical runs.
         Assert.Equal(byOrder["loss"], byName["loss"]);
     }
@@ -160,7 +164,7 @@ public sealed class MultiIoTrainerTests
             Error(() => t.Compile(new Adam(), new LossSpec[] { "mse", "mse", "mse" })));
         Assert.Equal("loss_weights: the weight of output 'score' must be finite and non-negative, got -1",
             Error(() => t.Compile(new Adam(), PerOutput.All<LossSpec>("mse"), lossWeights: PerOutput.ByOrder(new[] { 1.0, -1.0 }))));
-        Assert.Equal("metrics of output 'score': unknown metric 'bogus'",
+        Assert.Equal("metrics: unknown metric 'bogus' for output 'score'",
             Error(() => t.Compile(new Adam(), PerOutput.All<LossSpec>("mse"), PerOutput.ByOrder<IReadOnlyList<string>>([["accuracy"], ["bogus"]]))));
     }
 }
