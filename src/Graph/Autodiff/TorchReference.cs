@@ -133,7 +133,9 @@ public static class TorchReference
         }
         finally
         {
-            try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            // NEURAL_TORCH_KEEP=1 leaves the request for rerunning by hand: python3 DIR/onnx_torch.py DIR
+            if (Environment.GetEnvironmentVariable("NEURAL_TORCH_KEEP") != "1")
+                try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

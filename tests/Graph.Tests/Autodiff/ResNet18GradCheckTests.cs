@@ -30,7 +30,7 @@ public sealed class ResNet18GradCheckTests(Xunit.Abstractions.ITestOutputHelper 
         string[] checkedNames =
         [
             convs[0].Input[1], convs[10].Input[1],
-            norms[0].Input[1], norms[0].Input[2], norms[^1].Input[1],
+            norms[0].Input[2], norms[^1].Input[1], norms[^1].Input[2],
         ];
         // ONNX Runtime has no float64 Conv kernel, so this runs on the PyTorch float64 reference. Moving a first-layer
         // parameter by h moves thousands of ReLU inputs, some across zero: a step of 1e-6 keeps those kinks rare, and the
