@@ -1,11 +1,11 @@
 # Debian packages the project needs; sourced by run.sh and test.sh.
 #   runtime/build: libonnx-dev (onnx.proto, compiled at build time)
-#   tests: python3-onnx (the ONNX checker), libonnx-testdata (conformance data), postgresql (registry tests),
-#          dataset-fashion-mnist, python3-vega-datasets, fortunes (real data sets)
+#   tests: python3-onnx (the ONNX checker), python3-torch (GradCheck's float64 reference), libonnx-testdata
+#          (conformance data), postgresql (registry tests), dataset-fashion-mnist, python3-vega-datasets, fortunes (real data)
 install_deps() {
   local want=(libonnx-dev)
   if [ "${1:-}" = test ]; then
-    want+=(python3-onnx python3-numpy libonnx-testdata dataset-fashion-mnist python3-vega-datasets fortunes postgresql chromium)
+    want+=(python3-onnx python3-numpy python3-torch libonnx-testdata dataset-fashion-mnist python3-vega-datasets fortunes postgresql chromium)
   fi
   local missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

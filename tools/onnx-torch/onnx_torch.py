@@ -783,11 +783,16 @@ class Model:
             self.plans[key] = sorted(need)
         return self.plans[key]
 
-    def run(self, feeds, outputs):
-        values = dict(self.initializers)
+    def run(self, feeds, outputs, base=None, changed=None):
+        """Evaluates the nodes needed for outputs. With base (every value of an earlier run) and changed (the feed names that
+        differ from it), only the nodes downstream of a changed value are recomputed."""
+        values = dict(self.initializers) if base is None else dict(base)
         values.update(feeds)
+        dirty = set(changed or ())
         for k in self.plan(outputs):
             node = self.graph.node[k]
+            if base is not None and not any(x in dirty for x in node.input):
+                continue
             args = [values[x] if x else None for x in node.input]
             while args and args[-1] is None:
                 args.pop()
@@ -800,9 +805,11 @@ class Model:
             for name, value in zip(node.output, results):
                 if name:
                     values[name] = value
+                    dirty.add(name)
         missing = [o for o in outputs if o not in values]
         if missing:
             raise OpError(f"outputs {missing} are not produced by the graph")
+        self.last = values
         return [values[o] for o in outputs]
 
 
@@ -832,18 +839,20 @@ def run_job(directory, j, job):
     perturb = job.get("perturb")
     if perturb:
         loss, offsets = perturb["output"], perturb["offsets"]
-        base = dict(model.initializers)
-        base.update(feeds)
+        with torch.no_grad():
+            model.run(feeds, [loss])
+        base = model.last
         for k, (name, indices) in enumerate(perturb["wrt"].items()):
             original = base[name]
-            flat = original.reshape(-1).clone()
+            flat = original.reshape(-1)
             table = np.zeros((len(indices), len(offsets)))
             with torch.no_grad():
                 for e, index in enumerate(indices):
                     for o, offset in enumerate(offsets):
                         moved = flat.clone()
                         moved[index] += offset
-                        table[e, o] = float(model.run({**feeds, name: moved.reshape(original.shape)}, [loss])[0].reshape(-1)[0])
+                        value = model.run({name: moved.reshape(original.shape)}, [loss], base, [name])[0]
+                        table[e, o] = float(value.reshape(-1)[0])
             file = f"r{j}_p{k}.pb"
             write_tensor(os.path.join(directory, file), table)
             result["perturb"][name] = file

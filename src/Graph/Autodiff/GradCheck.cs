@@ -45,6 +45,8 @@ public sealed record GradCheckOptions
     public double AbsoluteFloor { get; init; } = DefaultAbsoluteFloor;
     /// <summary>Evaluate with the PyTorch float64 reference even where ONNX Runtime has double kernels.</summary>
     public bool ForcePyTorch { get; init; }
+    /// <summary>The Python that runs the PyTorch reference (null = <see cref="TorchReference.Python"/>).</summary>
+    public string? ReferencePython { get; init; }
     public GradientOptions Gradients { get; init; } = GradientOptions.Default;
 
     public const double DefaultStep = 1e-4;
@@ -104,14 +106,14 @@ public static class GradCheck
     public static IReadOnlyList<GradCheckResult> RunMany(IReadOnlyList<GradCheckRequest> requests)
     {
         var prepared = requests.Select(r => Prepare(r.Model, r.Inputs, r.Options ?? new GradCheckOptions())).ToList();
-        var torch = prepared.Where(p => p.Backend == GradCheckBackend.PyTorch).ToList();
-        if (torch.Count > 0)
+        foreach (var torch in prepared.Where(p => p.Backend == GradCheckBackend.PyTorch).GroupBy(p => p.Options.ReferencePython))
         {
-            var results = TorchReference.Run(torch.Select(p => new TorchReference.Job(p.GradientModel, p.Feeds, p.GradientOutputs.Values.ToList(),
-                p.LossName, StencilOffsets.Select(o => o * p.Options.Step).ToList(), p.Sample)).ToList());
-            for (var i = 0; i < torch.Count; i++)
+            var batch = torch.ToList();
+            var results = TorchReference.Run(batch.Select(p => new TorchReference.Job(p.GradientModel, p.Feeds, p.GradientOutputs.Values.ToList(),
+                p.LossName, StencilOffsets.Select(o => o * p.Options.Step).ToList(), p.Sample)).ToList(), torch.Key);
+            for (var i = 0; i < batch.Count; i++)
             {
-                var p = torch[i];
+                var p = batch[i];
                 foreach (var (name, output) in p.GradientOutputs) p.Analytic[name] = Tensors.ToDoubles(results[i].Outputs[output]);
                 foreach (var (name, table) in results[i].Perturbed) p.Losses[name] = table;
             }

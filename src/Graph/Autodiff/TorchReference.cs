@@ -31,30 +31,33 @@ public static class TorchReference
         Environment.GetEnvironmentVariable("NEURAL_TORCH_PYTHON") is { Length: > 0 } p ? p
         : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
-    private static readonly Lazy<string?> Missing = new(Probe);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> Probes = new(StringComparer.Ordinal);
 
-    /// <summary>Null when the reference can run, else why not (and what to install).</summary>
-    public static string? Unavailable => Missing.Value;
+    /// <summary>Null when the reference can run with <paramref name="python"/> (default <see cref="Python"/>), else why
+    /// not and what to install.</summary>
+    public static string? Unavailable(string? python = null) => Probes.GetOrAdd(python ?? Python, Probe);
 
-    private static string? Probe()
+    private static string? Probe(string python)
     {
         try
         {
-            var (code, _, err) = Exec(Python, ["-c", "import torch, onnx, numpy"], TimeSpan.FromSeconds(60));
+            var (code, _, err) = Exec(python, ["-c", "import torch, onnx, numpy"], TimeSpan.FromSeconds(60));
             return code == 0 ? null
-                : $"the float64 reference needs PyTorch and the ONNX Python package ({Python} -c \"import torch, onnx\" failed: {LastLine(err)}); install Debian's python3-torch and python3-onnx, or point NEURAL_TORCH_PYTHON at a Python that has them";
+                : $"the float64 reference needs PyTorch and the ONNX Python package ({python} -c \"import torch, onnx\" failed: {LastLine(err)}); install Debian's python3-torch and python3-onnx, or point NEURAL_TORCH_PYTHON at a Python that has them";
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            return $"the float64 reference needs Python with PyTorch: '{Python}' could not start ({e.Message}); install Debian's python3-torch and python3-onnx";
+            return $"the float64 reference needs Python with PyTorch: '{python}' could not start ({e.Message}); install Debian's python3-torch and python3-onnx, or point NEURAL_TORCH_PYTHON at a Python that has them";
         }
     }
 
-    /// <summary>Runs every job in one subprocess; a job the reference cannot evaluate (an op it lacks) is an error naming it.</summary>
-    public static IReadOnlyList<JobResult> Run(IReadOnlyList<Job> jobs)
+    /// <summary>Runs every job in one subprocess of <paramref name="python"/> (default <see cref="Python"/>); a job the
+    /// reference cannot evaluate (an op it lacks) is an error naming it.</summary>
+    public static IReadOnlyList<JobResult> Run(IReadOnlyList<Job> jobs, string? python = null)
     {
         if (jobs.Count == 0) return [];
-        if (Unavailable is { } why) throw new GradCheckUnavailableException(why);
+        python ??= Python;
+        if (Unavailable(python) is { } why) throw new GradCheckUnavailableException(why);
         var dir = Directory.CreateTempSubdirectory("neural-torch-");
         try
         {
@@ -99,10 +102,10 @@ public static class TorchReference
             }
             File.WriteAllText(Path.Combine(dir.FullName, "request.json"), new JsonObject { ["jobs"] = request }.ToJsonString());
 
-            var (code, stdout, stderr) = Exec(Python, [script, dir.FullName], TimeSpan.FromMinutes(30));
+            var (code, stdout, stderr) = Exec(python, [script, dir.FullName], TimeSpan.FromMinutes(30));
             var responsePath = Path.Combine(dir.FullName, "response.json");
             if (code != 0 || !File.Exists(responsePath))
-                throw new GraphException($"the float64 reference ({Python} onnx_torch.py) failed with exit code {code}: {stderr.Trim()}{stdout.Trim()}");
+                throw new GraphException($"the float64 reference ({python} onnx_torch.py) failed with exit code {code}: {stderr.Trim()}{stdout.Trim()}");
             var response = JsonNode.Parse(File.ReadAllText(responsePath))!["jobs"]!.AsArray();
             var results = new List<JobResult>();
             for (var j = 0; j < jobs.Count; j++)
@@ -130,7 +133,9 @@ public static class TorchReference
         }
         finally
         {
-            try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            // NEURAL_TORCH_KEEP=1 leaves the request for rerunning by hand: python3 DIR/onnx_torch.py DIR
+            if (Environment.GetEnvironmentVariable("NEURAL_TORCH_KEEP") != "1")
+                try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

@@ -30,10 +30,15 @@ public sealed class ResNet18GradCheckTests(Xunit.Abstractions.ITestOutputHelper 
         string[] checkedNames =
         [
             convs[0].Input[1], convs[10].Input[1],
-            .. norms[0].Input.Skip(1), norms[^1].Input[1],
+            norms[0].Input[2], norms[^1].Input[1], norms[^1].Input[2],
         ];
-        // ONNX Runtime has no float64 Conv kernel, so this runs on the PyTorch float64 reference, to the default tolerance.
-        var result = Support.GradientTesting.Run(model, null, new GradCheckOptions { Parameters = checkedNames, MaxElementsPerTensor = 2 });
+        // ONNX Runtime has no float64 Conv kernel, so this runs on the PyTorch float64 reference. Moving a first-layer
+        // parameter by h moves thousands of ReLU inputs, some across zero: a step of 1e-6 keeps those kinks rare, and the
+        // loss's rounding noise at that step (~1e-10) is ~1e-6 of the absolute floor, hence a tolerance of 1e-5.
+        var result = Support.GradientTesting.Run(model, null, new GradCheckOptions
+        {
+            Parameters = checkedNames, MaxElementsPerTensor = 1, Step = 1e-6, Tolerance = 1e-5,
+        });
         output.WriteLine(result.ToString());
         Assert.Equal(GradCheckBackend.PyTorch, result.Backend);
         Assert.Equal(checkedNames.Length, result.Parameters.Count);

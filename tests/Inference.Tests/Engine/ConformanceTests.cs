@@ -11,7 +11,8 @@ using DataType = Onnx.TensorProto.Types.DataType;
 namespace NeuralService.Inference.Tests.Engine;
 
 /// <summary>ONNX's own node tests (Debian libonnx-testdata) through the whole path: import into the registry, load
-/// in the engine, one request through the batcher, outputs compared with the expected ones.</summary>
+/// in the engine, one request through the batcher, outputs compared with the expected ones. Every case matches except
+/// those listed, each with its reason, in KnownFailures.</summary>
 public sealed class ConformanceTests(ITestOutputHelper output)
 {
     private const string NodeTests = "/usr/share/libonnx-testdata/data/node";
@@ -20,7 +21,7 @@ public sealed class ConformanceTests(ITestOutputHelper output)
     private enum Outcome { Match, Mismatch, OrtCannotLoad, NonTensorIo, ImportRefused, EngineError }
 
     [Fact]
-    public async Task Node_tests_that_onnx_runtime_loads_match_their_expected_outputs()
+    public async Task Node_tests_match_their_expected_outputs_except_the_known_failures()
     {
         Assert.True(Directory.Exists(NodeTests), $"{NodeTests} is missing: install Debian's libonnx-testdata");
         var cases = Directory.GetDirectories(NodeTests).Order(StringComparer.Ordinal).ToList();
@@ -53,8 +54,78 @@ public sealed class ConformanceTests(ITestOutputHelper output)
         output.WriteLine(summary);
         output.WriteLine($"report: {reportPath}");
         Console.WriteLine(summary);
-        Assert.True(counts[Outcome.Match] >= 0.9 * loadable, $"{summary}; see {reportPath}");
+
+        // Every case that does not match is named in KnownFailures with its outcome; a new failure, a known failure that
+        // now passes (remove it from the list) or one that fails differently all fail the test.
+        var problems = new List<string>();
+        foreach (var (name, r) in results.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var known = KnownFailures.TryGetValue(name, out var k) ? k : ((Outcome, string)?)null;
+            if (r.Outcome == Outcome.Match && known is { } fixedCase)
+                problems.Add($"{name} now matches: remove it from {nameof(KnownFailures)} ({fixedCase.Item2})");
+            else if (r.Outcome != Outcome.Match && known is null)
+                problems.Add($"{name}: new failure, {r.Outcome}: {r.Detail.ReplaceLineEndings(" ")}");
+            else if (r.Outcome != Outcome.Match && known is { } other && other.Item1 != r.Outcome)
+                problems.Add($"{name}: {r.Outcome} ({r.Detail.ReplaceLineEndings(" ")}), listed as {other.Item1}");
+        }
+        problems.AddRange(KnownFailures.Keys.Where(n => !results.ContainsKey(n)).Select(n => $"{n}: listed in {nameof(KnownFailures)} but not in {NodeTests}"));
+        Assert.True(problems.Count == 0, $"{summary}; see {reportPath}\n" + string.Join("\n", problems));
     }
+
+    private const string RandomDraw = "a random draw: ONNX Runtime's generator is not the one that made the expected output";
+    private const string NoOrtKernel = "ONNX Runtime 1.31 (CPU) has no kernel for these types";
+    private const string NotTensors = "sequence or optional inputs/outputs: the engine serves tensors only";
+
+    /// <summary>The node tests that do not match, each with its outcome and the reason.</summary>
+    private static readonly Dictionary<string, (Outcome, string)> KnownFailures = new (string Name, Outcome Outcome, string Reason)[]
+    {
+        ("test_bernoulli", Outcome.Mismatch, RandomDraw), ("test_bernoulli_double", Outcome.Mismatch, RandomDraw),
+        ("test_bernoulli_double_expanded", Outcome.Mismatch, RandomDraw), ("test_bernoulli_expanded", Outcome.Mismatch, RandomDraw),
+        ("test_bernoulli_seed", Outcome.Mismatch, RandomDraw), ("test_bernoulli_seed_expanded", Outcome.Mismatch, RandomDraw),
+        ("test_training_dropout", Outcome.Mismatch, RandomDraw), ("test_training_dropout_default", Outcome.Mismatch, RandomDraw),
+        ("test_training_dropout_default_mask", Outcome.Mismatch, RandomDraw), ("test_training_dropout_mask", Outcome.Mismatch, RandomDraw),
+        ("test_cast_FLOAT_to_BFLOAT16", Outcome.Mismatch, "ONNX Runtime rounds float→bfloat16 to nearest even; onnx 1.12's expected data truncates"),
+        ("test_cast_FLOAT_to_STRING", Outcome.Mismatch, "float→string formatting: ONNX Runtime prints different digits than numpy"),
+        ("test_castlike_FLOAT_to_STRING", Outcome.Mismatch, "float→string formatting: ONNX Runtime prints different digits than numpy"),
+        ("test_castlike_FLOAT_to_STRING_expanded", Outcome.Mismatch, "float→string formatting: ONNX Runtime prints different digits than numpy"),
+        ("test_dft", Outcome.Mismatch, "ONNX Runtime's float DFT leaves ~1e-4 where the exact result is 0, beyond the 1e-4 absolute tolerance"),
+        ("test_dft_axis", Outcome.Mismatch, "ONNX Runtime's float DFT leaves ~1e-4 where the exact result is 0, beyond the 1e-4 absolute tolerance"),
+        ("test_maxunpool_export_with_output_shape", Outcome.Mismatch, "ONNX Runtime places MaxUnpool values by index in the padded output_shape differently from onnx's reference"),
+        ("test_resize_downsample_scales_cubic_align_corners", Outcome.Mismatch, "downsampling with align_corners: ONNX Runtime and onnx 1.12's reference compute the scale differently"),
+        ("test_resize_downsample_scales_linear_align_corners", Outcome.Mismatch, "downsampling with align_corners: ONNX Runtime and onnx 1.12's reference compute the scale differently"),
+        ("test_castlike_BFLOAT16_to_FLOAT", Outcome.EngineError, "the test data's 'like' input has dims [1], the model declares [3,4]: the engine refuses the shape"),
+        ("test_castlike_BFLOAT16_to_FLOAT_expanded", Outcome.EngineError, "the test data's 'like' input has dims [1], the model declares [3,4]: the engine refuses the shape"),
+        ("test_castlike_FLOAT_to_BFLOAT16", Outcome.EngineError, "the test data's 'like' input has dims [1], the model declares [3,4]: the engine refuses the shape"),
+        ("test_castlike_FLOAT_to_BFLOAT16_expanded", Outcome.EngineError, "the test data's 'like' input has dims [1], the model declares [3,4]: the engine refuses the shape"),
+        ("test_adagrad", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_adagrad_multiple", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_adam", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_adam_multiple", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_momentum", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_momentum_multiple", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_nesterov_momentum", Outcome.OrtCannotLoad, "ai.onnx.preview.training ops exist only in ONNX Runtime's training builds"),
+        ("test_bitshift_left_uint16", Outcome.OrtCannotLoad, NoOrtKernel), ("test_bitshift_right_uint16", Outcome.OrtCannotLoad, NoOrtKernel),
+        ("test_max_int16", Outcome.OrtCannotLoad, NoOrtKernel), ("test_max_uint16", Outcome.OrtCannotLoad, NoOrtKernel),
+        ("test_min_int16", Outcome.OrtCannotLoad, NoOrtKernel), ("test_min_uint16", Outcome.OrtCannotLoad, NoOrtKernel),
+        ("test_pow_types_float32_uint32", Outcome.OrtCannotLoad, NoOrtKernel), ("test_pow_types_float32_uint64", Outcome.OrtCannotLoad, NoOrtKernel),
+        ("test_gru_batchwise", Outcome.OrtCannotLoad, "ONNX Runtime's CPU recurrent kernels support only layout 0 (sequence-major)"),
+        ("test_lstm_batchwise", Outcome.OrtCannotLoad, "ONNX Runtime's CPU recurrent kernels support only layout 0 (sequence-major)"),
+        ("test_simple_rnn_batchwise", Outcome.OrtCannotLoad, "ONNX Runtime's CPU recurrent kernels support only layout 0 (sequence-major)"),
+        ("test_strnormalizer_export_monday_casesensintive_lower", Outcome.OrtCannotLoad, "StringNormalizer needs the en_US.UTF-8 locale, not installed here"),
+        ("test_strnormalizer_export_monday_casesensintive_upper", Outcome.OrtCannotLoad, "StringNormalizer needs the en_US.UTF-8 locale, not installed here"),
+        ("test_strnormalizer_export_monday_empty_output", Outcome.OrtCannotLoad, "StringNormalizer needs the en_US.UTF-8 locale, not installed here"),
+        ("test_strnormalizer_export_monday_insensintive_upper_twodim", Outcome.OrtCannotLoad, "StringNormalizer needs the en_US.UTF-8 locale, not installed here"),
+    }.Concat(new[]
+        {
+            "test_identity_opt", "test_identity_sequence", "test_if_opt", "test_if_seq", "test_loop13_seq", "test_loop16_seq_none",
+            "test_optional_get_element", "test_optional_get_element_sequence", "test_optional_has_element", "test_optional_has_element_empty",
+            "test_sequence_insert_at_back", "test_sequence_insert_at_front", "test_sequence_map_add_1_sequence_1_tensor",
+            "test_sequence_map_add_1_sequence_1_tensor_expanded", "test_sequence_map_add_2_sequences", "test_sequence_map_add_2_sequences_expanded",
+            "test_sequence_map_extract_shapes", "test_sequence_map_extract_shapes_expanded", "test_sequence_map_identity_1_sequence",
+            "test_sequence_map_identity_1_sequence_1_tensor", "test_sequence_map_identity_1_sequence_1_tensor_expanded",
+            "test_sequence_map_identity_1_sequence_expanded", "test_sequence_map_identity_2_sequences", "test_sequence_map_identity_2_sequences_expanded",
+        }.Select(n => (Name: n, Outcome: Outcome.NonTensorIo, Reason: NotTensors)))
+    .ToDictionary(k => k.Name, k => (k.Outcome, k.Reason), StringComparer.Ordinal);
 
     private static async Task<(Outcome, string)> RunCaseAsync(EngineFixture f, string dir, string name)
     {
