@@ -13,8 +13,7 @@ public static class BenchApp
         switch (options.Command)
         {
             case "train-step":
-                TrainStepBench.Run(options);
-                return 0;
+                return TrainStepBench.Run(options);
             case "fit":
                 FitBench.Run(options);
                 return 0;

@@ -6,7 +6,8 @@ namespace NeuralService.Applications;
 
 /// <summary>(c) Next month's close of one ticker from vega_datasets' stocks.csv: MinMaxScaler fitted on the training
 /// months only, windows of 12 months → the 13th, split by time (the first 80% of months train), LSTM(32) → Dense(1)
-/// on [12, 1]. Test RMSE in dollars against the naive forecast "next month = this month".</summary>
+/// on [12, 1]. Test RMSE in dollars against the naive forecast "next month = this month" and against the training
+/// months' mean close.</summary>
 public static class StockLstm
 {
     public const int Window = 12;
@@ -50,6 +51,9 @@ public static class StockLstm
                 new("naive", x, naive.Select(v => (double)v).ToArray(), SKColors.Gray, true)]),
             new HistoryPlot.Panel("training loss (mse, scaled)", "epoch", [new("loss", history.Epochs.Select(e => e + 1.0).ToArray(), history["loss"].ToArray(), SKColors.SteelBlue, false)]),
         ], plot, 520, 320);
-        return new AppResult("stock-lstm", history["loss"], metrics, new Dictionary<string, double> { ["naive_rmse_dollars"] = Rmse(naive, actual) }, plot);
+        // A forecast that knows nothing of the recent months: the mean close of the training months.
+        var trainMean = Enumerable.Repeat((float)prices[..split].Average(), actual.Length).ToArray();
+        return new AppResult("stock-lstm", history["loss"], metrics,
+            new Dictionary<string, double> { ["naive_rmse_dollars"] = Rmse(naive, actual), ["train_mean_rmse_dollars"] = Rmse(trainMean, actual) }, plot);
     }
 }

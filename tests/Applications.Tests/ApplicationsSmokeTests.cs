@@ -1,14 +1,21 @@
 namespace NeuralService.Applications.Tests;
 
-/// <summary>Each application on a few batches of its real data: it runs end to end, its training loss falls and it
-/// draws its plot. The full runs and their results are in docs/APPLICATIONS.md.</summary>
+/// <summary>Each application on a few batches of its real data: it runs end to end, its training loss falls, it draws
+/// its plot, and its test result beats a stated baseline by a margin (measured on these runs, seeds fixed: fashion-cnn
+/// 0.39 vs majority 0.14; text-lstm 0.70 vs majority 0.56; stock-lstm RMSE $14 vs $28 for the training mean;
+/// resnet-transfer 0.42 vs 0.10 for a class and 0.08 for the raw-pixel head). The full runs and their results are in
+/// docs/APPLICATIONS.md.</summary>
 public sealed class ApplicationsSmokeTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("neural-apps");
     public void Dispose() => _dir.Delete(recursive: true);
 
-    private AppResult Run(string app) =>
-        AppRunner.Apps[app](new AppOptions { Quick = true, OutputDirectory = _dir.FullName, Log = TextWriter.Null });
+    private AppResult Run(string app, AppOptions? options = null) =>
+        AppRunner.Apps[app]((options ?? new AppOptions { Quick = true }) with { OutputDirectory = _dir.FullName, Log = TextWriter.Null });
+
+    private static void AssertBeats(AppResult r, string metric, double baseline, double margin, string baselineName) =>
+        Assert.True(r.Metrics[metric] > baseline + margin,
+            $"{r.Name}: {metric} {r.Metrics[metric]:F3} does not beat {baselineName} {baseline:F3} by {margin}");
 
     private static void AssertLearns(AppResult r)
     {
@@ -22,15 +29,17 @@ public sealed class ApplicationsSmokeTests : IDisposable
     {
         var r = Run("fashion-cnn");
         AssertLearns(r);
-        Assert.InRange(r.Metrics["accuracy"], 0.0, 1.0);
+        AssertBeats(r, "accuracy", r.Baseline["majority_accuracy"], 0.1, "the majority class");
     }
 
     [Fact]
     public void FortuneLstmLearns()
     {
-        var r = Run("text-lstm");
+        // The quick run's 128 fortunes only teach the majority class; 800 (640 to train) in 3 epochs beat it.
+        var r = Run("text-lstm", new AppOptions { Samples = 800, Epochs = 3 });
         AssertLearns(r);
-        Assert.InRange(r.Baseline["majority_accuracy"], 0.3, 1.0);
+        Assert.InRange(r.Baseline["majority_accuracy"], 0.3, 0.7);
+        AssertBeats(r, "accuracy", r.Baseline["majority_accuracy"], 0.05, "the majority class");
     }
 
     [Fact]
@@ -39,6 +48,8 @@ public sealed class ApplicationsSmokeTests : IDisposable
         var r = Run("stock-lstm");
         AssertLearns(r);
         Assert.True(r.Metrics["rmse_dollars"] > 0 && r.Baseline["naive_rmse_dollars"] > 0);
+        Assert.True(r.Metrics["rmse_dollars"] < r.Baseline["train_mean_rmse_dollars"] * 0.75,
+            $"test RMSE ${r.Metrics["rmse_dollars"]:F2} against ${r.Baseline["train_mean_rmse_dollars"]:F2} for the training mean");
     }
 
     [Fact]
@@ -47,5 +58,7 @@ public sealed class ApplicationsSmokeTests : IDisposable
         var r = Run("resnet-transfer");
         AssertLearns(r);
         Assert.InRange(r.Baseline["raw_pixel_accuracy"], 0.0, 1.0);
+        // Ten balanced classes: a single class scores 0.1.
+        AssertBeats(r, "accuracy", Math.Max(0.1, r.Baseline["raw_pixel_accuracy"]), 0.1, "a single class and the raw-pixel head");
     }
 }

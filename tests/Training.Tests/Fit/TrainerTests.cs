@@ -84,15 +84,42 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(3, File.ReadAllLines(csv).Length);
     }
 
+    /// <summary>A second run on the same backup directory starts at the saved epoch with exactly the saved parameters,
+    /// optimizer slots and step count (seen by a callback before the first resumed batch).</summary>
     [Fact]
     public void BackupAndRestoreResumesAKilledRun()
     {
         var data = SyntheticData.Blobs(64, 5);
         var backup = new BackupAndRestore(Path.Combine(_dir.FullName, "backup"), deleteOnTrainEnd: false);
-        using (var first = Compiled(Mlp()))
+        TrainingSnapshot saved;
+        // Named layers: the same tensor names in both runs, so the comparison below is by name.
+        static Sequential Named() => new([
+            new InputLayer(new InputLayerConfig { BatchShape = [null, 4] }), new Dense(16, "relu", name: "h"), new Dense(3, "softmax", name: "out"),
+        ]);
+        using (var first = Compiled(Named()))
+        {
             first.Fit(data, new FitOptions { Epochs = 2, Verbose = 0, Callbacks = [backup] });
-        using var second = Compiled(Mlp());
-        var history = second.Fit(data, new FitOptions { Epochs = 4, Verbose = 0, Callbacks = [backup] });
+            saved = first.Snapshot();
+        }
+        Assert.True(saved.Step > 0);
+        // Adam's slots are zeros in a fresh run: equal slots below can only come from the backup.
+        var slots = saved.Tensors.Keys.Where(k => k.StartsWith("adam/", StringComparison.Ordinal) && k.Count(c => c == '/') > 1).ToList();
+        Assert.True(slots.Count >= 8, string.Join(", ", saved.Tensors.Keys));
+        Assert.All(slots, k => Assert.Contains(saved.Tensors[k], v => v != 0));
+
+        using var second = Compiled(Named());
+        var atStart = new SnapshotAtTrainBegin();
+        var history = second.Fit(data, new FitOptions { Epochs = 4, Verbose = 0, Callbacks = [backup, atStart] });
         Assert.Equal([2, 3], history.Epochs);
+        var resumed = atStart.Snapshot!;
+        Assert.Equal(saved.Step, resumed.Step);
+        Assert.Equal(saved.Tensors.Keys.Order(), resumed.Tensors.Keys.Order());
+        foreach (var (name, values) in saved.Tensors) Assert.True(values.SequenceEqual(resumed.Tensors[name]), $"{name} was not restored");
+    }
+
+    private sealed class SnapshotAtTrainBegin : Callback
+    {
+        public TrainingSnapshot? Snapshot { get; private set; }
+        public override void OnTrainBegin(ITrainingControl control) => Snapshot = control.Snapshot();
     }
 }

@@ -22,6 +22,9 @@ public sealed class LayerTrainingTests
 
     public static TheoryData<string> Classes() => new(LayerTrainingTable.Rows.Select(r => r.ClassName));
 
+    public static TheoryData<string> StaticBatchClasses() =>
+        new(LayerTrainingTable.Rows.Where(r => r.StaticBatch && r.Skip is null).Select(r => r.ClassName));
+
     [Fact]
     public void EveryRegisteredLayerClassHasARow()
     {
@@ -67,6 +70,22 @@ public sealed class LayerTrainingTests
         if (row.ReachesInput)
             foreach (var w in upstream.SelectMany(l => l.TrainableWeights))
                 Assert.False(pre[w.Path].SequenceEqual(w.Data), $"{className}: no gradient crossed the layer to {w}");
+    }
+
+    /// <summary>Keeps <see cref="LayerRow.NeedsStaticBatch"/> honest: the row's model with a symbolic batch still fails
+    /// with the recorded error; once it trains, this fails so that the row goes back to a symbolic batch.</summary>
+    [Theory]
+    [MemberData(nameof(StaticBatchClasses))]
+    public void SymbolicBatchStillFailsWhereTheRowFixesTheBatch(string className)
+    {
+        var row = LayerTrainingTable.Rows.Single(r => r.ClassName == className);
+        var symbolic = row with { NeedsStaticBatch = null };
+        var (model, _, _) = Build(symbolic);
+        using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceKind.Cpu, IntraOpThreads = 1 }, seed: 1);
+        trainer.Compile(new Adam { LearningRate = 0.02 }, "mse");
+        var error = Record.Exception(() => trainer.Fit(Data(symbolic), new FitOptions { Epochs = 1, BatchSize = BatchSize, Verbose = 0 }));
+        Assert.True(error is not null, $"{className} trains with a symbolic batch now: remove its NeedsStaticBatch");
+        Assert.True(error.Message.Contains(row.NeedsStaticBatch!, StringComparison.Ordinal), $"{className} fails differently now: {error.Message}");
     }
 
     /// <summary>The layer created from its Keras config through the registry, inside input → … → Dense(1).</summary>

@@ -44,9 +44,13 @@ public sealed class LambdaTests
     [Fact]
     public void TransposeSwapsAxes()
     {
-        var (y, dims) = LayerRun.One(new Lambda("transpose(x, 1, 2)"), Reference.Random(12, 3), [1, 3, 4]);
-        Assert.Equal([1, 4, 3], dims);
-        Assert.Equal(12, y.Length);
+        var x = Reference.Random(2 * 3 * 4, 3);
+        var (y, dims) = LayerRun.One(new Lambda("transpose(x, 1, 2)"), x, [2, 3, 4]);
+        Assert.Equal([2, 4, 3], dims);
+        for (var b = 0; b < 2; b++)
+            for (var i = 0; i < 3; i++)
+                for (var j = 0; j < 4; j++)
+                    Assert.Equal(x[(b * 3 + i) * 4 + j], y[(b * 4 + j) * 3 + i]);
     }
 
     [Fact]

@@ -61,17 +61,45 @@ public sealed class DropoutTests
         Assert.InRange(dropped, 16, 48);
     }
 
+    /// <summary>Each (image, channel) is dropped whole (all H·W positions zero) with probability rate; the kept ones are
+    /// x/(1 − rate) everywhere. 32·16 = 512 mask cells at rate 0.3: the dropped fraction is within ±4.5σ (σ ≈ 0.02).</summary>
     [Fact]
-    public void SpatialDropout2DMaskIsPerImageAndChannel()
+    public void SpatialDropout2DDropsWholeChannelsAtTheRateAndScalesTheKeptOnes()
     {
-        var x = Enumerable.Range(0, 8 * 3 * 3 * 8).Select(i => 1f + i % 3).ToArray();
-        var (y, _) = LayerRun.One(new SpatialDropout2D(0.5), x, [8, 3, 3, 8], training: true, seed: 6);
-        for (var b = 0; b < 8; b++)
-            for (var c = 0; c < 8; c++)
+        const int batch = 32, side = 3, channels = 16;
+        const double rate = 0.3;
+        var x = Enumerable.Range(0, batch * side * side * channels).Select(i => 1f + i % 3).ToArray();
+        var (y, dims) = LayerRun.One(new SpatialDropout2D(rate), x, [batch, side, side, channels], training: true, seed: 6);
+        Assert.Equal([batch, side, side, channels], dims);
+        var dropped = 0;
+        for (var b = 0; b < batch; b++)
+            for (var c = 0; c < channels; c++)
             {
-                var zero = Enumerable.Range(0, 9).Select(p => y[(b * 9 + p) * 8 + c] == 0).Distinct().ToList();
-                Assert.Single(zero);
+                var at = Enumerable.Range(0, side * side).Select(p => (b * side * side + p) * channels + c).ToList();
+                if (y[at[0]] == 0)
+                {
+                    Assert.All(at, i => Assert.Equal(0f, y[i]));
+                    dropped++;
+                }
+                else Assert.All(at, i => Assert.Equal(x[i] / (1 - rate), y[i], 4));
             }
+        Assert.InRange(dropped / (double)(batch * channels), rate - 0.09, rate + 0.09);
+    }
+
+    [Fact]
+    public void SpatialDropout2DChannelsFirstDropsWholeChannels()
+    {
+        var x = Enumerable.Range(0, 8 * 4 * 2 * 2).Select(i => 1f + i % 5).ToArray();
+        var layer = new SpatialDropout2D(new SpatialDropoutConfig { Rate = 0.5, DataFormat = "channels_first" });
+        var (y, _) = LayerRun.One(layer, x, [8, 4, 2, 2], training: true, seed: 9);
+        var dropped = 0;
+        for (var plane = 0; plane < 8 * 4; plane++)
+        {
+            var values = y.Skip(plane * 4).Take(4).ToArray();
+            if (values.All(v => v == 0)) dropped++;
+            else for (var p = 0; p < 4; p++) Assert.Equal(x[plane * 4 + p] * 2, values[p], 4);
+        }
+        Assert.InRange(dropped, 6, 26);
     }
 
     [Fact]
