@@ -34,7 +34,7 @@ public sealed class SymbolicArrangementGradientTests
         };
         var weights = model.Weights.Where(w => w.Trainable).Select(w => Layer.WeightValue(g, w).Name).ToList();
         var result = GradCheck.Run(g.ToModel(), feeds,
-            new GradCheckOptions { MaxElementsPerParameter = 8, Parameters = weights, IncludeInputs = true, Step = a.FiniteDifferenceStep });
+            new GradCheckOptions { MaxElementsPerTensor = 8, Parameters = weights, Wrt = GradCheckWrt.All, Step = a.FiniteDifferenceStep ?? GradCheckOptions.DefaultStep });
 
         Assert.Equal(weights.Count + 1, result.Parameters.Count);
         Assert.True(result.Passed, result.ToString());

@@ -31,7 +31,7 @@ public sealed class SymbolicShapeGradientTests
             var feeds = new Dictionary<string, global::Onnx.TensorProto> { ["x"] = Tensors.Create("x", Reference.Random(count, 17), c.Data) };
             var result = GradCheck.Run(g.ToModel(), feeds, new GradCheckOptions
             {
-                MaxElementsPerParameter = 16, IncludeInputs = true, Parameters = parameters, Step = 1e-3, Gradients = options,
+                MaxElementsPerTensor = 16, Wrt = GradCheckWrt.All, Parameters = parameters, Gradients = options,
             });
             results.Add(result);
             if (!result.Passed) failures.Add($"{c.Name}: {result}");
