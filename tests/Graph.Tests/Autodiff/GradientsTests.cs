@@ -77,10 +77,10 @@ public sealed class GradientsTests
     {
         var g = new GraphBuilder();
         var x = Param(g, "x", [3], 1);
-        var loss = Loss(g, g.Node1("Sin", [x], name: "my_sine"));
+        var loss = Loss(g, g.Node1("ReduceProd", [x], name: "my_product"));
         var e = Assert.Throws<GraphException>(() => Gradients.Build(g, loss, [x]));
-        Assert.Contains("Sin", e.Message);
-        Assert.Contains("my_sine", e.Message);
+        Assert.Contains("ReduceProd", e.Message);
+        Assert.Contains("my_product", e.Message);
     }
 
     [SkippableFact]

@@ -167,4 +167,27 @@ public sealed class SymbolicShapeGradientTests
             new("linear align corners ×2.5", [B, 2, L, 2], [1, 2, 3, 2],
                 (g, x) => Resize(g, x, [1, 1, 2.5f, 1], Attr.String("mode", "linear"), Attr.String("coordinate_transformation_mode", "align_corners"))));
     }
+
+    [Fact]
+    public void LinearAlgebraAndNormalizationOverOpenAxes()
+    {
+        Check(
+            new("matmul broadcasting a weight over batch and length", [B, L, 3], [2, 4, 3],
+                (g, x) => g.Op("MatMul", x, Param(g, "w", [3, 2], 1))),
+            new("batched matmul with a broadcast operand", [B, L, 3], [2, 4, 3],
+                (g, x) => g.Op("MatMul", g.Op("Transpose", [x], Attr.Ints("perm", [0, 2, 1])), g.Op("Mul", x, Param(g, "p", [1, 1, 3], 2)))),
+            new("einsum summing an open axis", [B, L, 3], [2, 5, 3],
+                (g, x) => g.Op("Einsum", [x, Param(g, "w", [3, 2], 3)], Attr.String("equation", "btd,de->be"))),
+            new("einsum keeping the open axis", [B, L, 3], [2, 5, 3],
+                (g, x) => g.Op("Einsum", [x, Param(g, "w", [3], 4)], Attr.String("equation", "btd,d->bt"))),
+            new("softmax over an open axis", [B, L, 3], [2, 4, 3],
+                (g, x) => g.Op("Softmax", [Scaled(g, x, 5)], Attr.Int("axis", 1))),
+            new("layer normalization over open axes", [B, L, 3], [2, 4, 3],
+                (g, x) => g.Op("LayerNormalization", [x, Param(g, "gamma", [3], 6, 0.5f, 1f), Param(g, "beta", [3], 7)], Attr.Int("axis", 1))),
+            new("instance normalization over open spatial dims", [B, 2, L, L], [2, 2, 3, 4],
+                (g, x) => g.Op("InstanceNormalization", x, Param(g, "gamma", [2], 8, 0.5f, 1f), Param(g, "beta", [2], 9))),
+            new("batch normalization in training mode", [B, 2, L], [3, 2, 4],
+                (g, x) => g.Node("BatchNormalization", [x, Param(g, "gamma", [2], 10, 0.5f, 1f), Param(g, "beta", [2], 11), g.Constant([0f, 0f], [2], "mean"), g.Constant([1f, 1f], [2], "var")],
+                    [Attr.Int("training_mode", 1)], 3)[0]));
+    }
 }

@@ -82,6 +82,15 @@ public static class SymbolicArrangements
             x => Gap2D(Conv2D(new UpSampling2D(new UpSampling2DConfig { Size = [2, 2] }).Apply(x), 3, 3))),
         new("upsampling2d bilinear → conv", [3, 4, 2], [3, 4, 2],
             x => Flat(Conv2D(new UpSampling2D(new UpSampling2DConfig { Size = [2, 2], Interpolation = "bilinear" }).Apply(x), 2, 3))),
+        new("self-attention → layer norm, open length", [null, 4], [5, 4],
+            x => Gap1D(new LayerNormalization().Apply(new MultiHeadAttention(2, 3).ApplyAttention(x, x)))),
+        new("concatenate along an open length", [null, 3], [4, 3],
+            x => Gap1D(new Concatenate(axis: 1).Apply(Conv1D(x, 3, 1), Conv1D(x, 3, 3, padding: "same")))),
+        new("separable conv1d → upsampling1d, open length", [null, 3], [5, 3],
+            x => Gap1D(new UpSampling1D(new UpSampling1DConfig { Size = [2] }).Apply(
+                new SeparableConv1D(new SeparableConvConfig { Filters = 4, KernelSize = [3], Strides = [2], Padding = "same" }).Apply(x)))),
+        new("strided depthwise conv2d, open spatial dims", [null, null, 2], [7, 6, 2],
+            x => Gap2D(new DepthwiseConv2D(new DepthwiseConvConfig { DepthMultiplier = 2, KernelSize = [3], Strides = [2], Padding = "same" }).Apply(x))),
     ];
 
     /// <summary>Uniform values in [−1, 1) for <paramref name="count"/> samples of the arrangement's sample shape.</summary>
