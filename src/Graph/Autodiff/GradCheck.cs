@@ -114,6 +114,8 @@ public static class GradCheck
             for (var i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
+                if (results[i].Error is { } error)
+                    throw new GraphException($"the float64 reference (PyTorch) could not evaluate the gradient model: {error}");
                 foreach (var (name, output) in p.GradientOutputs) p.Analytic[name] = Tensors.ToDoubles(results[i].Outputs[output]);
                 foreach (var (name, table) in results[i].Perturbed) p.Losses[name] = table;
             }

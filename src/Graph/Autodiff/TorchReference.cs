@@ -20,8 +20,9 @@ public static class TorchReference
     public sealed record Job(ModelProto Model, IReadOnlyDictionary<string, TensorProto> Feeds, IReadOnlyList<string> Outputs,
         string? PerturbOutput = null, IReadOnlyList<double>? Offsets = null, IReadOnlyDictionary<string, int[]>? Perturb = null);
 
-    /// <summary>Outputs by name; per perturbed tensor a [checked elements × offsets] table of the perturbed output.</summary>
-    public sealed record JobResult(IReadOnlyDictionary<string, TensorProto> Outputs, IReadOnlyDictionary<string, double[,]> Perturbed);
+    /// <summary>Outputs by name; per perturbed tensor a [checked elements × offsets] table of the perturbed output; or the
+    /// reason the reference could not evaluate the job (an op or attribute it does not implement).</summary>
+    public sealed record JobResult(IReadOnlyDictionary<string, TensorProto> Outputs, IReadOnlyDictionary<string, double[,]> Perturbed, string? Error = null);
 
     private const string ResourceName = "NeuralService.Graph.onnx_torch.py";
 
@@ -52,7 +53,7 @@ public static class TorchReference
     }
 
     /// <summary>Runs every job in one subprocess of <paramref name="python"/> (default <see cref="Python"/>); a job the
-    /// reference cannot evaluate (an op it lacks) is an error naming it.</summary>
+    /// reference cannot evaluate (an op it lacks) comes back with its <see cref="JobResult.Error"/>.</summary>
     public static IReadOnlyList<JobResult> Run(IReadOnlyList<Job> jobs, string? python = null)
     {
         if (jobs.Count == 0) return [];
@@ -112,7 +113,10 @@ public static class TorchReference
             {
                 var r = response[j]!;
                 if (r["error"]?.GetValue<string>() is { } error)
-                    throw new GraphException($"the float64 reference (PyTorch) could not evaluate model '{jobs[j].Model.Graph.Name}': {error}");
+                {
+                    results.Add(new JobResult(new Dictionary<string, TensorProto>(), new Dictionary<string, double[,]>(), error));
+                    continue;
+                }
                 var outputs = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
                 foreach (var (name, file) in r["outputs"]!.AsObject())
                     outputs[name] = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir.FullName, file!.GetValue<string>())));
@@ -155,6 +159,28 @@ public static class TorchReference
         }
         process.WaitForExit();
         return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>The op types the reference implements.</summary>
+    public static IReadOnlySet<string> Ops(string? python = null)
+    {
+        python ??= Python;
+        if (Unavailable(python) is { } why) throw new GradCheckUnavailableException(why);
+        var dir = Directory.CreateTempSubdirectory("neural-torch-");
+        try
+        {
+            var script = Path.Combine(dir.FullName, "onnx_torch.py");
+            using (var resource = typeof(TorchReference).Assembly.GetManifestResourceStream(ResourceName)!)
+            using (var file = File.Create(script))
+                resource.CopyTo(file);
+            var (code, stdout, stderr) = Exec(python, [script, "--ops"], TimeSpan.FromMinutes(5));
+            if (code != 0) throw new GraphException($"{python} onnx_torch.py --ops failed: {stderr.Trim()}");
+            return JsonNode.Parse(stdout)!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 
     private static string LastLine(string text) =>
