@@ -6,6 +6,7 @@ GradCheck evaluates such models (their forward for finite differences, and the e
 float tensor promoted to float64. An op it does not know is an error naming the op: never a silent approximation.
 
 Usage: onnx_torch.py REQUEST_DIR   (REQUEST_DIR/request.json in, REQUEST_DIR/response.json out)
+       onnx_torch.py --serve        (request directories, one per stdin line; "done" on stdout after each)
        onnx_torch.py --ops          (the op types it implements, as a JSON list)
 request.json: {"jobs": [{"model": "j0.onnx", "feeds": {"x": "j0_x.pb"}, "outputs": ["y"],
                          "perturb": {"output": "loss", "offsets": [-2e-3, ...], "wrt": {"p": [0, 3, 7]}}}]}
@@ -872,11 +873,7 @@ def run_job(directory, j, job):
     return result
 
 
-def main():
-    if sys.argv[1] == "--ops":
-        print(json.dumps(sorted(OPS)))
-        return
-    directory = sys.argv[1]
+def serve_one(directory):
     with open(os.path.join(directory, "request.json")) as f:
         request = json.load(f)
     results = []
@@ -889,6 +886,21 @@ def main():
             results.append({"error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
     with open(os.path.join(directory, "response.json"), "w") as f:
         json.dump({"jobs": results}, f)
+
+
+def main():
+    if sys.argv[1] == "--ops":
+        print(json.dumps(sorted(OPS)))
+        return
+    if sys.argv[1] == "--serve":
+        # One request directory per stdin line, "done" on stdout after each: PyTorch's import is paid once.
+        for line in sys.stdin:
+            directory = line.strip()
+            if directory:
+                serve_one(directory)
+                print("done", flush=True)
+        return
+    serve_one(sys.argv[1])
 
 
 if __name__ == "__main__":
