@@ -102,7 +102,7 @@ public static class GradCheck
     public static GradCheckResult Run(ModelProto model, IReadOnlyDictionary<string, TensorProto>? inputs = null, GradCheckOptions? options = null) =>
         RunMany([new GradCheckRequest(model, inputs, options)])[0];
 
-    /// <summary>Checks several models; those that need the PyTorch reference share one subprocess.</summary>
+    /// <summary>Checks several models; those that need the PyTorch reference go to it in one request.</summary>
     public static IReadOnlyList<GradCheckResult> RunMany(IReadOnlyList<GradCheckRequest> requests)
     {
         var prepared = requests.Select(r => Prepare(r.Model, r.Inputs, r.Options ?? new GradCheckOptions())).ToList();
