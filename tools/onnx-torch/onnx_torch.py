@@ -6,6 +6,8 @@ GradCheck evaluates such models (their forward for finite differences, and the e
 float tensor promoted to float64. An op it does not know is an error naming the op: never a silent approximation.
 
 Usage: onnx_torch.py REQUEST_DIR   (REQUEST_DIR/request.json in, REQUEST_DIR/response.json out)
+       onnx_torch.py --serve        (request directories, one per stdin line; "done" on stdout after each)
+       onnx_torch.py --ops          (the op types it implements, as a JSON list)
 request.json: {"jobs": [{"model": "j0.onnx", "feeds": {"x": "j0_x.pb"}, "outputs": ["y"],
                          "perturb": {"output": "loss", "offsets": [-2e-3, ...], "wrt": {"p": [0, 3, 7]}}}]}
 Tensors are TensorProto files. Feeds override initializers of the same name. "perturb" evaluates the scalar
@@ -508,11 +510,19 @@ def transpose(i, a, n):
     return [i[0].permute(perm)]
 
 
+def axes_input_or_attribute(i, a):
+    """Squeeze/Unsqueeze/Split take their list as an input since opset 13, as an attribute before."""
+    if len(i) > 1 and i[1] is not None:
+        return ints(i[1])
+    return a.get("axes")
+
+
 @op("Squeeze")
 def squeeze(i, a, n):
     x = i[0]
-    if len(i) > 1 and i[1] is not None:
-        axes = sorted(axis_of(v, x.dim()) for v in ints(i[1]))
+    listed = axes_input_or_attribute(i, a)
+    if listed is not None:
+        axes = sorted(axis_of(v, x.dim()) for v in listed)
         for d in reversed(axes):
             x = x.squeeze(d)
         return [x]
@@ -522,8 +532,9 @@ def squeeze(i, a, n):
 @op("Unsqueeze")
 def unsqueeze(i, a, n):
     x = i[0]
-    rank = x.dim() + len(ints(i[1]))
-    for d in sorted(axis_of(v, rank) for v in ints(i[1])):
+    listed = axes_input_or_attribute(i, a)
+    rank = x.dim() + len(listed)
+    for d in sorted(axis_of(v, rank) for v in listed):
         x = x.unsqueeze(d)
     return [x]
 
@@ -539,6 +550,8 @@ def split(i, a, n):
     axis = axis_of(a.get("axis", 0), x.dim())
     if len(i) > 1 and i[1] is not None:
         sizes = ints(i[1])
+    elif "split" in a:
+        sizes = list(a["split"])
     else:
         parts = len(n.output)
         if x.shape[axis] % parts:
@@ -815,8 +828,9 @@ class Model:
 
 def write_tensor(path, t):
     array = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    # np.ascontiguousarray would make a scalar 1-D.
     with open(path, "wb") as f:
-        f.write(numpy_helper.from_array(np.ascontiguousarray(array)).SerializeToString())
+        f.write(numpy_helper.from_array(np.array(array, order="C", copy=True)).SerializeToString())
 
 
 def run_job(directory, j, job):
@@ -859,8 +873,7 @@ def run_job(directory, j, job):
     return result
 
 
-def main():
-    directory = sys.argv[1]
+def serve_one(directory):
     with open(os.path.join(directory, "request.json")) as f:
         request = json.load(f)
     results = []
@@ -873,6 +886,21 @@ def main():
             results.append({"error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
     with open(os.path.join(directory, "response.json"), "w") as f:
         json.dump({"jobs": results}, f)
+
+
+def main():
+    if sys.argv[1] == "--ops":
+        print(json.dumps(sorted(OPS)))
+        return
+    if sys.argv[1] == "--serve":
+        # One request directory per stdin line, "done" on stdout after each: PyTorch's import is paid once.
+        for line in sys.stdin:
+            directory = line.strip()
+            if directory:
+                serve_one(directory)
+                print("done", flush=True)
+        return
+    serve_one(sys.argv[1])
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ public static class GradCheck
     public static GradCheckResult Run(ModelProto model, IReadOnlyDictionary<string, TensorProto>? inputs = null, GradCheckOptions? options = null) =>
         RunMany([new GradCheckRequest(model, inputs, options)])[0];
 
-    /// <summary>Checks several models; those that need the PyTorch reference share one subprocess.</summary>
+    /// <summary>Checks several models; those that need the PyTorch reference go to it in one request.</summary>
     public static IReadOnlyList<GradCheckResult> RunMany(IReadOnlyList<GradCheckRequest> requests)
     {
         var prepared = requests.Select(r => Prepare(r.Model, r.Inputs, r.Options ?? new GradCheckOptions())).ToList();
@@ -114,6 +114,8 @@ public static class GradCheck
             for (var i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
+                if (results[i].Error is { } error)
+                    throw new GraphException($"the float64 reference (PyTorch) could not evaluate the gradient model: {error}");
                 foreach (var (name, output) in p.GradientOutputs) p.Analytic[name] = Tensors.ToDoubles(results[i].Outputs[output]);
                 foreach (var (name, table) in results[i].Perturbed) p.Losses[name] = table;
             }

@@ -20,8 +20,9 @@ public static class TorchReference
     public sealed record Job(ModelProto Model, IReadOnlyDictionary<string, TensorProto> Feeds, IReadOnlyList<string> Outputs,
         string? PerturbOutput = null, IReadOnlyList<double>? Offsets = null, IReadOnlyDictionary<string, int[]>? Perturb = null);
 
-    /// <summary>Outputs by name; per perturbed tensor a [checked elements × offsets] table of the perturbed output.</summary>
-    public sealed record JobResult(IReadOnlyDictionary<string, TensorProto> Outputs, IReadOnlyDictionary<string, double[,]> Perturbed);
+    /// <summary>Outputs by name; per perturbed tensor a [checked elements × offsets] table of the perturbed output; or the
+    /// reason the reference could not evaluate the job (an op or attribute it does not implement).</summary>
+    public sealed record JobResult(IReadOnlyDictionary<string, TensorProto> Outputs, IReadOnlyDictionary<string, double[,]> Perturbed, string? Error = null);
 
     private const string ResourceName = "NeuralService.Graph.onnx_torch.py";
 
@@ -52,7 +53,7 @@ public static class TorchReference
     }
 
     /// <summary>Runs every job in one subprocess of <paramref name="python"/> (default <see cref="Python"/>); a job the
-    /// reference cannot evaluate (an op it lacks) is an error naming it.</summary>
+    /// reference cannot evaluate (an op it lacks) comes back with its <see cref="JobResult.Error"/>.</summary>
     public static IReadOnlyList<JobResult> Run(IReadOnlyList<Job> jobs, string? python = null)
     {
         if (jobs.Count == 0) return [];
@@ -61,12 +62,6 @@ public static class TorchReference
         var dir = Directory.CreateTempSubdirectory("neural-torch-");
         try
         {
-            var script = Path.Combine(dir.FullName, "onnx_torch.py");
-            using (var resource = typeof(TorchReference).Assembly.GetManifestResourceStream(ResourceName)
-                ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing"))
-            using (var file = File.Create(script))
-                resource.CopyTo(file);
-
             var request = new JsonArray();
             for (var j = 0; j < jobs.Count; j++)
             {
@@ -102,17 +97,19 @@ public static class TorchReference
             }
             File.WriteAllText(Path.Combine(dir.FullName, "request.json"), new JsonObject { ["jobs"] = request }.ToJsonString());
 
-            var (code, stdout, stderr) = Exec(python, [script, dir.FullName], TimeSpan.FromMinutes(30));
+            Serve(python, dir.FullName, TimeSpan.FromMinutes(30));
             var responsePath = Path.Combine(dir.FullName, "response.json");
-            if (code != 0 || !File.Exists(responsePath))
-                throw new GraphException($"the float64 reference ({python} onnx_torch.py) failed with exit code {code}: {stderr.Trim()}{stdout.Trim()}");
+            if (!File.Exists(responsePath)) throw new GraphException($"the float64 reference ({python} onnx_torch.py) wrote no response");
             var response = JsonNode.Parse(File.ReadAllText(responsePath))!["jobs"]!.AsArray();
             var results = new List<JobResult>();
             for (var j = 0; j < jobs.Count; j++)
             {
                 var r = response[j]!;
                 if (r["error"]?.GetValue<string>() is { } error)
-                    throw new GraphException($"the float64 reference (PyTorch) could not evaluate model '{jobs[j].Model.Graph.Name}': {error}");
+                {
+                    results.Add(new JobResult(new Dictionary<string, TensorProto>(), new Dictionary<string, double[,]>(), error));
+                    continue;
+                }
                 var outputs = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
                 foreach (var (name, file) in r["outputs"]!.AsObject())
                     outputs[name] = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dir.FullName, file!.GetValue<string>())));
@@ -133,7 +130,7 @@ public static class TorchReference
         }
         finally
         {
-            // NEURAL_TORCH_KEEP=1 leaves the request for rerunning by hand: python3 DIR/onnx_torch.py DIR
+            // NEURAL_TORCH_KEEP=1 leaves the request for rerunning by hand: python3 onnx_torch.py DIR
             if (Environment.GetEnvironmentVariable("NEURAL_TORCH_KEEP") != "1")
                 try { dir.Delete(true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
@@ -155,6 +152,118 @@ public static class TorchReference
         }
         process.WaitForExit();
         return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>One long-lived <c>onnx_torch.py --serve</c> per Python (importing PyTorch takes seconds), fed one request
+    /// directory at a time.</summary>
+    private sealed class Server
+    {
+        public required Process Process { get; init; }
+        public System.Text.StringBuilder Stderr { get; } = new();
+    }
+
+    private static readonly Dictionary<string, Server> Servers = new(StringComparer.Ordinal);
+    private static readonly Lock ServerGate = new();
+
+    private static void Serve(string python, string requestDirectory, TimeSpan timeout)
+    {
+        lock (ServerGate)
+        {
+            if (!Servers.TryGetValue(python, out var server) || server.Process.HasExited)
+                Servers[python] = server = Start(python);
+            Task<string?>? reply = null;
+            try
+            {
+                server.Process.StandardInput.WriteLine(requestDirectory);
+                server.Process.StandardInput.Flush();
+                reply = server.Process.StandardOutput.ReadLineAsync();
+                if (reply.Wait(timeout) && reply.Result == "done") return;
+            }
+            catch (IOException) { }
+            Stop(python, server);
+            string stderr;
+            lock (server.Stderr) stderr = server.Stderr.ToString().Trim();
+            throw new GraphException(reply is { IsCompleted: false }
+                ? $"the float64 reference ({python} onnx_torch.py) did not answer within {timeout}"
+                : $"the float64 reference ({python} onnx_torch.py) stopped: {stderr}");
+        }
+    }
+
+    private static Server Start(string python)
+    {
+        var script = ScriptPath.Value;
+        var info = new ProcessStartInfo(python)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        info.ArgumentList.Add(script);
+        info.ArgumentList.Add("--serve");
+        // One thread per reference process: the machines that run the tests have few cores and many builders.
+        info.Environment["OMP_NUM_THREADS"] = "1";
+        var process = Process.Start(info) ?? throw new GraphException($"could not start {python}");
+        var server = new Server { Process = process };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (server.Stderr)
+                if (server.Stderr.Length < 64 * 1024) server.Stderr.AppendLine(e.Data);
+        };
+        process.BeginErrorReadLine();
+        if (!_exitHooked)
+        {
+            _exitHooked = true;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                lock (ServerGate)
+                    foreach (var (p, s) in Servers.ToList()) Stop(p, s);
+            };
+        }
+        return server;
+    }
+
+    private static bool _exitHooked;
+
+    private static void Stop(string python, Server server)
+    {
+        Servers.Remove(python);
+        try
+        {
+            server.Process.StandardInput.Close();
+            if (!server.Process.WaitForExit(TimeSpan.FromSeconds(5))) server.Process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+        catch (IOException) { }
+        server.Process.Dispose();
+    }
+
+    /// <summary>The embedded script, written once per content under the temp directory (named by its hash, so versions
+    /// never collide and nothing accumulates).</summary>
+    private static readonly Lazy<string> ScriptPath = new(() =>
+    {
+        using var resource = typeof(TorchReference).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"embedded resource {ResourceName} is missing");
+        using var buffer = new MemoryStream();
+        resource.CopyTo(buffer);
+        var bytes = buffer.ToArray();
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
+        var path = Path.Combine(Path.GetTempPath(), $"neural-onnx-torch-{hash}.py");
+        if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+        {
+            var temporary = path + "." + Guid.NewGuid().ToString("N");
+            File.WriteAllBytes(temporary, bytes);
+            File.Move(temporary, path, overwrite: true);
+        }
+        return path;
+    });
+
+    /// <summary>The op types the reference implements.</summary>
+    public static IReadOnlySet<string> Ops(string? python = null)
+    {
+        python ??= Python;
+        if (Unavailable(python) is { } why) throw new GradCheckUnavailableException(why);
+        var (code, stdout, stderr) = Exec(python, [ScriptPath.Value, "--ops"], TimeSpan.FromMinutes(5));
+        if (code != 0) throw new GraphException($"{python} onnx_torch.py --ops failed: {stderr.Trim()}");
+        return JsonNode.Parse(stdout)!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
     }
 
     private static string LastLine(string text) =>
