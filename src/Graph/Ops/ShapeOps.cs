@@ -410,7 +410,7 @@ public sealed class PadOp : Op
         : p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p;
 
     /// <summary>Applies <paramref name="f"/> (which works on the last axis) to <paramref name="axis"/>.</summary>
-    private static Value AlongAxis(GraphBuilder g, Value v, int axis, int rank, Func<Value, Value> f)
+    internal static Value AlongAxis(GraphBuilder g, Value v, int axis, int rank, Func<Value, Value> f)
     {
         if (axis == rank - 1) return f(v);
         var perm = Enumerable.Range(0, rank).Select(i => (long)(i == axis ? rank - 1 : i == rank - 1 ? axis : i)).ToArray();
@@ -525,5 +525,38 @@ public sealed class ResizeOp : Op
         var scales = ctx.ConstantInput(2) is { } s ? Tensors.ToFloats(s) : null;
         if (scales is null || scales.Length == 0) return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select(_ => Dim.Unknown)))];
         return [new TensorType(x.DType, new Shape(x.Shape.Dims.Select((d, i) => d.IsKnown ? Dim.Of((long)Math.Floor(d.Known * scales[i])) : scales[i] == 1f ? d : Dim.Unknown)))];
+    }
+
+    /// <summary>Y = A·X along each resized axis (n → m; every mode is linear in X and separable by axis); dX = Aᵀ·dY
+    /// there. Aᵀ [n, m] is ONNX Runtime's own Resize of the identity [n, n] along its second axis, with this node's
+    /// attributes and that axis's scale or size, so it matches the forward's coordinate mapping exactly.</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        if (c.Node.GetString("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize")
+            throw c.Error("coordinate_transformation_mode 'tf_crop_and_resize' has no gradient rule");
+        var x = c.X(0);
+        var y = c.Y();
+        var scales = c.Constant(2) is { } t ? Tensors.ToFloats(t) : null;
+        if (scales is { Length: 0 }) scales = null;
+        var sizes = c.ConstantLongs(3);
+        if (scales is null && sizes is null) throw c.Error("scales or sizes must be constants");
+        var rank = x.Rank;
+        var dx = c.DY();
+        for (var axis = 0; axis < rank; axis++)
+        {
+            if (scales is not null ? scales[axis] == 1f : x.Shape[axis].IsKnown && sizes![axis] == x.Shape[axis].Known) continue;
+            var n = x.Shape[axis].IsKnown ? x.Shape[axis].Known : throw c.Error($"the resized axis {axis} needs a static input size, got {x.Shape}");
+            var m = y.Shape[axis].IsKnown ? y.Shape[axis].Known : throw c.Error($"the resized axis {axis} needs a static output size, got {y.Shape}");
+            var identity = new float[n * n];
+            for (var i = 0L; i < n; i++) identity[i * n + i] = 1;
+            Value?[] inputs = scales is not null
+                ? [g.Constant(identity, [n, n], "resize_identity"), null, g.Constant([1f, scales[axis]], [2], "resize_scales")]
+                : [g.Constant(identity, [n, n], "resize_identity"), null, null, g.Ints("resize_sizes", n, m)];
+            var transposed = g.Node1("Resize", inputs, c.Node.Attribute.Select(a => a.Clone()).ToArray());
+            var matrix = g.Cast(g.Transpose(transposed, 1, 0), x.DType);
+            dx = PadOp.AlongAxis(g, dx, axis, rank, v => g.MatMul(v, matrix));
+        }
+        return [dx, null, null, null];
     }
 }

@@ -87,7 +87,7 @@ public static class LayerTrainingTable
         new("Rescaling", """{"scale": 0.5, "offset": 0.1}""", [5]),
         new("Normalization", """{"axis": -1, "mean": [0.1, 0.2, 0.3, 0.4, 0.5], "variance": [1, 2, 1, 2, 1]}""", [5]),
         new("CenterCrop", """{"height": 3, "width": 3}""", [5, 5, 2]) { NeedsStaticBatch = SliceGradient },
-        new("Resizing", """{"height": 3, "width": 3}""", [5, 5, 2]) { Skip = "no gradient rule for ONNX Resize yet" },
+        new("Resizing", """{"height": 3, "width": 3}""", [5, 5, 2]),
         new("RandomFlip", "{}", [4, 4, 2]) { NeedsStaticBatch = SliceGradient },
         new("RandomRotation", """{"factor": 0.1}""", [4, 4, 2]),
         new("RandomZoom", """{"height_factor": 0.1}""", [4, 4, 2]),
