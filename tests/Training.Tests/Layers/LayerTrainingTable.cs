@@ -5,8 +5,7 @@ public enum Arrangement
 {
     /// <summary>input → Dense "pre" (last axis) → layer → [Flatten] → head: gradients must cross the layer to reach "pre".</summary>
     AfterDense,
-    /// <summary>input → layer → [Flatten] → head: the layer sees the model input itself (integer ids, or a static-shape
-    /// arrangement that trains today where one after a Dense does not).</summary>
+    /// <summary>input → layer → [Flatten] → head: the layer takes the model input itself (integer token ids).</summary>
     OnInput,
     /// <summary>input → Dense "pre_a", Dense "pre_b" → layer([a, b]) → head (merging layers).</summary>
     Merge,
