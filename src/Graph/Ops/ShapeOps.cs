@@ -508,7 +508,7 @@ public sealed class PadOp : Op
         : p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p;
 
     /// <summary>Applies <paramref name="f"/> (which works on the last axis) to <paramref name="axis"/>.</summary>
-    private static Value AlongAxis(GraphBuilder g, Value v, int axis, int rank, Func<Value, Value> f)
+    internal static Value AlongAxis(GraphBuilder g, Value v, int axis, int rank, Func<Value, Value> f)
     {
         if (axis == rank - 1) return f(v);
         var perm = Enumerable.Range(0, rank).Select(i => (long)(i == axis ? rank - 1 : i == rank - 1 ? axis : i)).ToArray();

@@ -5,8 +5,7 @@ public enum Arrangement
 {
     /// <summary>input → Dense "pre" (last axis) → layer → [Flatten] → head: gradients must cross the layer to reach "pre".</summary>
     AfterDense,
-    /// <summary>input → layer → [Flatten] → head: the layer sees the model input itself (integer ids, or a static-shape
-    /// arrangement that trains today where one after a Dense does not).</summary>
+    /// <summary>input → layer → [Flatten] → head: the layer takes the model input itself (integer token ids).</summary>
     OnInput,
     /// <summary>input → Dense "pre_a", Dense "pre_b" → layer([a, b]) → head (merging layers).</summary>
     Merge,
@@ -87,7 +86,7 @@ public static class LayerTrainingTable
         new("Rescaling", """{"scale": 0.5, "offset": 0.1}""", [5]),
         new("Normalization", """{"axis": -1, "mean": [0.1, 0.2, 0.3, 0.4, 0.5], "variance": [1, 2, 1, 2, 1]}""", [5]),
         new("CenterCrop", """{"height": 3, "width": 3}""", [5, 5, 2]) { NeedsStaticBatch = SliceGradient },
-        new("Resizing", """{"height": 3, "width": 3}""", [5, 5, 2]) { Skip = "no gradient rule for ONNX Resize yet" },
+        new("Resizing", """{"height": 3, "width": 3}""", [5, 5, 2]),
         new("RandomFlip", "{}", [4, 4, 2]) { NeedsStaticBatch = SliceGradient },
         new("RandomRotation", """{"factor": 0.1}""", [4, 4, 2]),
         new("RandomZoom", """{"height_factor": 0.1}""", [4, 4, 2]),
