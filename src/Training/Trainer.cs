@@ -107,6 +107,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public History Fit(InMemoryDataset data, FitOptions? options = null)
     {
         options ??= new FitOptions();
+        if (FixedBatch() is var (input, size) && options.BatchSize != size)
+            throw new ArgumentException($"the model's input '{input}' takes batches of exactly {size} (its batch_shape); fit with batch size {size}, got {options.BatchSize}");
         Validate(data, "training data");
         if (options.ValidationData is { } v) Validate(v, "validation data");
         var (train, validation) = options.ValidationSplit > 0 ? data.Split(options.ValidationSplit) : (data, options.ValidationData);
@@ -188,8 +190,13 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var eval = _eval!;
         using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(eval.Model), options);
+        // A weight the training-mode forward never reads (a recurrent kernel over one step from a zero state) is not
+        // carried by the step session; the eval graph still takes it, at the model's value.
+        var carried = _session!.StateNames.ToHashSet(StringComparer.Ordinal);
+        var initial = eval.Signature.Persistent.ToDictionary(p => p.Input, p => p, StringComparer.Ordinal);
         var held = eval.Signature.Inputs.Where(i => i.Role is TensorRole.Parameter or TensorRole.State)
-            .Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(_session!.ReadState(i.Name), ToInts(i.Shape.ToArray()))))
+            .Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(
+                carried.Contains(i.Name) ? _session.ReadState(i.Name) : initial[i.Name].Initial(), ToInts(i.Shape.ToArray()))))
             .ToList();
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         var host = HostMetrics();
@@ -255,7 +262,18 @@ public sealed class Trainer : ITrainingControl, IDisposable
         }
     }
 
-    public IReadOnlyDictionary<string, double> Evaluate(InMemoryDataset data, int batchSize = 32) => Evaluate(data.Batches(batchSize));
+    /// <summary>Keras's <c>evaluate</c> in batches of <paramref name="batchSize"/> (the model's own batch size when its
+    /// batch_shape fixes one: results do not depend on it).</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(InMemoryDataset data, int batchSize = 32) =>
+        Evaluate(data.Batches(FixedBatch()?.Size ?? batchSize));
+
+    /// <summary>The batch size a model input's batch_shape fixes (Keras's stateful recurrent models), if any.</summary>
+    private (string Input, int Size)? FixedBatch()
+    {
+        for (var i = 0; i < Model.Inputs.Count; i++)
+            if (Model.Inputs[i].Shape is { Rank: > 0 } shape && shape[0].IsKnown) return (InputNames[i], (int)shape[0].Known);
+        return null;
+    }
 
     /// <summary>Model outputs for every sample (inference behaviour), one flat array per output, samples in order.</summary>
     public IReadOnlyList<float[]> Predict(DataArray x, int batchSize = 32) =>
@@ -266,6 +284,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public DataArrays Predict(DataArrays x, int batchSize = 32)
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
+        batchSize = FixedBatch()?.Size ?? batchSize;
         if (_session is not null) SyncWeightsToModel();
         var inputs = x.Match(InputNames, "input");
         var onnx = Model.ToOnnx();

@@ -137,19 +137,26 @@ public static class TrainCommands
             var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
             var model = KerasModelJson.ReadFile(Required(Path.Combine(root, "model.json")));
             float? scale = meta.TryGetValue(ScaleKey, out var s) ? float.Parse(s, CultureInfo.InvariantCulture) : null;
-            var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit), scale, needLabels: false);
+            // A model whose batch_shape fixes its batch size (stateful recurrent models) runs whole batches of it.
+            var fixedBatch = model.Inputs[0].Shape is { Rank: > 0 } s0 && s0[0].IsKnown ? (int)s0[0].Known : (int?)null;
+            var shown = parse.GetValue(limit);
+            var read = shown is { } l && fixedBatch is { } fb ? (l + fb - 1) / fb * fb : shown;
+            var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), read, scale, needLabels: false);
             var classes = meta.TryGetValue(ClassNamesKey, out var c) ? JsonSerializer.Deserialize<string[]>(c) : null;
             using var session = new InferenceSession(onnxPath);
             var inputs = loaded.Data.Inputs;
             var names = model.InputNames;
             var outputNames = session.OutputNames;
             var count = inputs.SampleCount;
+            var chunk = fixedBatch ?? 256;
+            if (count % chunk != 0 && fixedBatch is not null)
+                throw new InvalidDataException($"the model takes batches of exactly {chunk} (its batch_shape) but the data has {count} samples");
             var described = Enumerable.Range(0, outputNames.Count)
                 .Select(o => (Width: DataSources.OutputWidth(model, o), Classifier: DataSources.IsClassifier(model, o))).ToList();
             if (outputNames.Count > 1) classes = null; // class names come from a one-output dataset's folders or files
-            for (var start = 0; start < count; start += 256)
+            for (var start = 0; start < count && (shown is null || start < shown); start += chunk)
             {
-                var n = Math.Min(256, count - start);
+                var n = Math.Min(chunk, count - start);
                 var feeds = names.Select((name, i) =>
                 {
                     var part = inputs[i].Slice(start, n);
@@ -160,7 +167,7 @@ public static class TrainCommands
                 }).ToList();
                 using var results = session.Run(feeds);
                 var ys = outputNames.Select(o => results.First(r => r.Name == o).AsTensor<float>().ToArray()).ToList();
-                for (var r = 0; r < n; r++)
+                for (var r = 0; r < n && (shown is null || start + r < shown); r++)
                 {
                     string Fields(int o)
                     {
