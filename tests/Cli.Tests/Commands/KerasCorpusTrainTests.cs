@@ -13,36 +13,14 @@ namespace NeuralService.Cli.Tests.Commands;
 /// <summary>Every configuration of the Keras corpus trains through <c>neural train</c>: random data of the model's
 /// input and output shapes (open dims 7, token ids for Embedding inputs) written as NPZ (x/y, or x0,x1…/y0,y1… for
 /// several inputs/outputs), one epoch with mse on 10 samples in batches of 4 (a partial last one) exits 0 with a finite loss;
-/// then on one fixed batch the loss falls over a few epochs. Configurations that do not train yet are listed in
-/// <see cref="KnownFailures"/> with the error they give today: one that starts training fails the test until its
-/// entry is removed.</summary>
+/// then on one fixed batch the loss falls over a few epochs.</summary>
 public sealed class KerasCorpusTrainTests : IDisposable
 {
     private const int OpenDim = 7;
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("neural-corpus-train");
     public void Dispose() => _dir.Delete(recursive: true);
 
-    /// <summary>File → a part of the one-line error <c>neural train</c> prints for it today.</summary>
-    public static readonly IReadOnlyDictionary<string, string> KnownFailures = new Dictionary<string, string>
-    {
-        // Conv → Flatten with a symbolic batch: the Conv gradient gets an output gradient of unknown shape.
-        ["018-electricity-transformer-k3.json"] = "Conv node 'conv1d_3/Conv' (gradient): spatial dims of [batch, 128, 24] and [?, ?, ?] must be static",
-        ["020-voice-conv1d-bilstm-k215.json"] = "Slice node 'bidirectional_1/backward_lstm_1/Reverse' (gradient): the gradient needs constant starts/ends and a static input shape",
-        // Several inputs: the CLI reads NPZ x/y only.
-        ["021-quora-simplernn-multiinput-k3.json"] = "has neither 'x' nor 'x_train' (arrays: x0, x1, y)",
-        ["024-arrhythmia-conv1d-k3.json"] = "ReduceMean node 'batch_normalization_3/BatchVariance' (gradient): reduced dims of [batch, 100, 64] must be static",
-        ["025-change-detection-shared-siamese.json"] = "has neither 'x' nor 'x_train' (arrays: x0, x1, y)",
-        // Several outputs: the CLI reads NPZ y only.
-        ["026-mtcnn-onet-prelu-multiout.json"] = "has no labels",
-        ["030-pos-tagger-bilstm-timedistributed.json"] = "the unrolled (training or masked) form needs a known sequence length, got input [batch, ?, 128]",
-        ["032-seq2seq-bilstm-concat.json"] = "has neither 'x' nor 'x_train' (arrays: x0, x1, y)",
-    };
-
     public static TheoryData<string> Files() => new(RepoPaths.KerasCorpusFiles().Select(Path.GetFileName)!);
-
-    [Fact]
-    public void KnownFailuresNameCorpusFiles() =>
-        Assert.All(KnownFailures.Keys, f => Assert.Contains(f, RepoPaths.KerasCorpusFiles().Select(Path.GetFileName)));
 
     [Theory]
     [MemberData(nameof(Files))]
@@ -57,12 +35,6 @@ public sealed class KerasCorpusTrainTests : IDisposable
         var samples = fixedBatch ?? (large ? 2 : 10);
 
         var (exit, err, loss) = Train(config, Write(model, samples, "data.npz"), batch, epochs: 1, "one");
-        if (KnownFailures.TryGetValue(file, out var expected))
-        {
-            Assert.True(exit != 0, $"{file} trains now (loss {string.Join(", ", loss)}): remove it from KnownFailures");
-            Assert.True(err.Contains(expected, StringComparison.Ordinal), $"{file} fails differently now (update KnownFailures): {err}");
-            return;
-        }
         Assert.True(exit == 0, $"{file}: {err}");
         Assert.Single(loss);
         Assert.True(double.IsFinite(loss[0]), $"{file}: loss {loss[0]}");

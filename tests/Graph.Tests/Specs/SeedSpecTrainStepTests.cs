@@ -6,9 +6,9 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Specs;
 
-/// <summary>The seed's several-input and several-output specs train through the compiled step (the trainer feeds one
-/// input and one target; SeedSpecTrainingTests fits the others): on a fixed generated batch the loss is finite and
-/// falls, and every parameter changes.</summary>
+/// <summary>The seed's several-input and several-output specs train through the bare compiled step (without the
+/// trainer, which SeedSpecTrainingTests covers): on a fixed generated batch the loss is finite and falls, and every
+/// parameter changes.</summary>
 public sealed class SeedSpecTrainStepTests
 {
     private const int Batch = 4;

@@ -20,12 +20,6 @@ public sealed record LayerRow(string ClassName, string Config, int[] Input, Arra
 {
     public bool IntegerInput { get; init; }
     public bool ReachesInput { get; init; } = true;
-    /// <summary>Set where a gradient rule still needs static shapes that a symbolic batch does not give: the error the
-    /// symbolic-batch model gives today. The row then trains with a fixed batch of 4 (8 samples, no partial batch),
-    /// the arrangement that trains today; <see cref="LayerTrainingTests.SymbolicBatchStillFailsWhereTheRowFixesTheBatch"/>
-    /// fails once the symbolic batch trains, so the entry is removed.</summary>
-    public string? NeedsStaticBatch { get; init; }
-    public bool StaticBatch => NeedsStaticBatch is not null;
     public string? Skip { get; init; }
     public override string ToString() => ClassName;
 }
@@ -34,10 +28,6 @@ public sealed record LayerRow(string ClassName, string Config, int[] Input, Arra
 /// fails for a class without one).</summary>
 public static class LayerTrainingTable
 {
-    // Gradient rules that need static shapes today (Conv, ConvTranspose, AveragePool; Slice).
-    private const string SpatialGradient = "(gradient): spatial dims";
-    private const string SliceGradient = "the gradient needs constant starts/ends and a static input shape";
-
     public static readonly LayerRow[] Rows =
     [
         // core
@@ -55,16 +45,16 @@ public static class LayerTrainingTable
         new("Flatten", "{}", [3, 4]),
         new("Reshape", """{"target_shape": [4, 3]}""", [3, 4]),
         new("Permute", """{"dims": [2, 1]}""", [3, 4]),
-        new("RepeatVector", """{"n": 3}""", [5]) { NeedsStaticBatch = "Tile node 'under_test/Tile' (gradient)" },
+        new("RepeatVector", """{"n": 3}""", [5]),
         new("UpSampling1D", """{"size": 2}""", [3, 2]),
         new("UpSampling2D", """{"size": [2, 2]}""", [3, 3, 2]),
         new("UpSampling3D", """{"size": [2, 2, 2]}""", [2, 2, 2, 2]),
         new("ZeroPadding1D", """{"padding": 1}""", [4, 2]),
         new("ZeroPadding2D", """{"padding": [[1, 1], [1, 1]]}""", [3, 3, 2]),
         new("ZeroPadding3D", """{"padding": [[1, 1], [1, 1], [1, 1]]}""", [2, 2, 2, 2]),
-        new("Cropping1D", """{"cropping": [1, 1]}""", [6, 2]) { NeedsStaticBatch = SliceGradient },
-        new("Cropping2D", """{"cropping": [[1, 1], [1, 1]]}""", [5, 5, 2]) { NeedsStaticBatch = SliceGradient },
-        new("Cropping3D", """{"cropping": [[1, 1], [1, 1], [1, 1]]}""", [4, 4, 4, 2]) { NeedsStaticBatch = SliceGradient },
+        new("Cropping1D", """{"cropping": [1, 1]}""", [6, 2]),
+        new("Cropping2D", """{"cropping": [[1, 1], [1, 1]]}""", [5, 5, 2]),
+        new("Cropping3D", """{"cropping": [[1, 1], [1, 1], [1, 1]]}""", [4, 4, 4, 2]),
         // merging
         new("Concatenate", "{}", [5], Arrangement.Merge),
         new("Add", "{}", [5], Arrangement.Merge),
@@ -85,32 +75,32 @@ public static class LayerTrainingTable
         // preprocessing
         new("Rescaling", """{"scale": 0.5, "offset": 0.1}""", [5]),
         new("Normalization", """{"axis": -1, "mean": [0.1, 0.2, 0.3, 0.4, 0.5], "variance": [1, 2, 1, 2, 1]}""", [5]),
-        new("CenterCrop", """{"height": 3, "width": 3}""", [5, 5, 2]) { NeedsStaticBatch = SliceGradient },
+        new("CenterCrop", """{"height": 3, "width": 3}""", [5, 5, 2]),
         new("Resizing", """{"height": 3, "width": 3}""", [5, 5, 2]),
-        new("RandomFlip", "{}", [4, 4, 2]) { NeedsStaticBatch = SliceGradient },
+        new("RandomFlip", "{}", [4, 4, 2]),
         new("RandomRotation", """{"factor": 0.1}""", [4, 4, 2]),
         new("RandomZoom", """{"height_factor": 0.1}""", [4, 4, 2]),
         new("RandomTranslation", """{"height_factor": 0.1, "width_factor": 0.1}""", [4, 4, 2]),
         new("RandomContrast", """{"factor": 0.1}""", [4, 4, 2]),
-        new("RandomCrop", """{"height": 3, "width": 3}""", [4, 4, 2]) { NeedsStaticBatch = SliceGradient },
+        new("RandomCrop", """{"height": 3, "width": 3}""", [4, 4, 2]),
         // convolution
-        new("Conv1D", """{"filters": 3, "kernel_size": 2}""", [6, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("Conv2D", """{"filters": 3, "kernel_size": [2, 2]}""", [5, 5, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("Conv3D", """{"filters": 2, "kernel_size": [2, 2, 2]}""", [3, 3, 3, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("Conv1DTranspose", """{"filters": 3, "kernel_size": 2}""", [5, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("Conv2DTranspose", """{"filters": 3, "kernel_size": [2, 2]}""", [4, 4, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("Conv3DTranspose", """{"filters": 2, "kernel_size": [2, 2, 2]}""", [3, 3, 3, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("DepthwiseConv1D", """{"kernel_size": 2}""", [6, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("DepthwiseConv2D", """{"kernel_size": [2, 2]}""", [5, 5, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("SeparableConv1D", """{"filters": 3, "kernel_size": 2}""", [6, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("SeparableConv2D", """{"filters": 3, "kernel_size": [2, 2]}""", [5, 5, 2]) { NeedsStaticBatch = SpatialGradient },
+        new("Conv1D", """{"filters": 3, "kernel_size": 2}""", [6, 2]),
+        new("Conv2D", """{"filters": 3, "kernel_size": [2, 2]}""", [5, 5, 2]),
+        new("Conv3D", """{"filters": 2, "kernel_size": [2, 2, 2]}""", [3, 3, 3, 2]),
+        new("Conv1DTranspose", """{"filters": 3, "kernel_size": 2}""", [5, 2]),
+        new("Conv2DTranspose", """{"filters": 3, "kernel_size": [2, 2]}""", [4, 4, 2]),
+        new("Conv3DTranspose", """{"filters": 2, "kernel_size": [2, 2, 2]}""", [3, 3, 3, 2]),
+        new("DepthwiseConv1D", """{"kernel_size": 2}""", [6, 2]),
+        new("DepthwiseConv2D", """{"kernel_size": [2, 2]}""", [5, 5, 2]),
+        new("SeparableConv1D", """{"filters": 3, "kernel_size": 2}""", [6, 2]),
+        new("SeparableConv2D", """{"filters": 3, "kernel_size": [2, 2]}""", [5, 5, 2]),
         // pooling
         new("MaxPooling1D", """{"pool_size": 2}""", [6, 2]),
         new("MaxPooling2D", """{"pool_size": [2, 2]}""", [4, 4, 2]),
         new("MaxPooling3D", """{"pool_size": [2, 2, 2]}""", [4, 4, 4, 2]),
-        new("AveragePooling1D", """{"pool_size": 2}""", [6, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("AveragePooling2D", """{"pool_size": [2, 2]}""", [4, 4, 2]) { NeedsStaticBatch = SpatialGradient },
-        new("AveragePooling3D", """{"pool_size": [2, 2, 2]}""", [4, 4, 4, 2]) { NeedsStaticBatch = SpatialGradient },
+        new("AveragePooling1D", """{"pool_size": 2}""", [6, 2]),
+        new("AveragePooling2D", """{"pool_size": [2, 2]}""", [4, 4, 2]),
+        new("AveragePooling3D", """{"pool_size": [2, 2, 2]}""", [4, 4, 4, 2]),
         new("GlobalAveragePooling1D", "{}", [6, 2]),
         new("GlobalAveragePooling2D", "{}", [4, 4, 2]),
         new("GlobalAveragePooling3D", "{}", [3, 3, 3, 2]),
@@ -118,16 +108,13 @@ public static class LayerTrainingTable
         new("GlobalMaxPooling2D", "{}", [4, 4, 2]),
         new("GlobalMaxPooling3D", "{}", [3, 3, 3, 2]),
         // normalization
-        new("BatchNormalization", "{}", [5]) { NeedsStaticBatch = "'under_test/BatchVariance' (gradient)" },
+        new("BatchNormalization", "{}", [5]),
         new("LayerNormalization", "{}", [5]),
         // recurrent
         new("SimpleRNN", """{"units": 3}""", [5, 2]),
         new("LSTM", """{"units": 3}""", [5, 2]),
         new("GRU", """{"units": 3}""", [5, 2]),
-        new("Bidirectional", """{"layer": {"class_name": "LSTM", "config": {"units": 3}}}""", [5, 2])
-        {
-            NeedsStaticBatch = "/Reverse' (gradient): the gradient needs constant starts/ends",
-        },
+        new("Bidirectional", """{"layer": {"class_name": "LSTM", "config": {"units": 3}}}""", [5, 2]),
         new("TimeDistributed", """{"layer": {"class_name": "Dense", "config": {"units": 3}}}""", [5, 2]),
         // attention and sequence models
         new("Attention", "{}", [4, 3], Arrangement.SelfAttention),
@@ -136,7 +123,7 @@ public static class LayerTrainingTable
         new("PositionEmbedding", """{"sequence_length": 4}""", [4, 3]) { ReachesInput = false },
         new("SinePositionEncoding", "{}", [4, 4]) { ReachesInput = false },
         new("TransformerEncoder", """{"intermediate_dim": 8, "num_heads": 2}""", [4, 4]),
-        new("S4D", """{"state_dim": 4}""", [5, 3]) { NeedsStaticBatch = SpatialGradient },
+        new("S4D", """{"state_dim": 4}""", [5, 3]),
         new("MambaBlock", """{"d_state": 4, "d_conv": 2, "expand": 2}""", [5, 4]),
     ];
 }

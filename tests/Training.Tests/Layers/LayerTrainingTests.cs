@@ -16,14 +16,10 @@ namespace NeuralService.Training.Tests.Layers;
 public sealed class LayerTrainingTests
 {
     private const int Samples = 10;
-    private const int StaticSamples = 8;
     private const int BatchSize = 4;
     private const int Epochs = 5;
 
     public static TheoryData<string> Classes() => new(LayerTrainingTable.Rows.Select(r => r.ClassName));
-
-    public static TheoryData<string> StaticBatchClasses() =>
-        new(LayerTrainingTable.Rows.Where(r => r.StaticBatch && r.Skip is null).Select(r => r.ClassName));
 
     [Fact]
     public void EveryRegisteredLayerClassHasARow()
@@ -72,22 +68,6 @@ public sealed class LayerTrainingTests
                 Assert.False(pre[w.Path].SequenceEqual(w.Data), $"{className}: no gradient crossed the layer to {w}");
     }
 
-    /// <summary>Keeps <see cref="LayerRow.NeedsStaticBatch"/> honest: the row's model with a symbolic batch still fails
-    /// with the recorded error; once it trains, this fails so that the row goes back to a symbolic batch.</summary>
-    [Theory]
-    [MemberData(nameof(StaticBatchClasses))]
-    public void SymbolicBatchStillFailsWhereTheRowFixesTheBatch(string className)
-    {
-        var row = LayerTrainingTable.Rows.Single(r => r.ClassName == className);
-        var symbolic = row with { NeedsStaticBatch = null };
-        var (model, _, _) = Build(symbolic);
-        using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceKind.Cpu, IntraOpThreads = 1 }, seed: 1);
-        trainer.Compile(new Adam { LearningRate = 0.02 }, "mse");
-        var error = Record.Exception(() => trainer.Fit(Data(symbolic), new FitOptions { Epochs = 1, BatchSize = BatchSize, Verbose = 0 }));
-        Assert.True(error is not null, $"{className} trains with a symbolic batch now: remove its NeedsStaticBatch");
-        Assert.True(error.Message.Contains(row.NeedsStaticBatch!, StringComparison.Ordinal), $"{className} fails differently now: {error.Message}");
-    }
-
     /// <summary>The layer created from its Keras config through the registry, inside input → … → Dense(1).</summary>
     internal static (Model Model, Layer Layer, IReadOnlyList<Layer> Upstream) Build(LayerRow row)
     {
@@ -96,7 +76,7 @@ public sealed class LayerTrainingTests
         config["name"] = "under_test";
         var layer = entry.Create(KerasJson.ReadConfig(config, entry.ConfigType));
         var input = Input.Of(row.Input.Select(d => (int?)d).ToArray(), "x", row.IntegerInput ? DataType.Int64 : DataType.Float,
-            row.StaticBatch ? BatchSize : null);
+            null);
         var channels = row.Input[^1];
         var upstream = new List<Layer>();
         KerasTensor Pre(string name, KerasTensor x)
@@ -122,7 +102,7 @@ public sealed class LayerTrainingTests
     internal static InMemoryDataset Data(LayerRow row)
     {
         var rng = new Random(11);
-        var samples = row.StaticBatch ? StaticSamples : Samples;
+        const int samples = Samples;
         var size = row.Input.Aggregate(1, (p, d) => p * d);
         var values = Enumerable.Range(0, samples * size).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
         var y = Enumerable.Range(0, samples).Select(i => (float)(1 + 0.5 * Math.Tanh(values.Skip(i * size).Take(size).Sum()))).ToArray();
