@@ -89,6 +89,10 @@ public static class SymbolicArrangements
         new("separable conv1d → upsampling1d, open length", [null, 3], [5, 3],
             x => Gap1D(new UpSampling1D(new UpSampling1DConfig { Size = [2] }).Apply(
                 new SeparableConv1D(new SeparableConvConfig { Filters = 4, KernelSize = [3], Strides = [2], Padding = "same" }).Apply(x)))),
+        new("bidirectional lstm, open length", [null, 3], [5, 3], x => new Bidirectional(new LSTM(3)).Apply(x)),
+        new("time-distributed conv2d → lstm, open length", [null, 4, 4, 1], [3, 4, 4, 1],
+            x => new LSTM(3).Apply(new TimeDistributed(new Flatten()).Apply(
+                new TimeDistributed(new Conv2D(new ConvConfig { Filters = 2, KernelSize = [3] })).Apply(x)))),
         new("strided depthwise conv2d, open spatial dims", [null, null, 2], [7, 6, 2],
             x => Gap2D(new DepthwiseConv2D(new DepthwiseConvConfig { DepthMultiplier = 2, KernelSize = [3], Strides = [2], Padding = "same" }).Apply(x))),
     ];
