@@ -58,6 +58,8 @@ def attrs_of(node):
             v = v.decode()
         elif isinstance(v, onnx.TensorProto):
             v = from_proto(v)
+        elif isinstance(v, onnx.GraphProto):
+            v = Body(v)
         result[a.name] = v
     return result
 
@@ -759,6 +761,243 @@ def top_k(i, a, n):
     return [values, indices]
 
 
+# --- Resize ------------------------------------------------------------------------------------------------------------
+# Separable: each resized axis is a [m, n] matrix of taps applied in turn, innermost axis first (as ONNX's own reference
+# nests them; the order matters only for tf_crop_and_resize's extrapolated rows). Output sizes and source coordinates
+# use float32 arithmetic in ONNX Runtime's order (floor(float(n)·scale), (j + 0.5)/scale − 0.5 …), so that a tap at an
+# exact tie is the one the runtime that trains picks; the interpolation itself is float64.
+
+F32 = np.float32
+
+
+def resize_source(j, n, m, scale, transform, roi_start, roi_end):
+    """Source coordinate of output j (float32), or None where tf_crop_and_resize extrapolates."""
+    j, n_, m_ = F32(j), F32(n), F32(m)
+    if transform == "half_pixel":
+        return (j + F32(0.5)) / scale - F32(0.5)
+    if transform == "pytorch_half_pixel":
+        return (j + F32(0.5)) / scale - F32(0.5) if m > 1 else F32(0)
+    if transform == "asymmetric":
+        return j / scale
+    if transform == "tf_half_pixel_for_nn":
+        return (j + F32(0.5)) / scale
+    if transform == "align_corners":
+        # length_resized is the output length (ONNX's operator text, as ONNX Runtime), not n·scale.
+        return F32(0) if m == 1 else j * (n_ - F32(1)) / (m_ - F32(1))
+    if transform == "tf_crop_and_resize":
+        start, end = F32(roi_start), F32(roi_end)
+        v = (start * (n_ - F32(1)) + j * (end - start) * (n_ - F32(1)) / (m_ - F32(1)) if m > 1
+             else F32(0.5) * (start + end) * (n_ - F32(1)))
+        return None if v < 0 or v > n - 1 else v
+    raise OpError(f"Resize coordinate_transformation_mode '{transform}' is not supported")
+
+
+def cubic_weights(r, a):
+    """Keys cubic convolution weights of the taps at distances 1 + r, r, 1 − r, 2 − r (r in (0, 1])."""
+    def near(t):
+        return ((a + 2) * t - (a + 3)) * t * t + 1
+
+    def far(t):
+        return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return [far(1 + r), near(r), near(1 - r), far(2 - r)]
+
+
+def resize_matrix(n, m, scale, mode, transform, nearest, cubic_a, exclude_outside, roi_start, roi_end):
+    """[m, n] float64 taps of one axis, and the rows (output positions) that take the extrapolation value."""
+    w = np.zeros((m, n))
+    outside = []
+    for j in range(m):
+        v = resize_source(j, n, m, scale, transform, roi_start, roi_end)
+        if v is None:
+            outside.append(j)
+            continue
+        if mode == "nearest":
+            k = {"round_prefer_floor": math.ceil(float(v) - 0.5), "round_prefer_ceil": math.floor(float(v) + 0.5),
+                 "floor": math.floor(float(v)), "ceil": math.ceil(float(v))}.get(nearest)
+            if k is None:
+                raise OpError(f"Resize nearest_mode '{nearest}' is not supported")
+            w[j, min(max(k, 0), n - 1)] = 1.0
+            continue
+        v = float(v)
+        if mode == "linear":
+            lo = math.floor(v)
+            r = v - lo
+            taps = [(lo, 1 - r), (lo + 1, r)]
+        elif mode == "cubic":
+            # The four nearest inputs, the lower ones preferred: at an integer v the taps are v − 2 … v + 1 with r = 1.
+            base = math.ceil(v) - 1
+            r = v - base
+            taps = list(zip(range(base - 1, base + 3), cubic_weights(r, cubic_a)))
+            if exclude_outside:
+                taps = [(k, c if 0 <= k < n else 0.0) for k, c in taps]
+                total = sum(c for _, c in taps)
+                taps = [(k, c / total) for k, c in taps]
+        else:
+            raise OpError(f"Resize mode '{mode}' is not supported")
+        for k, c in taps:
+            w[j, min(max(k, 0), n - 1)] += c
+    return w, outside
+
+
+@op("Resize")
+def resize(i, a, n):
+    if len(n.input) < 3:
+        raise OpError("Resize-10 (X, scales) is not supported: upgrade the model to opset 11 or later")
+    x = i[0]
+    roi = i[1] if len(i) > 1 and i[1] is not None and i[1].numel() else None
+    scales = i[2] if len(i) > 2 and i[2] is not None and i[2].numel() else None
+    sizes = i[3] if len(i) > 3 and i[3] is not None and i[3].numel() else None
+    for unsupported in ("antialias", "axes", "keep_aspect_ratio_policy"):
+        if unsupported in a:
+            raise OpError(f"Resize attribute '{unsupported}' (opset 18) is not supported")
+    mode = a.get("mode", "nearest")
+    transform = a.get("coordinate_transformation_mode", "half_pixel")
+    nearest = a.get("nearest_mode", "round_prefer_floor")
+    cubic_a = a.get("cubic_coeff_a", -0.75)
+    exclude_outside = a.get("exclude_outside", 0)
+    extrapolation = a.get("extrapolation_value", 0.0)
+    if (scales is None) == (sizes is None):
+        raise OpError("Resize needs exactly one of scales and sizes")
+    if not is_float(x) and mode != "nearest":
+        raise OpError(f"Resize mode '{mode}' of an integer tensor is not supported")
+    rank = x.dim()
+    shape = list(x.shape)
+    if scales is not None:
+        scale = [F32(v) for v in scales.reshape(-1).tolist()]
+        out = [int(math.floor(F32(shape[d]) * scale[d])) for d in range(rank)]
+    else:
+        out = ints(sizes)
+        scale = [F32(F32(out[d]) / F32(shape[d])) for d in range(rank)]
+    if len(out) != rank:
+        raise OpError(f"Resize of a rank-{rank} tensor with {len(out)} scales or sizes")
+    if transform == "tf_crop_and_resize" and roi is None:
+        raise OpError("Resize tf_crop_and_resize needs roi")
+    r = roi.reshape(-1).tolist() if roi is not None else [0.0] * (2 * rank)
+    y = x.to(F64) if is_float(x) else x.to(F64)
+    for d in reversed(range(rank)):
+        if out[d] == shape[d] and scale[d] == F32(1) and transform != "tf_crop_and_resize":
+            continue
+        w, outside = resize_matrix(shape[d], out[d], scale[d], mode, transform, nearest, cubic_a, exclude_outside, r[d], r[d + rank])
+        y = torch.tensordot(torch.from_numpy(w), y.movedim(d, 0), dims=([1], [0])).movedim(0, d)
+        if outside:
+            index = [slice(None)] * rank
+            index[d] = torch.tensor(outside, dtype=torch.int64)
+            y[tuple(index)] = extrapolation
+    return [y if is_float(x) else y.round().to(x.dtype)]
+
+# --- control flow ------------------------------------------------------------------------------------------------------
+
+def graph_references(graph):
+    """The names a (sub)graph reads from its enclosing scopes, in first-use order."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    for node in graph.node:
+        defined.update(o for o in node.output if o)
+    refs = []
+    for node in graph.node:
+        for x in node_reads(node):
+            if x not in defined and x not in refs:
+                refs.append(x)
+    return refs
+
+
+def node_reads(node):
+    """A node's inputs, and the outer-scope values its subgraph attributes read."""
+    reads = [x for x in node.input if x]
+    for a in node.attribute:
+        for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+            reads += [x for x in graph_references(g) if x not in reads]
+    return reads
+
+
+def check_nodes(graph):
+    for node in graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise OpError(f"node '{node.name}' of domain '{node.domain}' is not supported")
+        if node.op_type not in OPS:
+            raise OpError(f"op '{node.op_type}' (node '{node.name}') is not implemented by the float64 reference")
+        for a in node.attribute:
+            for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+                check_nodes(g)
+
+
+class Body:
+    """A subgraph: evaluated whole, with the enclosing scope's values visible under its own."""
+
+    def __init__(self, graph):
+        check_nodes(graph)
+        self.graph = graph
+        self.initializers = {t.name: from_proto(t) for t in graph.initializer}
+        self.attrs = [attrs_of(node) for node in graph.node]
+        self.inputs = [i.name for i in graph.input]
+        self.outputs = [o.name for o in graph.output]
+
+    def run(self, scope, inputs):
+        values = dict(scope)
+        values.update(self.initializers)
+        values.update(zip(self.inputs, inputs))
+        for node, attrs in zip(self.graph.node, self.attrs):
+            evaluate(node, attrs, values)
+        return [values[o] for o in self.outputs]
+
+
+# The values of the graph whose node is being evaluated, for subgraphs to read (a stack: bodies nest).
+SCOPES = []
+OPSET = [17]
+
+
+@op("Scan")
+def scan(i, a, n):
+    if OPSET[0] < 9:
+        raise OpError("Scan-8 (sequence_lens, batch axis) is not supported")
+    body = a["body"]
+    m = a["num_scan_inputs"]
+    states, sequences = list(i[:len(i) - m]), i[len(i) - m:]
+    count = len(states)
+    in_axes = [axis_of(v, sequences[k].dim()) for k, v in enumerate(a.get("scan_input_axes", [0] * m))]
+    in_dirs = a.get("scan_input_directions", [0] * m)
+    k_out = len(body.outputs) - count
+    out_axes = a.get("scan_output_axes", [0] * k_out)
+    out_dirs = a.get("scan_output_directions", [0] * k_out)
+    steps = sequences[0].shape[in_axes[0]]
+    if any(s.shape[ax] != steps for s, ax in zip(sequences, in_axes)):
+        raise OpError(f"Scan inputs of different lengths along their scan axes: {[s.shape[ax] for s, ax in zip(sequences, in_axes)]}")
+    if steps == 0 and k_out:
+        raise OpError("Scan over 0 steps with scan outputs: their shape is not determined")
+    scope = SCOPES[-1]
+    per_step = [[] for _ in range(k_out)]
+    for t in range(steps):
+        slices = [s.select(ax, steps - 1 - t if d else t) for s, ax, d in zip(sequences, in_axes, in_dirs)]
+        results = body.run(scope, states + slices)
+        states = results[:count]
+        for k in range(k_out):
+            per_step[k].append(results[count + k])
+    stacked = []
+    for k in range(k_out):
+        axis = axis_of(out_axes[k], per_step[k][0].dim() + 1)
+        y = torch.stack(per_step[k], dim=axis)
+        stacked.append(y.flip(axis) if out_dirs[k] else y)
+    return states + stacked
+
+
+def evaluate(node, attrs, values):
+    """Runs one node on values (names → tensors), adding its outputs."""
+    args = [values[x] if x else None for x in node.input]
+    while args and args[-1] is None:
+        args.pop()
+    SCOPES.append(values)
+    try:
+        results = OPS[node.op_type](args, attrs, node)
+    except OpError:
+        raise
+    except Exception as e:
+        raise OpError(f"{node.op_type} node '{node.name}': {type(e).__name__}: {e}") from e
+    finally:
+        SCOPES.pop()
+    for name, value in zip(node.output, results):
+        if name:
+            values[name] = value
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 
 class Model:
@@ -767,17 +1006,16 @@ class Model:
         for imp in m.opset_import:
             if imp.domain not in ("", "ai.onnx") :
                 raise OpError(f"domain '{imp.domain}' is not supported")
+        self.opset = max([imp.version for imp in m.opset_import if imp.domain in ("", "ai.onnx")] or [17])
         self.graph = m.graph
+        check_nodes(m.graph)
         self.initializers = {t.name: from_proto(t) for t in m.graph.initializer}
         self.producer = {}
         for k, node in enumerate(m.graph.node):
-            if node.domain not in ("", "ai.onnx"):
-                raise OpError(f"node '{node.name}' of domain '{node.domain}' is not supported")
-            if node.op_type not in OPS:
-                raise OpError(f"op '{node.op_type}' (node '{node.name}') is not implemented by the float64 reference")
             for o in node.output:
                 if o:
                     self.producer[o] = k
+        self.reads = [node_reads(node) for node in m.graph.node]
         self.attrs = [attrs_of(node) for node in m.graph.node]
         self.plans = {}
 
@@ -792,33 +1030,23 @@ class Model:
                 if k is None or k in need:
                     continue
                 need.add(k)
-                stack.extend(x for x in self.graph.node[k].input if x)
+                stack.extend(self.reads[k])
             self.plans[key] = sorted(need)
         return self.plans[key]
 
     def run(self, feeds, outputs, base=None, changed=None):
         """Evaluates the nodes needed for outputs. With base (every value of an earlier run) and changed (the feed names that
-        differ from it), only the nodes downstream of a changed value are recomputed."""
+        differ from it), only the nodes downstream of a changed value (read directly or by a subgraph) are recomputed."""
+        OPSET[0] = self.opset
         values = dict(self.initializers) if base is None else dict(base)
         values.update(feeds)
         dirty = set(changed or ())
         for k in self.plan(outputs):
             node = self.graph.node[k]
-            if base is not None and not any(x in dirty for x in node.input):
+            if base is not None and not any(x in dirty for x in self.reads[k]):
                 continue
-            args = [values[x] if x else None for x in node.input]
-            while args and args[-1] is None:
-                args.pop()
-            try:
-                results = OPS[node.op_type](args, self.attrs[k], node)
-            except OpError:
-                raise
-            except Exception as e:
-                raise OpError(f"{node.op_type} node '{node.name}': {type(e).__name__}: {e}") from e
-            for name, value in zip(node.output, results):
-                if name:
-                    values[name] = value
-                    dirty.add(name)
+            evaluate(node, self.attrs[k], values)
+            dirty.update(o for o in node.output if o)
         missing = [o for o in outputs if o not in values]
         if missing:
             raise OpError(f"outputs {missing} are not produced by the graph")

@@ -327,23 +327,52 @@ public static class GradCheck
         return new InferenceSession(model.ToByteArray(), options);
     }
 
-    /// <summary>The model with every float32 tensor (initializers, inputs, outputs, casts, constants) made float64.</summary>
+    /// <summary>The model with every float32 tensor (initializers, inputs, outputs, casts, constants) made float64, in
+    /// subgraph bodies too. Resize's scales stay float32 (the operator admits no other type): a constant one is left as it
+    /// is, a computed one is cast back.</summary>
     public static ModelProto ToDouble(ModelProto model)
     {
         var m = model.Clone();
-        var graph = m.Graph;
+        ToDouble(m.Graph, clearValueInfo: true);
+        return m;
+    }
+
+    private static void ToDouble(GraphProto graph, bool clearValueInfo)
+    {
+        var scales = graph.Node.Where(n => n.OpType == "Resize" && n.Input.Count > 2 && n.Input[2].Length > 0).Select(n => n.Input[2])
+            .ToHashSet(StringComparer.Ordinal);
+        var constantScales = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < graph.Initializer.Count; i++)
-            if (Tensors.TypeOf(graph.Initializer[i]) == DataType.Float) graph.Initializer[i] = ToDouble(graph.Initializer[i]);
-        foreach (var v in graph.Input.Concat(graph.Output))
-            if (v.Type?.TensorType is { ElemType: (int)DataType.Float } t) t.ElemType = (int)DataType.Double;
-        graph.ValueInfo.Clear();
+        {
+            if (Tensors.TypeOf(graph.Initializer[i]) != DataType.Float) continue;
+            if (scales.Contains(graph.Initializer[i].Name)) constantScales.Add(graph.Initializer[i].Name);
+            else graph.Initializer[i] = ToDouble(graph.Initializer[i]);
+        }
+        foreach (var node in graph.Node.Where(n => n.OpType == "Constant" && n.Output.Count == 1 && scales.Contains(n.Output[0])))
+            constantScales.Add(node.Output[0]);
+        var inputs = graph.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var v in graph.Input.Concat(graph.Output).Concat(graph.ValueInfo))
+            if (v.Type?.TensorType is { ElemType: (int)DataType.Float } t && !(constantScales.Contains(v.Name) && inputs.Contains(v.Name)))
+                t.ElemType = (int)DataType.Double;
+        if (clearValueInfo) graph.ValueInfo.Clear();
         foreach (var node in graph.Node)
             foreach (var a in node.Attribute)
             {
+                if (node.OpType == "Constant" && node.Output.Count == 1 && constantScales.Contains(node.Output[0])) continue;
                 if (node.OpType == "Cast" && a.Name == "to" && a.I == (long)DataType.Float) a.I = (long)DataType.Double;
                 if (a.T is { } tensor && Tensors.TypeOf(tensor) == DataType.Float) a.T = ToDouble(tensor);
+                if (a.G is not null) ToDouble(a.G, clearValueInfo: false);
+                foreach (var sub in a.Graphs) ToDouble(sub, clearValueInfo: false);
             }
-        return m;
+        for (var k = 0; k < graph.Node.Count; k++)
+        {
+            var node = graph.Node[k];
+            if (node.OpType != "Resize" || node.Input.Count <= 2 || node.Input[2].Length == 0 || constantScales.Contains(node.Input[2])) continue;
+            var cast = new NodeProto { OpType = "Cast", Name = node.Name + "/scales_float", Input = { node.Input[2] }, Output = { node.Name + "/scales_float" } };
+            cast.Attribute.Add(Attr.Int("to", (long)DataType.Float));
+            node.Input[2] = cast.Output[0];
+            graph.Node.Insert(k++, cast);
+        }
     }
 
     private static TensorProto ToDouble(TensorProto t) => Tensors.Create(t.Name, Tensors.ToDoubles(t), t.Dims.ToArray());

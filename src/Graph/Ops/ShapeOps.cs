@@ -628,7 +628,8 @@ public sealed class ResizeOp : Op
 
     /// <summary>Y = resize(X), separable: along each resized axis output j reads input iₖ(j) with weight wₖ(j) (nearest:
     /// one tap; linear: ⌊x⌋ and ⌊x⌋+1 clamped, x = the source coordinate clamped to [0, n−1]); dX = ScatterElements(0, i, dY·w,
-    /// add) axis by axis. Taps are constants for static sizes, computed from the sizes at run time otherwise</summary>
+    /// add) axis by axis. Taps are constants for static sizes, computed from the sizes at run time otherwise. Cubic (static
+    /// sizes): Y = A·X along the axis with A [m, n] = the node's own Resize of the identity [n, n] along its first axis; dX = Aᵀ·dY</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
@@ -636,7 +637,7 @@ public sealed class ResizeOp : Op
         var mode = c.Node.GetString("mode", "nearest");
         var transform = c.Node.GetString("coordinate_transformation_mode", "half_pixel");
         var nearest = c.Node.GetString("nearest_mode", "round_prefer_floor");
-        if (mode is not ("nearest" or "linear")) throw c.Error($"mode '{mode}' has no gradient rule");
+        if (mode is not ("nearest" or "linear" or "cubic")) throw c.Error($"mode '{mode}' has no gradient rule");
         if (transform is not ("half_pixel" or "pytorch_half_pixel" or "asymmetric" or "align_corners"))
             throw c.Error($"coordinate_transformation_mode '{transform}' has no gradient rule");
         var scales = c.HasInput(2) && c.Constant(2) is { } st && st.Dims.Aggregate(1L, (p, d) => p * d) > 0 ? Tensors.ToFloats(st) : null;
@@ -652,12 +653,35 @@ public sealed class ResizeOp : Op
             else throw c.Error($"sizes with a symbolic dim {n} (axis {axis}) have no gradient rule");
             if (scale == 1f && (sizes is null || n.Value == sizes[axis])) continue;
             var m = c.Y().Shape[axis];
+            if (mode == "cubic")
+            {
+                if (n.Value is not { } nc || m.Value is not { } mc) throw c.Error($"mode 'cubic' with a symbolic dim (axis {axis}) has no gradient rule");
+                dx = ThroughMatrix(g, c.Node, dx, axis, nc, mc, sizes is null ? scale : null);
+                continue;
+            }
             var (index, weight) = m.Value is { } mk && n.Value is { } nk
                 ? StaticTaps(g, nk, mk, scale, mode, transform, nearest)
                 : RuntimeTaps(g, x, c.Y(), axis, scale, mode, transform, nearest);
             dx = ScatterAlong(g, dx, x, axis, index, weight);
         }
         return [g.Refine(dx, x.Shape), null, null, null];
+    }
+
+    /// <summary>dX = Aᵀ·dY along <paramref name="axis"/>: A [m, n] is the node's own Resize (its attributes; scales [s, 1], or
+    /// sizes [m, n] where the node has sizes) of the identity [n, n], so that every mode's taps are the forward's.</summary>
+    private static Value ThroughMatrix(GraphBuilder g, global::Onnx.NodeProto node, Value dy, int axis, long n, long m, float? scale)
+    {
+        var eye = new float[n * n];
+        for (var i = 0; i < n; i++) eye[i * n + i] = 1;
+        var identity = g.Cast(g.Constant(eye, [n, n], "identity"), dy.DType);
+        var a = g.Node1("Resize", scale is { } s ? [identity, null, g.Constant([s, 1f], [2], "scales")] : [identity, null, null, g.Ints("sizes", m, n)],
+            node.Attribute.Where(x => x.Name != "antialias").Select(x => x.Clone()), name: "interpolation_matrix");
+        var rank = dy.Rank;
+        if (axis == rank - 1) return g.Node1("MatMul", [dy, a]);
+        long[] perm = [.. Enumerable.Range(0, rank).Where(d => d != axis).Select(d => (long)d), axis];
+        long[] back = [.. Enumerable.Range(0, rank).Select(d => (long)(d < axis ? d : d == axis ? rank - 1 : d - 1))];
+        var moved = g.Node1("Transpose", [dy], [Attr.Ints("perm", perm)]);
+        return g.Node1("Transpose", [g.Node1("MatMul", [moved, a])], [Attr.Ints("perm", back)]);
     }
 
     /// <summary>The source coordinate of output j (float arithmetic in ONNX Runtime's order).</summary>

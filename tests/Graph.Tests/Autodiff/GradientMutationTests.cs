@@ -40,6 +40,9 @@ public sealed class GradientMutationTests(ITestOutputHelper output)
         ["Sqrt"] = g => g.Op("Sqrt", P(g, "x", [2, 3], 1, 0.5f, 1.5f)),
         ["Reciprocal"] = g => g.Op("Reciprocal", P(g, "x", [2, 3], 1, 0.5f, 1.5f)),
         ["Tanh"] = g => g.Op("Tanh", P(g, "x", [2, 3], 1)),
+        ["Sin"] = g => g.Op("Sin", P(g, "x", [2, 3], 1, 3f)),
+        ["Cos"] = g => g.Op("Cos", P(g, "x", [2, 3], 1, 3f)),
+        ["HardSwish"] = g => g.Op("HardSwish", P(g, "x", [3, 4], 1, 5f)),
         ["Sigmoid"] = g => g.Op("Sigmoid", P(g, "x", [2, 3], 1, 3f)),
         ["HardSigmoid"] = g => g.Op("HardSigmoid", P(g, "x", [3, 4], 1, 4f)),
         ["Relu"] = g => g.Op("Relu", P(g, "x", [3, 4], 1)),
@@ -76,6 +79,11 @@ public sealed class GradientMutationTests(ITestOutputHelper output)
         ["ReduceSum"] = g => g.Op("ReduceSum", P(g, "x", [2, 3, 4], 1), g.Ints(1)),
         ["ReduceMean"] = g => g.Op("ReduceMean", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [2])),
         ["ReduceMax"] = g => g.Op("ReduceMax", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [1])),
+        ["ReduceMin"] = g => g.Op("ReduceMin", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [2])),
+        ["ReduceL1"] = g => g.Op("ReduceL1", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [1])),
+        ["ReduceL2"] = g => g.Op("ReduceL2", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [0, 2])),
+        ["ReduceSumSquare"] = g => g.Op("ReduceSumSquare", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("axes", [2]), Attr.Int("keepdims", 0)),
+        ["ReduceLogSumExp"] = g => g.Op("ReduceLogSumExp", [P(g, "x", [2, 3, 4], 1, 2f)], Attr.Ints("axes", [1])),
         ["Reshape"] = g => g.Op("Reshape", P(g, "x", [2, 3, 4], 1), g.Ints(4, -1)),
         ["Flatten"] = g => g.Op("Flatten", [P(g, "x", [2, 3, 4], 1)], Attr.Int("axis", 2)),
         ["Transpose"] = g => g.Op("Transpose", [P(g, "x", [2, 3, 4], 1)], Attr.Ints("perm", [2, 0, 1])),
@@ -92,6 +100,20 @@ public sealed class GradientMutationTests(ITestOutputHelper output)
         ["GatherElements"] = g => g.Op("GatherElements", [P(g, "x", [3, 4], 1), Const(g, "i", [1L, 1, 3, 0, 2, 2], 3, 2)], Attr.Int("axis", 1)),
         ["Expand"] = g => g.Op("Expand", P(g, "x", [3, 1], 1), g.Ints(2, 3, 4)),
         ["Tile"] = g => g.Op("Tile", P(g, "x", [2, 3], 1), g.Ints(2, 3)),
+        ["Resize"] = g => g.Node1("Resize", [P(g, "x", [1, 2, 3, 4], 1), null, g.Constant([1f, 1, 1.5f, 0.75f], [4], "scales")],
+            [Attr.String("mode", "linear"), Attr.String("coordinate_transformation_mode", "half_pixel")]),
+        // One state and one scan input; the body also reads the outer weight w (its gradient comes back as an implicit input's).
+        ["Scan"] = g =>
+        {
+            var w = P(g, "w", [3, 3], 3, 0.6f);
+            var r = ControlFlow.Scan(g, [P(g, "h0", [2, 3], 1)], [new ScanInput(P(g, "xs", [4, 2, 3], 2))], [new ScanOutput()],
+                (bg, state, x) =>
+                {
+                    var h = bg.Op("Tanh", bg.Op("Add", bg.Op("MatMul", state[0], w), x[0]));
+                    return new ScanStep([h], [bg.Op("Mul", h, x[0])]);
+                });
+            return g.Op("Add", r[1], r[0]);
+        },
         ["Pad"] = g => g.Op("Pad", [P(g, "x", [3, 4], 1), g.Ints(1, 0, 2, 2)], Attr.String("mode", "reflect")),
     };
 

@@ -1,6 +1,8 @@
 using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Tests.Support;
 using static NeuralService.Graph.Tests.Support.GradientTesting;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Autodiff;
 
@@ -27,6 +29,31 @@ public sealed class ResizeGradientTests
                 ("mode", "linear"), ("coordinate_transformation_mode", "pytorch_half_pixel"))),
             C("cubic align_corners", g => Resize(g, Param(g, "x", [1, 1, 4, 5], 5), [1, 1, 1.5f, 0.8f], null,
                 ("mode", "cubic"), ("coordinate_transformation_mode", "align_corners"))));
+    }
+
+    /// <summary>Training runs in float32 on ONNX Runtime: the cubic rule's Resize of an identity must run there too. The loss
+    /// Σ Resize(X) ⊙ P is linear in X, so a unit step of one element changes it by exactly that element's gradient.</summary>
+    [Fact]
+    public void CubicGradientRunsInOnnxRuntimeFloat()
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", DataType.Float, Shape.Of(1, 1, 4, 5));
+        var y = Resize(g, x, [1, 1, 1.5f, 0.8f], null, ("mode", "cubic"), ("coordinate_transformation_mode", "half_pixel"));
+        var p = g.Constant(Tensors.Create("p", Reference.Random(24, 9, 1f), [1, 1, 6, 4]), "p");
+        var loss = g.AddOutput(g.Node1("ReduceSum", [g.Mul(y, p)], [Attr.Int("keepdims", 0)]), "loss");
+        var forward = g.ToModel();
+        var dx = g.AddOutput(NeuralService.Graph.Autodiff.Gradients.Build(g, loss, [x])["x"], "dx");
+        int[] dims = [1, 1, 4, 5];
+        var x0 = Reference.Random(20, 10, 1f);
+        var analytic = Ort.Run(g.ToModel(), ("x", x0, dims))[dx.Name].Data;
+        var l0 = Ort.Run(forward, ("x", x0, dims))[loss.Name].Data[0];
+        for (var k = 0; k < x0.Length; k++)
+        {
+            var moved = (float[])x0.Clone();
+            moved[k] += 1;
+            var change = Ort.Run(forward, ("x", moved, dims))[loss.Name].Data[0] - l0;
+            Assert.True(Math.Abs(change - analytic[k]) < 1e-4, $"element {k}: loss change {change}, gradient {analytic[k]}");
+        }
     }
 
     [Fact]

@@ -4,13 +4,11 @@ using NeuralService.Graph.Models;
 using NeuralService.Graph.Onnx;
 using NeuralService.Graph.Tests.Support;
 using NeuralService.Graph.Training;
-using Onnx;
-using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Layers.Recurrent;
 
-/// <summary>Recurrent layers in training run as one Scan: gradients against finite differences (the exported training
-/// form converted to float64, subgraphs included), and a training graph whose size does not depend on the length.</summary>
+/// <summary>Recurrent layers in training run as one Scan: gradients against finite differences (GradCheck evaluates the
+/// exported training form in float64, subgraphs included), and a training graph whose size does not depend on the length.</summary>
 public sealed class ScanTrainingTests
 {
     private const int Batch = 2, Features = 3;
@@ -66,14 +64,13 @@ public sealed class ScanTrainingTests
         var (model, inputs, dims) = Build(kind, 5);
         var training = model.ToOnnx(new ExportOptions { Training = true });
         Assert.True(RecurrentHarness.Uses(training, "Scan"));
-        var asDouble = DoubleModel.Convert(training);
         var feeds = training.Graph.Input.Select((input, i) => (input.Name, Tensor: Tensors.Create(input.Name,
-            inputs[i].Select(v => (double)v).ToArray(), dims[i].Select(d => (long)d).ToArray()))).ToDictionary(p => p.Name, p => p.Tensor);
+            inputs[i], dims[i].Select(d => (long)d).ToArray()))).ToDictionary(p => p.Name, p => p.Tensor);
         // A Keras mask comes from x ≠ 0: moving a padded x by ±h would unmask it, so masked inputs and the mask's
         // comparison constant are not differentiable there.
         var masked = kind.Contains("masked", StringComparison.Ordinal);
         var parameters = training.Graph.Initializer.Select(t => t.Name).Where(n => !n.StartsWith("zero_mask", StringComparison.Ordinal)).ToList();
-        var result = GradCheck.Run(asDouble, feeds, new GradCheckOptions { MaxElementsPerTensor = 16, Wrt = masked ? GradCheckWrt.Parameters : GradCheckWrt.All, Parameters = parameters });
+        var result = GradCheck.Run(training, feeds, new GradCheckOptions { MaxElementsPerTensor = 16, Wrt = masked ? GradCheckWrt.Parameters : GradCheckWrt.All, Parameters = parameters });
         Assert.True(result.Passed, result.ToString());
         Assert.Contains(result.Parameters, p => p.Name.Contains("recurrent_kernel", StringComparison.Ordinal));
         OnnxChecker.Check(training, result.GradientModel);
@@ -107,33 +104,4 @@ public sealed class ScanTrainingTests
         var open = Nodes(null);
         Assert.InRange(open, fixedLength, fixedLength + 12);
     }
-}
-
-/// <summary>A float32 model as float64: tensors, value types, Cast targets and constant attributes, in subgraphs too
-/// (GradCheck's own conversion stops at the main graph).</summary>
-internal static class DoubleModel
-{
-    public static ModelProto Convert(ModelProto model)
-    {
-        var m = model.Clone();
-        Graph(m.Graph);
-        return m;
-    }
-
-    private static void Graph(GraphProto g)
-    {
-        for (var i = 0; i < g.Initializer.Count; i++)
-            if (Tensors.TypeOf(g.Initializer[i]) == DataType.Float) g.Initializer[i] = ToDouble(g.Initializer[i]);
-        foreach (var v in g.Input.Concat(g.Output).Concat(g.ValueInfo))
-            if (v.Type?.TensorType is { ElemType: (int)DataType.Float } t) t.ElemType = (int)DataType.Double;
-        foreach (var node in g.Node)
-            foreach (var a in node.Attribute)
-            {
-                if (node.OpType == "Cast" && a.Name == "to" && a.I == (long)DataType.Float) a.I = (long)DataType.Double;
-                if (a.T is { } tensor && Tensors.TypeOf(tensor) == DataType.Float) a.T = ToDouble(tensor);
-                if (a.G is not null) Graph(a.G);
-            }
-    }
-
-    private static TensorProto ToDouble(TensorProto t) => Tensors.Create(t.Name, Tensors.ToDoubles(t), t.Dims.ToArray());
 }
