@@ -30,7 +30,7 @@ public static class BenchApp
                 ApiLoadBench.RunAsync(args).GetAwaiter().GetResult();
                 return 0;
             default:
-                Console.Error.WriteLine("usage: bench train-step|fit|inference|lstm|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (lstm: [--lengths 100,200,500] [--form Scan|Decomposed]; api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value])");
+                Console.Error.WriteLine("usage: bench train-step|fit|inference|lstm|api-load [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (lstm: [--lengths 100,200,500] [--form Scan|Decomposed] [--weight-grad accumulate|outside]; api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value])");
                 return 2;
         }
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using NeuralService.Graph.Autodiff;
 using NeuralService.Graph.Layers;
 using NeuralService.Graph.Models;
 using NeuralService.Graph.Training;
@@ -20,16 +21,17 @@ public static class LstmBench
     {
         var lengths = Get(args, "--lengths") is { } l ? l.Split(',').Select(int.Parse).ToArray() : DefaultLengths;
         var form = Get(args, "--form") ?? "Scan";
+        var weightGrad = Get(args, "--weight-grad") ?? "accumulate";
         var torchScript = Path.Combine(RepoRoot(), "bench", "lstm", "torch_lstm.py");
         var torchOk = TorchAvailable();
         if (!torchOk) Console.WriteLine("PyTorch: /usr/bin/python3 cannot import torch; the reference columns are skipped");
-        Console.WriteLine($"seed IMDb model, batch {o.Batch}, {o.Threads} threads, {o.Steps} timed steps after 2 warm-up steps, CPU, form {form}");
+        Console.WriteLine($"seed IMDb model, batch {o.Batch}, {o.Threads} threads, {o.Steps} timed steps after 2 warm-up steps, CPU, form {form}, recurrent weight gradient {weightGrad}");
         Console.WriteLine($"{"length",6} {"dropout",7} | {"ours samples/s",14} {"peak MiB",9} {"nodes",6} | {"torch samples/s",15} {"peak MiB",9} | {"speed",6} {"memory",7}");
         foreach (var dropout in new[] { 0.0, 0.2 })
             foreach (var length in lengths)
             {
                 var ours = Child(Environment.ProcessPath!, [.. SelfArgs(), "lstm-one", "--length", $"{length}", "--dropout", Inv(dropout),
-                    "--batch", $"{o.Batch}", "--steps", $"{o.Steps}", "--threads", $"{o.Threads}", "--form", form, .. ProfileArgs(o)]);
+                    "--batch", $"{o.Batch}", "--steps", $"{o.Steps}", "--threads", $"{o.Threads}", "--form", form, "--weight-grad", weightGrad, .. ProfileArgs(o)]);
                 JsonElement? torch = torchOk
                     ? Child("/usr/bin/python3", [torchScript, $"{length}", $"{o.Batch}", $"{o.Steps}", $"{o.Threads}", Inv(dropout)])
                     : null;
@@ -53,10 +55,14 @@ public static class LstmBench
         var length = int.Parse(Get(args, "--length") ?? "200", CultureInfo.InvariantCulture);
         var dropout = double.Parse(Get(args, "--dropout") ?? "0", CultureInfo.InvariantCulture);
         var form = Enum.Parse<RecurrentForm>(Get(args, "--form") ?? "Scan");
-        var input = Input.Of([null], dtype: DataType.Int64);
+        // The unrolled form needs a static length; the Scan form runs with an open one.
+        var input = Input.Of([form == RecurrentForm.Decomposed ? length : null], dtype: DataType.Int64);
         var lstm = new LSTM(new LSTMConfig { Units = 64, Dropout = dropout, RecurrentDropout = dropout }) { Form = form };
         var model = new Functional(input, new Dense(1, "sigmoid").Apply(lstm.Apply(new Embedding(10000, 128).Apply(input))));
-        var compiled = TrainingGraph.Compile(model, ["binary_crossentropy"], new Adam());
+        var gradientOptions = new GradientOptions { ScanWeightGradientOutside = Get(args, "--weight-grad") == "outside" };
+        var compiled = TrainingGraph.Compile(model, ["binary_crossentropy"], new Adam(),
+            gradients: (g, loss, wrt) => Gradients.Build(g, loss, wrt, gradientOptions));
+        if (Get(args, "--save") is { } save) File.WriteAllBytes(save, Google.Protobuf.MessageExtensions.ToByteArray(compiled.Model));
         var sig = compiled.Signature;
         var state = sig.Persistent.Select(p => (p.Input, p.Output!)).ToList();
         var device = new DeviceOptions

@@ -75,9 +75,15 @@ public sealed class ScanOp : Op
         var needC = captured.Where(c => ctx.Needs(c) && DataTypes.IsFloat(ctx.X(c).DType)).ToList();
         var withDy = Enumerable.Range(0, k).Where(j => n + j < ctx.OutputGradients.Count && ctx.OutputGradients[n + j] is not null).ToList();
 
+        // Weights the body only multiplies by: their gradient Σₜ aₜᵀ·dzₜ is one MatMul outside over all steps.
+        var outsideProducts = ctx.Options.ScanWeightGradientOutside
+            ? MatMulOnlyWeights(body, needC.Select(c => ctx.X(c)).Where(w => w.Rank == 2 && w.Shape.IsFullyKnown).Select(w => w.Name).ToHashSet())
+            : [];
+        var accumulated = needC.Where(c => outsideProducts.All(p => p.Weight != ctx.X(c).Name)).ToList();
+
         var bg = g.Subgraph();
         var dState = floatStates.ToDictionary(s => s, s => bg.AddInput(bg.UniqueName($"d_state{s}"), ctx.X(s).DType, ctx.X(s).Shape));
-        var acc = needC.ToDictionary(c => c, c => bg.AddInput(bg.UniqueName("d_" + ShortName(ctx.X(c).Name)), ctx.X(c).DType, ctx.X(c).Shape));
+        var acc = accumulated.ToDictionary(c => c, c => bg.AddInput(bg.UniqueName("d_" + ShortName(ctx.X(c).Name)), ctx.X(c).DType, ctx.X(c).Shape));
         var savedIn = Enumerable.Range(0, n).Select(s => bg.AddInput(bg.UniqueName($"state{s}"), ctx.X(s).DType, ctx.X(s).Shape)).ToList();
         var xIn = Enumerable.Range(0, m).Select(i => bg.AddInput(bg.UniqueName($"x{i}"), ctx.X(n + i).DType,
             Without(ctx.X(n + i).Shape, inAxes[i]))).ToList();
@@ -109,10 +115,13 @@ public sealed class ScanOp : Op
         }
         Value BodyOutput(int i) => bg[rename.GetValueOrDefault(body.Output[i].Name, body.Output[i].Name)];
 
+        var products = outsideProducts.Select(p => (p.Weight, A: bg[rename.GetValueOrDefault(p.A, p.A)], Z: bg[rename[p.Z]])).ToList();
+
         var seeds = new List<(Value, Value)>();
         foreach (var s in floatStates) seeds.Add((BodyOutput(s), dState[s]));
         foreach (var j in withDy) seeds.Add((BodyOutput(n + j), dyIn[j]));
-        var wrt = floatStates.Select(s => savedIn[s]).Concat(needX.Select(i => xIn[i])).Concat(needC.Select(c => ctx.X(c))).ToList();
+        var wrt = floatStates.Select(s => savedIn[s]).Concat(needX.Select(i => xIn[i])).Concat(accumulated.Select(c => ctx.X(c)))
+            .Concat(products.Select(p => p.Z)).DistinctBy(v => v.Name).ToList();
         IReadOnlyDictionary<string, Value> grads;
         try
         {
@@ -123,28 +132,35 @@ public sealed class ScanOp : Op
             throw new GraphException($"{node.Describe()} (gradient of its body): {e.Message}");
         }
         foreach (var s in floatStates) bg.AddOutput(grads[savedIn[s].Name]);
-        foreach (var c in needC) bg.AddOutput(bg.Add(acc[c], grads[ctx.X(c).Name]));
+        foreach (var c in accumulated) bg.AddOutput(bg.Add(acc[c], grads[ctx.X(c).Name]));
         foreach (var i in needX) bg.AddOutput(grads[xIn[i].Name]);
+        foreach (var p in products)
+        {
+            bg.AddOutput(p.A);
+            bg.AddOutput(grads[p.Z.Name]);
+        }
 
         var inputs = new List<Value?>();
         inputs.AddRange(floatStates.Select(s => ctx.OutputGradients.ElementAtOrDefault(s) ?? g.ZerosLike(ctx.Y(s))));
-        inputs.AddRange(needC.Select(c => g.ZerosLike(ctx.X(c))));
+        inputs.AddRange(accumulated.Select(c => g.ZerosLike(ctx.X(c))));
         inputs.AddRange(saved);
         inputs.AddRange(Enumerable.Range(0, m).Select(i => ctx.X(n + i)));
         inputs.AddRange(withDy.Select(j => ctx.OutputGradients[n + j]));
+        var gradBody = bg.ToGraph(g.UniqueName("grad_body").Replace('/', '_'));
+        LoopInvariants.Hoist(g, gradBody);
         var attrs = new List<AttributeProto>
         {
-            Attr.Graph("body", bg.ToGraph(g.UniqueName("grad_body").Replace('/', '_'))),
+            Attr.Graph("body", gradBody),
             Attr.Int("num_scan_inputs", n + m + withDy.Count),
             Attr.Ints("scan_input_directions", Enumerable.Repeat(1L, n).Concat(inDirs.Select(d => 1 - d)).Concat(withDy.Select(j => 1 - outDirs[j]))),
             Attr.Ints("scan_input_axes", Enumerable.Repeat(0L, n).Concat(inAxes).Concat(withDy.Select(j => outAxes[j]))),
         };
         if (needX.Count > 0)
         {
-            attrs.Add(Attr.Ints("scan_output_directions", needX.Select(i => 1 - inDirs[i])));
-            attrs.Add(Attr.Ints("scan_output_axes", needX.Select(i => inAxes[i])));
+            attrs.Add(Attr.Ints("scan_output_directions", needX.Select(i => 1 - inDirs[i]).Concat(new long[2 * products.Count])));
+            attrs.Add(Attr.Ints("scan_output_axes", needX.Select(i => inAxes[i]).Concat(new long[2 * products.Count])));
         }
-        var outs = g.Node("Scan", inputs, attrs, floatStates.Count + needC.Count + needX.Count, name: "ScanGrad");
+        var outs = g.Node("Scan", inputs, attrs, floatStates.Count + accumulated.Count + needX.Count + 2 * products.Count, name: "ScanGrad");
 
         // Each result is declared with its input's own shape: the engine then does not mistake a dim unknown on both
         // sides (an open sequence length) for a broadcast to undo.
@@ -152,8 +168,44 @@ public sealed class ScanOp : Op
         var result = new Value?[ctx.Inputs.Count];
         var o2 = 0;
         foreach (var s in floatStates) { var v = outs[o2++]; if (ctx.Needs(s)) result[s] = Exact(v, ctx.X(s)); }
-        foreach (var c in needC) result[c] = Exact(outs[o2++], ctx.X(c));
+        foreach (var c in accumulated) result[c] = Exact(outs[o2++], ctx.X(c));
         foreach (var i in needX) result[n + i] = Exact(outs[o2++], ctx.X(n + i));
+        var sums = new Dictionary<string, List<Value>>(StringComparer.Ordinal);
+        foreach (var p in products)
+        {
+            // [T, …, K] and [T, …, N] → [T·…, K]ᵀ·[T·…, N] = Σₜ aₜᵀ·dzₜ.
+            var (a, dz) = (outs[o2++], outs[o2++]);
+            var w = g[p.Weight];
+            var a2 = g.Reshape(a, -1, w.Shape[0].Known);
+            var dz2 = g.Reshape(dz, -1, w.Shape[1].Known);
+            var product = g.Node1("Gemm", [a2, dz2], [Attr.Int("transA", 1)], name: "WeightGradient");
+            if (!sums.TryGetValue(p.Weight, out var list)) sums[p.Weight] = list = [];
+            list.Add(product);
+        }
+        foreach (var c in needC.Where(c => sums.ContainsKey(ctx.X(c).Name)))
+        {
+            var list = sums[ctx.X(c).Name];
+            result[c] = Exact(list.Count == 1 ? list[0] : g.Node1("Sum", list), ctx.X(c));
+        }
+        return result;
+    }
+
+    /// <summary>The products z = a·W of the forward body whose W is one of <paramref name="weights"/> (enclosing values of
+    /// rank 2) that the body reads only as the right operand of MatMuls whose left operand is not itself a weight.</summary>
+    private static List<(string Weight, string A, string Z)> MatMulOnlyWeights(GraphProto body, HashSet<string> weights)
+    {
+        var result = new List<(string Weight, string A, string Z)>();
+        var rejected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in body.Node)
+        {
+            var reads = GraphBuilder.ReadNames(node).Where(weights.Contains).ToList();
+            if (reads.Count == 0) continue;
+            var ok = node.OpType == "MatMul" && node.Input.Count == 2 && !weights.Contains(node.Input[0])
+                && reads.All(r => r == node.Input[1]) && node.Attribute.All(a => a.G is null);
+            if (ok) result.Add((node.Input[1], node.Input[0], node.Output[0]));
+            else rejected.UnionWith(reads);
+        }
+        result.RemoveAll(p => rejected.Contains(p.Weight));
         return result;
     }
 
@@ -175,6 +227,35 @@ public sealed class ScanOp : Op
         }
         foreach (var o in sub.Output)
             if (rename.TryGetValue(o.Name, out var r)) o.Name = r;
+    }
+}
+
+/// <summary>Moves the nodes of a loop body that read only enclosing values (e.g. a transposed weight in a gradient
+/// body) out of the loop, so that they run once rather than every step.</summary>
+internal static class LoopInvariants
+{
+    private static readonly HashSet<string> Random = ["Dropout", "RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Bernoulli", "Multinomial"];
+
+    public static void Hoist(GraphBuilder outer, GraphProto body)
+    {
+        var local = body.Input.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var outputs = body.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var moved = new List<NodeProto>();
+        foreach (var node in body.Node)
+        {
+            var invariant = !Random.Contains(node.OpType) && node.Attribute.All(a => a.G is null)
+                && GraphBuilder.ReadNames(node).All(r => r.Length == 0 || !local.Contains(r)) && !node.Output.Any(outputs.Contains);
+            if (invariant) moved.Add(node);
+            else local.UnionWith(node.Output);
+        }
+        if (moved.Count == 0) return;
+        foreach (var node in moved)
+        {
+            body.Node.Remove(node);
+            outer.Append(node.Clone());
+        }
+        var gone = moved.SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+        foreach (var v in body.ValueInfo.Where(v => gone.Contains(v.Name)).ToList()) body.ValueInfo.Remove(v);
     }
 }
 
@@ -276,9 +357,11 @@ public static class ControlFlow
                     throw new GraphException($"Scan '{name}': state {i} is {states[i].DType} but the body returns {step.States[i].DType}");
             foreach (var v in step.States.Concat(step.Outputs)) bg.AddOutput(v);
         }
+        var graph = bg.ToGraph(g.UniqueName(name + "_body").Replace('/', '_'));
+        LoopInvariants.Hoist(g, graph);
         var attrs = new List<AttributeProto>
         {
-            Attr.Graph("body", bg.ToGraph(g.UniqueName(name + "_body").Replace('/', '_'))),
+            Attr.Graph("body", graph),
             Attr.Int("num_scan_inputs", sequences.Count),
         };
         if (sequences.Any(s => s.Reverse)) attrs.Add(Attr.Ints("scan_input_directions", sequences.Select(s => s.Reverse ? 1L : 0L)));

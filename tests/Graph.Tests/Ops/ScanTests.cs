@@ -104,10 +104,12 @@ public sealed class ScanTests
         Reference.AssertClose(expectedY, r["y"].Data);
     }
 
-    [Fact]
-    public void GradientMatchesFiniteDifferences()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void GradientMatchesFiniteDifferences(bool weightGradientOutside)
     {
-        CheckAll(
+        CheckAll(new NeuralService.Graph.Autodiff.GradientOptions { ScanWeightGradientOutside = weightGradientOutside },
             new Case("rnn over axis 1, states and outputs", g =>
             {
                 var w = D(g, "w", [3, 3], 10, 0.7);

@@ -39,14 +39,38 @@ public sealed class LSTM : RecurrentLayer
         return f is null || a is null ? null : [f, a, a];
     }
 
+    /// <summary>With Keras's default activations all four gates take one Sigmoid over [B, 4·units]: the candidate block
+    /// is scaled by 2 before and mapped by 2σ − 1 after (tanh(x) = 2σ(2x) − 1). A Scan body then runs 4 elementwise
+    /// nodes instead of 4 activations on slices, and its gradient one Sigmoid rule instead of four.</summary>
+    private sealed record GateScale(Value Scale, Value Offset);
+
+    protected override object? PrepareSteps(GraphBuilder g)
+    {
+        if (Activations.Normalize(Config.RecurrentActivation) != "sigmoid" || Activations.Normalize(Config.Activation) != "tanh") return null;
+        var scale = new float[4 * Units];
+        Array.Fill(scale, 1f);
+        Array.Fill(scale, 2f, 2 * Units, Units);
+        return new GateScale(g.Constant(scale, [4L * Units], "gate_scale"), g.Constant(scale.Select(v => v - 1).ToArray(), [4L * Units], "gate_offset"));
+    }
+
     protected override Value[] Step(GraphBuilder g, Value xt, Value? h, Value? hRec, Value? c, object? prepared)
     {
         var z = hRec is null ? xt : g.Node1("Add", [xt, g.Node1("MatMul", [hRec, Use(g, RecurrentKernel)])]);
-        var gates = g.Node("Split", [z], [Onnx.Attr.Int("axis", 1)], 4);
-        var i = Act(g, gates[0], Config.RecurrentActivation);
-        var f = Act(g, gates[1], Config.RecurrentActivation);
-        var candidate = Act(g, gates[2], Config.Activation);
-        var o = Act(g, gates[3], Config.RecurrentActivation);
+        Value i, f, candidate, o;
+        if (prepared is GateScale s)
+        {
+            var y = g.Node1("Sigmoid", [g.Node1("Mul", [z, s.Scale])]);
+            var gates = g.Node("Split", [g.Node1("Sub", [g.Node1("Mul", [y, s.Scale]), s.Offset])], [Onnx.Attr.Int("axis", 1)], 4);
+            (i, f, candidate, o) = (gates[0], gates[1], gates[2], gates[3]);
+        }
+        else
+        {
+            var gates = g.Node("Split", [z], [Onnx.Attr.Int("axis", 1)], 4);
+            i = Act(g, gates[0], Config.RecurrentActivation);
+            f = Act(g, gates[1], Config.RecurrentActivation);
+            candidate = Act(g, gates[2], Config.Activation);
+            o = Act(g, gates[3], Config.RecurrentActivation);
+        }
         var ic = g.Node1("Mul", [i, candidate]);
         var cNext = c is null ? ic : g.Node1("Add", [g.Node1("Mul", [f, c]), ic]);
         var hNext = g.Node1("Mul", [o, Act(g, cNext, Config.Activation)]);

@@ -342,15 +342,16 @@ public abstract class RecurrentLayer : Layer
         return (sequence, c is null ? [h] : [h, c]);
     }
 
-    /// <summary>Keras's dropout mask: ones of <paramref name="dims"/> through Dropout (kept entries scaled by 1/(1−rate)),
-    /// drawn once per sequence and shared by all steps.</summary>
+    /// <summary>Keras's dropout mask of <paramref name="dims"/>: 1/(1−rate) where a uniform draw is ≥ rate, else 0,
+    /// drawn once per sequence and shared by all steps. (A Dropout node over a tensor of ones was dropped by ONNX
+    /// Runtime's graph optimizations, leaving no dropout at all in the optimized train step.)</summary>
     private Value DropoutMask(GraphBuilder g, Value dims, double rate, CallContext ctx)
     {
         var ones = g.Node1("ConstantOfShape", [dims], [Attr.Tensor("value", Tensors.Create("one", [1f], 1))]);
-        var ratio = g.Scalar(rate, ones.DType, "rate");
-        var training = g.Constant(Tensors.Create("training", [true]), "training");
-        var seed = _config.Seed is { } s ? s + (long)NextSeed(ctx) : (long)NextSeed(ctx);
-        return g.Node("Dropout", [ones, ratio, training], [Attr.Int("seed", seed)], 1)[0];
+        var seed = _config.Seed is { } s ? s + NextSeed(ctx) : NextSeed(ctx);
+        var u = g.Node1("RandomUniformLike", [ones], [Attr.Float("seed", seed)]);
+        var keep = g.Node1("Cast", [g.Node1("GreaterOrEqual", [u, g.Scalar(rate, ones.DType, "rate")])], [Attr.Int("to", (long)ones.DType)]);
+        return g.Node1("Mul", [keep, g.Scalar(1 / (1 - rate), ones.DType, "scale")], name: "DropoutMask");
     }
 
     /// <summary>Applies a Keras activation to a step value.</summary>

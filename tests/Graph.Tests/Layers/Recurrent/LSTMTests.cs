@@ -148,10 +148,21 @@ public sealed class LSTMTests
         var model = RecurrentHarness.Model(layer, time, features);
         var x = Reference.Random(batch * time * features, 1);
         var e = RecurrentHarness.Run(model, x, [batch, time, features]);
-        Assert.True(RecurrentHarness.Uses(e.Training, "Dropout"));
-        Assert.False(RecurrentHarness.Uses(e.Inference, "Dropout"));
+        Assert.True(RecurrentHarness.Uses(e.Training, "RandomUniformLike"));
+        Assert.False(RecurrentHarness.Uses(e.Inference, "RandomUniformLike"));
         Assert.Equal([batch, time, 3], e.TrainingOutputs[0].Dims);
         Assert.All(e.TrainingOutputs[0].Data, v => Assert.True(float.IsFinite(v)));
         Reference.AssertClose(RecurrentHarness.Cell(layer, x, batch, time, features).Sequence, e.InferenceOutputs[0].Data);
+        // The masks do drop: the training output differs from the inference one.
+        var diff = e.TrainingOutputs[0].Data.Zip(e.InferenceOutputs[0].Data, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(diff > 1e-3, $"training and inference outputs agree to {diff}: dropout had no effect");
+        // Also with ONNX Runtime's graph optimizations on, as the trainer runs it.
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(e.Training), options);
+        using var r = session.Run([Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(e.Training.Graph.Input[0].Name,
+            new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [batch, time, features]))]);
+        var optimized = r.First().AsTensor<float>().ToArray();
+        var diff2 = optimized.Zip(e.InferenceOutputs[0].Data, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(diff2 > 1e-3, $"optimized session: training and inference outputs agree to {diff2}: dropout had no effect");
     }
 }
