@@ -291,12 +291,17 @@ public sealed class Trainer : ITrainingControl, IDisposable
         using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(onnx), options);
         var names = InputNames;
-        var outputs = session.OutputNames.Select(_ => new List<float>()).ToList();
+        // Stateful recurrent layers: each batch starts from the state the previous one left, as Keras's predict does;
+        // the model keeps the last state afterwards.
+        var carried = Model.CarriedStates.Where(w => onnx.Graph.Input.Any(i => i.Name == w.Path) && session.OutputNames.Contains(w.Path + "/new")).ToList();
+        var state = carried.ToDictionary(w => w.Path, w => w.Data.ToArray());
+        var modelOutputs = session.OutputNames.Where(o => !carried.Any(w => o == w.Path + "/new")).ToList();
+        var outputs = modelOutputs.Select(_ => new List<float>()).ToList();
         var shapes = new int[outputs.Count][];
         for (var start = 0; start < x.SampleCount; start += batchSize)
         {
             var count = Math.Min(batchSize, x.SampleCount - start);
-            var feeds = new List<NamedOnnxValue>();
+            var feeds = carried.Select(w => NamedOnnxValue.CreateFromTensor(w.Path, new DenseTensor<float>(state[w.Path], ToInts(w.Shape)))).ToList();
             for (var i = 0; i < names.Count; i++)
             {
                 var part = inputs[i].Slice(start, count);
@@ -309,11 +314,13 @@ public sealed class Trainer : ITrainingControl, IDisposable
             var list = results.ToList();
             for (var o = 0; o < outputs.Count; o++)
             {
-                var tensor = list.First(r => r.Name == session.OutputNames[o]).AsTensor<float>();
+                var tensor = list.First(r => r.Name == modelOutputs[o]).AsTensor<float>();
                 shapes[o] = tensor.Dimensions.ToArray();
                 outputs[o].AddRange(tensor);
             }
+            foreach (var w in carried) state[w.Path] = list.First(r => r.Name == w.Path + "/new").AsTensor<float>().ToArray();
         }
+        foreach (var w in carried) w.Assign(state[w.Path]);
         var outputNames = OutputNames;
         return DataArrays.Named(outputs.Select((o, i) => KeyValuePair.Create(outputNames[i],
             DataArray.Create(o.ToArray(), [x.SampleCount, .. shapes[i] is { Length: > 0 } s ? s[1..] : []]))));

@@ -50,6 +50,30 @@ public sealed class StatefulFitTests
         for (var i = 0; i < h.Length; i++) Assert.Equal(expected[i], lstm.CarriedStates[0].Data[i], 4);
     }
 
+    [Fact]
+    public void PredictCarriesStateFromBatchToBatch()
+    {
+        var lstm = new LSTM(new LSTMConfig { Units = Units, Stateful = true });
+        var input = Input.Of([Time, Features], batchSize: Batch);
+        var model = new Functional(input, lstm.Apply(input));
+        var rng = new Random(7);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var parts = new[] { Random(Batch * Time * Features), Random(Batch * Time * Features) };
+        // Batch 1 is chunk 1 of both sequences, batch 2 their chunk 2: the second batch's output is h after both chunks.
+        var x = DataArray.Create([.. parts[0], .. parts[1]], 2 * Batch, Time, Features);
+
+        using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceKind.Cpu, IntraOpThreads = 1 });
+        var h = trainer.Predict(x, batchSize: Batch)[0];
+
+        var expected = Reference(lstm, parts);
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], h[Batch * Units + i], 4);
+        for (var i = 0; i < expected.Length; i++) Assert.Equal(expected[i], lstm.CarriedStates[0].Data[i], 4);
+        // A fresh state gives the first chunk's output again, which differs from the carried one.
+        trainer.ResetStates();
+        var again = trainer.Predict(DataArray.Create(parts[1], Batch, Time, Features), batchSize: Batch)[0];
+        Assert.NotEqual(expected[0], again[0], 3);
+    }
+
     /// <summary>h after running the LSTM over the chunks joined along time, from zeros, via the model's own
     /// non-stateful export (fused ONNX LSTM).</summary>
     private static float[] Reference(LSTM stateful, float[][] parts)
