@@ -8,7 +8,8 @@ namespace NeuralService.Training;
 public sealed class ProgressBar(TextWriter output, int? total, bool interactive)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
+    private int _lastWidth;
 
     public static bool IsTerminal(TextWriter w) => ReferenceEquals(w, Console.Error) ? !Console.IsErrorRedirected
         : ReferenceEquals(w, Console.Out) && !Console.IsOutputRedirected;
@@ -17,10 +18,13 @@ public sealed class ProgressBar(TextWriter output, int? total, bool interactive)
     {
         if (!interactive && !final) return;
         var now = _clock.Elapsed;
-        if (!final && now - _lastDraw < TimeSpan.FromMilliseconds(100)) return;
+        if (!final && _lastDraw is { } last && now - last < TimeSpan.FromMilliseconds(100)) return;
         _lastDraw = now;
         var line = Format(done, logs, final);
-        if (interactive) output.Write("\r" + line + (final ? "\n" : ""));
+        // A redrawn line shorter than the one before would leave its tail on screen.
+        var padded = line.PadRight(_lastWidth);
+        _lastWidth = line.Length;
+        if (interactive) output.Write("\r" + padded + (final ? "\n" : ""));
         else output.WriteLine(line);
         output.Flush();
     }
