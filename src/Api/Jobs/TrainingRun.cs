@@ -67,7 +67,10 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
             InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress],
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         job = progress.Job with { Device = trainer.DeviceReport };
-        if (ct.IsCancellationRequested || progress.Lost) return job;
+        if (progress.Lost) return job;
+        // A model whose loss overflowed has NaN/inf weights: it answers NaN for everything, so it is not registered.
+        if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
+        if (ct.IsCancellationRequested) return job;
 
         var onnx = model.ToOnnx();
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
@@ -92,6 +95,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         private bool _epochComplete;
         public Job Job { get; private set; } = job;
         public bool Lost { get; private set; }
+        public string? Diverged { get; private set; }
 
         public override void OnEpochBegin(ITrainingControl control, int epoch) => _epochComplete = false;
 
@@ -99,6 +103,12 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         {
             _epochComplete = batch + 1 == batches;
             if (ct.IsCancellationRequested) control.StopTraining = true;
+            if (Diverged is null && logs.TryGetValue("loss", out var loss) && !double.IsFinite(loss))
+            {
+                Diverged = $"training diverged: the loss became {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)} at epoch {Job.Epoch + 1}, " +
+                           $"batch {batch + 1}; lower compile.learning_rate or rescale the features";
+                control.StopTraining = true;
+            }
             // Batch events at most every 100 ms, so fast small batches do not flood listeners.
             var now = Environment.TickCount64;
             if (now - _lastBatchEvent < 100 && batch + 1 != batches) return;
