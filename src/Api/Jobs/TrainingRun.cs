@@ -19,6 +19,9 @@ namespace NeuralService.Api.Jobs;
 /// run of a job that has a checkpoint continues from it.</summary>
 public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options, ILogger<TrainingRun> log)
 {
+    /// <summary>The full path of the data directory (error messages are made relative to it).</summary>
+    public string DataDirectory => options.Value.DataDirectory();
+
     /// <summary>The checkpoint of a job after <paramref name="epoch"/> epochs. One file per epoch count, and the previous
     /// one is removed only after the store records the new count, so a process killed between the two writes still
     /// leaves the store pointing at a whole checkpoint that matches the job's history.</summary>
