@@ -54,14 +54,7 @@ public static partial class Npy
             throw new DataFormatException($"{name}: fortran_order=True arrays are not supported; save it in C order (np.ascontiguousarray)");
         // A 0-d array is one scalar; give it a sample axis of 1.
         if (shape.Length == 0) shape = [1];
-        // The header is untrusted: its declared size is checked before anything is allocated for it.
-        long elements = 1;
-        foreach (var d in shape) elements = d == 0 || elements == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
-        var declared = elements == long.MaxValue ? long.MaxValue : elements * DTypes.Size(dtype);
-        if (elements > Array.MaxLength || declared > Array.MaxLength)
-            throw new DataFormatException($"{name}: .npy shape ({string.Join(", ", shape)}) declares more than {Array.MaxLength} elements or bytes");
-        if (stream.CanSeek && declared > stream.Length - stream.Position)
-            throw new DataFormatException($"{name}: .npy shape ({string.Join(", ", shape)}) declares {declared} bytes of data but only {stream.Length - stream.Position} follow");
+        Idx.CheckDeclaredSize(stream, dtype, shape, name, ".npy");
         var array = DataArray.Zeros(dtype, shape);
         var bytes = array.WritableBytes();
         Idx.ReadExactly(stream, bytes, name, shape[0]);

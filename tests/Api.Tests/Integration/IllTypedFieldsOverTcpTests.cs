@@ -45,7 +45,16 @@ public sealed class IllTypedFieldsOverTcpTests(DefaultService service) : IClassF
     public async Task AnNpyHeaderDeclaringMoreThanTheFileHoldsIs400(string shape)
     {
         var problem = await UploadNpyAsync(Npy("<f4", shape, 16));
-        Assert.Contains(".npy shape", problem.GetProperty("detail").GetString());
+        Assert.Contains(".npy shape (", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task AnIdxHeaderDeclaring2To31ElementsIs400()
+    {
+        // float32, rank 2: 65536 × 32768, then 16 bytes of data
+        byte[] idx = [0, 0, 0x0D, 2, 0, 1, 0, 0, 0, 0, 0x80, 0, .. new byte[16]];
+        var problem = await UploadNpyAsync(idx, "x.idx");
+        Assert.Contains("IDX shape (65536, 32768)", problem.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -59,12 +68,12 @@ public sealed class IllTypedFieldsOverTcpTests(DefaultService service) : IClassF
         Assert.DoesNotContain(Path.GetFullPath(_s.DataDirectory), detail);
     }
 
-    private async Task<System.Text.Json.JsonElement> UploadNpyAsync(byte[] npy)
+    private async Task<System.Text.Json.JsonElement> UploadNpyAsync(byte[] npy, string fileName = "x.npy")
     {
         var before = await _s.SnapshotAsync();
         var form = new MultipartFormDataContent
         {
-            { new ByteArrayContent(npy), "file", "x.npy" },
+            { new ByteArrayContent(npy), "file", fileName },
             { new StringContent("npy-upload"), "name" },
         };
         var problem = await ProblemAssert.IsProblemAsync(await _s.Client.PostAsync("/v1/datasets", form), 400);
