@@ -43,6 +43,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
     public async Task<Job> RunAsync(Job job, string owner, CancellationToken ct)
     {
         var r = job.Request;
+        JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
         var model = KerasModelJson.Read(json);
         var info = datasets.Get(r.Dataset);

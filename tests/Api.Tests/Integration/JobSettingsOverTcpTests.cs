@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using NeuralService.Api.Jobs;
 using NeuralService.Api.Tests.Support;
 using static NeuralService.Api.Tests.Jobs.JobTestHelpers;
 
@@ -11,7 +12,7 @@ namespace NeuralService.Api.Tests.Integration;
 /// job does not break the listing for everyone.</summary>
 public sealed class JobSettingsOverTcpTests : IDisposable
 {
-    private readonly ServedModel _s = new(new Dictionary<string, string?> { ["Neural:Workers"] = "1" });
+    private readonly ServedModel _s = new(new Dictionary<string, string?> { ["Neural:Workers"] = "1", ["Jobs:PollSeconds"] = "0.2" });
 
     public void Dispose() => _s.Dispose();
 
@@ -68,6 +69,24 @@ public sealed class JobSettingsOverTcpTests : IDisposable
         Assert.Equal("failed", job.GetProperty("state").GetString());
         Assert.Contains("diverged", job.GetProperty("error").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await _s.Client.GetAsync("/v1/models/diverged")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _s.Client.GetAsync("/v1/jobs")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AQueuedJobStoredWithANaNSettingFailsWithTheReasonAndListsFine()
+    {
+        // As an earlier version stored it: NaN validation split, queued.
+        var request = new JobRequest(JsonDocument.Parse(TestModels.DenseJson).RootElement, null, ServedModel.Dataset, new CompileOptions(),
+            new FitSettings(1, 16, double.NaN), "cpu", "stored-nan");
+        using (var store = new SqliteJobStore(Path.Combine(_s.DataDirectory, "registry.db")))
+            store.Insert(new Job("job-00000000000000aa", JobState.Queued, request, DateTimeOffset.UtcNow));
+
+        var list = await _s.Client.GetAsync("/v1/jobs");
+        Assert.True(list.StatusCode == HttpStatusCode.OK, await list.Content.ReadAsStringAsync());
+        var job = await WaitAsync(_s.Client, "job-00000000000000aa");
+        Assert.Equal("failed", job.GetProperty("state").GetString());
+        Assert.Contains("validation_split", job.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _s.Client.GetAsync("/v1/models/stored-nan")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _s.Client.GetAsync("/v1/jobs")).StatusCode);
     }
 
