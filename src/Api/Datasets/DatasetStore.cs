@@ -33,7 +33,7 @@ public sealed record DatasetReadOptions(string? LabelColumn = null, int? LabelIn
 
 /// <summary>Uploaded datasets, one folder each under <c>datasets/</c> of the data directory (the files as uploaded plus
 /// <c>dataset.json</c>), and the built-in ones Debian installs (<c>fashion-mnist</c>, <c>fashion-mnist:test</c>).</summary>
-public sealed class DatasetStore
+public sealed partial class DatasetStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _root;
@@ -51,10 +51,21 @@ public sealed class DatasetStore
             .Select(f => JsonSerializer.Deserialize<DatasetInfo>(File.ReadAllText(f), Json)!)
             .OrderBy(d => d.CreatedAt)).ToList();
 
-    /// <summary>A dataset by id or by name (the newest upload of that name), or a built-in name.</summary>
-    public DatasetInfo Get(string reference) =>
-        List().Where(d => d.Id == reference || d.Name == reference).OrderByDescending(d => d.CreatedAt).FirstOrDefault()
-        ?? throw ApiException.NotFound($"no dataset '{reference}' (built-in: {string.Join(", ", BuiltinDatasets.Names)}; or an uploaded dataset's id or name)");
+    /// <summary>A dataset by id or by name (the newest upload of that name), or a built-in name. Ids are resolved
+    /// first, so no name can stand in for another dataset's id (names shaped like ids are refused at upload too).</summary>
+    public DatasetInfo Get(string reference)
+    {
+        var all = List();
+        return all.FirstOrDefault(d => !d.Builtin && d.Id == reference)
+            ?? all.Where(d => d.Name == reference).OrderByDescending(d => d.CreatedAt).FirstOrDefault()
+            ?? throw ApiException.NotFound($"no dataset '{reference}' (built-in: {string.Join(", ", BuiltinDatasets.Names)}; or an uploaded dataset's id or name)");
+    }
+
+    /// <summary>The shape of the ids this store hands out: <c>ds-</c> and 12 hex digits.</summary>
+    public static bool LooksLikeId(string s) => IdPattern().IsMatch(s);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^ds-[0-9a-f]{12}$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex IdPattern();
 
     private IEnumerable<DatasetInfo> Builtins()
     {
@@ -80,6 +91,7 @@ public sealed class DatasetStore
     {
         ModelName.Check(name, "dataset name");
         if (BuiltinDatasets.Names.Contains(name)) throw ApiException.Conflict($"'{name}' is a built-in dataset name");
+        if (LooksLikeId(name)) throw ApiException.BadRequest($"dataset name '{name}' has the form of a dataset id (ds- and 12 hex digits); choose another name");
         format = (format ?? FormatOf(features.FileName)).ToLowerInvariant();
         if (format is not ("csv" or "npy" or "npz" or "idx"))
             throw ApiException.BadRequest($"format '{format}' is not supported: csv, npy, npz or idx (gzip allowed for idx)");

@@ -1,6 +1,7 @@
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
 using NeuralService.Inference;
+using NeuralService.Inference.Engine;
 using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Endpoints;
@@ -57,17 +58,19 @@ public static class ModelEndpoints
                 await r.RemoveAliasAsync(name, alias, ct) ? Results.NoContent() : throw new ModelNotFoundException($"model '{name}' has no alias '{alias}'"))
             .WithName("RemoveAlias").WithSummary("Remove an alias").WithDescription("The versions stay.").Produces(204).ProducesProblem(404);
 
-        g.MapDelete("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
+        g.MapDelete("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
             {
                 var v = await r.ResolveAsync(name, version, ct);
                 await r.DeleteVersionAsync(name, v.Version, ct);
+                engine.Unload(name, v.Version);
                 return Results.NoContent();
             })
             .WithName("DeleteVersion").WithSummary("Delete a version").WithDescription("409 while an alias points at it.").Produces(204).ProducesProblem(404).ProducesProblem(409);
 
-        g.MapDelete("/{name}", async (string name, bool? force, ModelRegistry r, CancellationToken ct) =>
+        g.MapDelete("/{name}", async (string name, bool? force, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
             {
                 await r.DeleteModelAsync(name, force ?? false, ct);
+                engine.Unload(name);
                 return Results.NoContent();
             })
             .WithName("DeleteModel").WithSummary("Delete a model and all its versions")

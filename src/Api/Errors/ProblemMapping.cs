@@ -51,10 +51,20 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
             {
                 Status = status,
                 Title = title,
-                Detail = mapped is null ? "an unexpected error occurred; see the server log" : exception.Message,
+                Detail = mapped is null ? "an unexpected error occurred; see the server log"
+                    : Redact(exception.Message, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.NeuralOptions>>().Value.DataDirectory),
                 Type = $"https://httpstatuses.io/{status}",
             },
         });
+    }
+
+    /// <summary>A message with the server's data directory made relative to it (<c>datasets/ds-…/features.npy</c>):
+    /// domain errors quote file paths, and where the service keeps its files is not the client's business.</summary>
+    public static string Redact(string message, string dataDirectory)
+    {
+        var full = Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        if (full.Length == 0) return message;
+        return message.Replace(full + Path.DirectorySeparatorChar, "", StringComparison.Ordinal).Replace(full, ".", StringComparison.Ordinal);
     }
 
     /// <summary>Gives the framework's bodiless error answers (no route 404, 405, routing's 415 for an unaccepted

@@ -36,6 +36,8 @@ public static class ApiApp
         {
             j.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             j.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
+            // A diverged epoch's NaN loss is written "NaN" (as the job store does) instead of failing the response midway.
+            j.SerializerOptions.NumberHandling |= System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();

@@ -32,7 +32,7 @@ public sealed class JobExecutor(JobService jobs, TrainingRun run, ILogger<JobExe
             outcome = current with
             {
                 State = JobState.Failed, FinishedAt = DateTimeOffset.UtcNow,
-                Error = ProblemMapping.Map(e) is null ? $"{e.GetType().Name}: {e.Message}" : e.Message,
+                Error = ProblemMapping.Redact(ProblemMapping.Map(e) is null ? $"{e.GetType().Name}: {e.Message}" : e.Message, run.DataDirectory),
             };
         }
         catch (Exception e)

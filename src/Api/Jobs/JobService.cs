@@ -59,9 +59,7 @@ public sealed class JobService
             catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
         }
         var fit = request.Fit ?? new FitSettings();
-        if (fit.Epochs is < 1 or > 100_000) throw ApiException.BadRequest($"fit.epochs must be in 1..100000, got {fit.Epochs}");
-        if (fit.BatchSize is < 1 or > 1 << 20) throw ApiException.BadRequest($"fit.batch_size must be in 1..1048576, got {fit.BatchSize}");
-        if (fit.ValidationSplit is < 0 or >= 1) throw ApiException.BadRequest($"fit.validation_split must be in [0, 1), got {fit.ValidationSplit}");
+        CheckSettings(fit, request.Rescale);
         TrainingRun.DeviceOf(request.Device);
         // Replicas count the shared queue, so the limit may be overshot by a few concurrent submissions, never by many.
         if (_store.Count(JobState.Queued) >= Capacity) throw ApiException.Overloaded($"{Capacity} training jobs are already queued; retry later");
@@ -70,6 +68,18 @@ public sealed class JobService
         _submitted.Release();
         JobCounts();
         return job;
+    }
+
+    /// <summary>The fit settings and rescale factor, checked at submit and again when a run starts (a job stored by an
+    /// older version may hold values refused now).</summary>
+    public static void CheckSettings(FitSettings fit, double? rescale)
+    {
+        if (fit.Epochs is < 1 or > 100_000) throw ApiException.BadRequest($"fit.epochs must be in 1..100000, got {fit.Epochs}");
+        if (fit.BatchSize is < 1 or > 1 << 20) throw ApiException.BadRequest($"fit.batch_size must be in 1..1048576, got {fit.BatchSize}");
+        // Written so NaN fails too: every comparison with NaN is false.
+        if (!(fit.ValidationSplit >= 0 && fit.ValidationSplit < 1)) throw ApiException.BadRequest($"fit.validation_split must be in [0, 1), got {fit.ValidationSplit}");
+        if (rescale is { } r && !(Math.Abs(r) is > 0 and <= MaxRescale))
+            throw ApiException.BadRequest($"rescale must be a finite non-zero number of magnitude at most {MaxRescale}, got {r}");
     }
 
     public Job Get(string id) => _store.Get(id) ?? throw ApiException.NotFound($"no job '{id}'");
@@ -147,12 +157,18 @@ public sealed class JobService
         return json;
     }
 
+    /// <summary>No optimizer here converges beyond this; a larger rate only overflows the weights to NaN.</summary>
+    public const double MaxLearningRate = 10;
+
+    /// <summary>Features scaled beyond this overflow float32 activations long before they could train.</summary>
+    public const double MaxRescale = 1e6;
+
     public static OptimizerSpec Optimizer(CompileOptions c)
     {
         var spec = OptimizerGraph.Get(c.Optimizer);
         if (c.LearningRate is { } lr)
         {
-            if (!(lr > 0) || !double.IsFinite(lr)) throw ApiException.BadRequest($"compile.learning_rate must be positive, got {lr}");
+            if (!(lr is > 0 and <= MaxLearningRate)) throw ApiException.BadRequest($"compile.learning_rate must be in (0, {MaxLearningRate}], got {lr}");
             spec = spec with { LearningRate = lr };
         }
         return spec;

@@ -58,9 +58,11 @@ public abstract class JobStore : IDisposable
 
     public Job? Get(string id) => Query("SELECT body FROM api_jobs WHERE id = @id", r => Parse(r.GetString(0)), ("id", id)).FirstOrDefault();
 
-    public IReadOnlyList<Job> List(JobState? state = null) => state is { } s
-        ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id", r => Parse(r.GetString(0)), ("s", s.ToString()))
-        : Query("SELECT body FROM api_jobs ORDER BY created_at, id", r => Parse(r.GetString(0)));
+    /// <summary>Jobs in submission order. A row whose body cannot be read (written by a faulty or foreign version) is
+    /// left out rather than failing the whole listing for everyone.</summary>
+    public IReadOnlyList<Job> List(JobState? state = null) => (state is { } s
+        ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id", r => TryParse(r.GetString(0)), ("s", s.ToString()))
+        : Query("SELECT body FROM api_jobs ORDER BY created_at, id", r => TryParse(r.GetString(0)))).OfType<Job>().ToList();
 
     public int Count(JobState state) =>
         Convert.ToInt32(Query("SELECT COUNT(*) FROM api_jobs WHERE state = @s", r => r.GetValue(0), ("s", state.ToString()))[0], CultureInfo.InvariantCulture);
@@ -144,7 +146,18 @@ public abstract class JobStore : IDisposable
     public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private static string Body(Job job) => JsonSerializer.Serialize(job, JobJson.Options);
-    private static Job Parse(string body) => JsonSerializer.Deserialize<Job>(body, JobJson.Options)!;
+    private static Job Parse(string body)
+    {
+        try { return JsonSerializer.Deserialize<Job>(body, JobJson.Options) ?? throw new UnreadableJobException("a stored job is null", null); }
+        // Not the request's fault: surfaced as a server error, never as a 400 "malformed JSON" of the client's body.
+        catch (JsonException e) { throw new UnreadableJobException($"a stored job cannot be read: {e.Message}", e); }
+    }
+
+    private static Job? TryParse(string body)
+    {
+        try { return Parse(body); }
+        catch (UnreadableJobException) { return null; }
+    }
 
     protected int Exec(string sql, params (string Name, object Value)[] args)
     {
@@ -177,3 +190,6 @@ public abstract class JobStore : IDisposable
         return cmd;
     }
 }
+
+/// <summary>A stored job row that does not parse: a server-side fault (500), not a bad request.</summary>
+public sealed class UnreadableJobException(string message, Exception? inner) : Exception(message, inner);

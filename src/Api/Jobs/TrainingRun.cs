@@ -19,6 +19,9 @@ namespace NeuralService.Api.Jobs;
 /// run of a job that has a checkpoint continues from it.</summary>
 public sealed class TrainingRun(JobService jobs, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options, ILogger<TrainingRun> log)
 {
+    /// <summary>The full path of the data directory (error messages are made relative to it).</summary>
+    public string DataDirectory => options.Value.DataDirectory();
+
     /// <summary>The checkpoint of a job after <paramref name="epoch"/> epochs. One file per epoch count, and the previous
     /// one is removed only after the store records the new count, so a process killed between the two writes still
     /// leaves the store pointing at a whole checkpoint that matches the job's history.</summary>
@@ -40,6 +43,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
     public async Task<Job> RunAsync(Job job, string owner, CancellationToken ct)
     {
         var r = job.Request;
+        JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
         var model = KerasModelJson.Read(json);
         var info = datasets.Get(r.Dataset);
@@ -67,7 +71,10 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
             InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress],
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         job = progress.Job with { Device = trainer.DeviceReport };
-        if (ct.IsCancellationRequested || progress.Lost) return job;
+        if (progress.Lost) return job;
+        // A model whose loss overflowed has NaN/inf weights: it answers NaN for everything, so it is not registered.
+        if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
+        if (ct.IsCancellationRequested) return job;
 
         var onnx = model.ToOnnx();
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
@@ -92,6 +99,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         private bool _epochComplete;
         public Job Job { get; private set; } = job;
         public bool Lost { get; private set; }
+        public string? Diverged { get; private set; }
 
         public override void OnEpochBegin(ITrainingControl control, int epoch) => _epochComplete = false;
 
@@ -99,6 +107,12 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         {
             _epochComplete = batch + 1 == batches;
             if (ct.IsCancellationRequested) control.StopTraining = true;
+            if (Diverged is null && logs.TryGetValue("loss", out var loss) && !double.IsFinite(loss))
+            {
+                Diverged = $"training diverged: the loss became {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)} at epoch {Job.Epoch + 1}, " +
+                           $"batch {batch + 1}; lower compile.learning_rate or rescale the features";
+                control.StopTraining = true;
+            }
             // Batch events at most every 100 ms, so fast small batches do not flood listeners.
             var now = Environment.TickCount64;
             if (now - _lastBatchEvent < 100 && batch + 1 != batches) return;

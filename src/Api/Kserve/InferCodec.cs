@@ -44,7 +44,10 @@ public static class InferCodec
             var count = shape.Aggregate(1L, (p, d) => p * d);
             if (input.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("binary_data_size", out var sizeEl))
             {
-                if (!sizeEl.TryGetInt64(out var size) || size < 0 || size > binary.Length - offset)
+                // TryGetInt64 throws on a string, null or bool: the kind is checked first so those are a 400, not a 500.
+                if (sizeEl.ValueKind != JsonValueKind.Number || !sizeEl.TryGetInt64(out var size) || size < 0)
+                    throw ApiException.BadRequest($"{what}: binary_data_size {sizeEl.GetRawText()} is not a non-negative integer");
+                if (size > binary.Length - offset)
                     throw ApiException.BadRequest($"{what}: binary_data_size {sizeEl.GetRawText()} exceeds the {binary.Length - offset} binary bytes left");
                 var chunk = binary.Slice(offset, (int)size).ToArray();
                 offset += (int)size;
@@ -96,7 +99,7 @@ public static class InferCodec
         var total = 1.0;
         foreach (var d in s.EnumerateArray())
         {
-            if (!d.TryGetInt64(out var v) || v < 0) throw ApiException.BadRequest($"{what}: shape entry {d.GetRawText()} is not a non-negative integer");
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var v) || v < 0) throw ApiException.BadRequest($"{what}: shape entry {d.GetRawText()} is not a non-negative integer");
             total *= v;
             dims[i++] = v;
         }

@@ -78,9 +78,10 @@ public sealed class InferenceEngine : IAsyncDisposable
     {
         var key = version.ToString();
         Entry entry;
+        Entry? stale = null;
         lock (_lock)
         {
-            if (_entries.TryGetValue(key, out var node))
+            if (_entries.TryGetValue(key, out var node) && node.Value.Sha256 == version.Sha256)
             {
                 _lru.Remove(node);
                 _lru.AddFirst(node);
@@ -88,10 +89,14 @@ public sealed class InferenceEngine : IAsyncDisposable
             }
             else
             {
-                entry = new Entry(key, version.SizeBytes, new Lazy<Task<ModelRunner>>(() => Task.Run(() => Load(version))));
+                // A loaded entry under this key with another file is a model deleted elsewhere and its name reused:
+                // it must never answer for the new file.
+                if (node is not null) { _lru.Remove(node); stale = node.Value; }
+                entry = new Entry(key, version.Sha256, version.SizeBytes, new Lazy<Task<ModelRunner>>(() => Task.Run(() => Load(version))));
                 _entries[key] = _lru.AddFirst(entry);
             }
         }
+        if (stale is not null) Release(stale);
         try
         {
             var runner = await entry.Runner.Value.WaitAsync(ct);
@@ -104,6 +109,46 @@ public sealed class InferenceEngine : IAsyncDisposable
                 if (_entries.TryGetValue(key, out var node) && node.Value == entry) { _entries.Remove(key); _lru.Remove(node); }
             throw;
         }
+    }
+
+    /// <summary>Unloads every loaded version of <paramref name="model"/> (or only <paramref name="version"/>), so a
+    /// deleted model stops being served at once. Requests already queued on a batcher finish first.</summary>
+    public void Unload(string model, int? version = null)
+    {
+        var removed = new List<Entry>();
+        lock (_lock)
+        {
+            for (var node = _lru.First; node is not null;)
+            {
+                var next = node.Next;
+                var (m, v) = SplitKey(node.Value.Key);
+                if (m == model && (version is null || v == version))
+                {
+                    _lru.Remove(node);
+                    _entries.Remove(node.Value.Key);
+                    removed.Add(node.Value);
+                }
+                node = next;
+            }
+        }
+        foreach (var e in removed)
+        {
+            _options.Log?.Invoke($"unloading {e.Key} (deleted)");
+            Release(e);
+        }
+    }
+
+    private static (string Model, int Version) SplitKey(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return (key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static void Release(Entry e)
+    {
+        if (!e.Runner.IsValueCreated) return;
+        _ = e.Runner.Value.ContinueWith(t => { if (t.IsCompletedSuccessfully) return t.Result.DisposeAsync().AsTask(); return Task.CompletedTask; },
+            TaskScheduler.Default).Unwrap();
     }
 
     private void EvictOverflow(string keep)
@@ -192,5 +237,5 @@ public sealed class InferenceEngine : IAsyncDisposable
         }
     }
 
-    private sealed record Entry(string Key, long Bytes, Lazy<Task<ModelRunner>> Runner);
+    private sealed record Entry(string Key, string Sha256, long Bytes, Lazy<Task<ModelRunner>> Runner);
 }

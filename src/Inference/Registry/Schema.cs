@@ -40,6 +40,13 @@ public static class Schema
                 PRIMARY KEY (model_name, version, tag_key),
                 FOREIGN KEY (model_name, version) REFERENCES model_versions(model_name, version) ON DELETE CASCADE);
             """),
+        // A deleted model's name keeps counting, so a later model of that name never reuses a version number (a
+        // client or replica holding "m/1" must not silently get a different model).
+        new(2, "next version of deleted model names", """
+            CREATE TABLE retired_model_names (
+                name TEXT PRIMARY KEY,
+                next_version BIGINT NOT NULL);
+            """),
     ];
 
     public static int Latest => Migrations[^1].Version;

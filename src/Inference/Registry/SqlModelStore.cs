@@ -85,7 +85,11 @@ public abstract class SqlModelStore : IModelStore
         await using var c = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(c, ct);
         var now = Now();
-        await ExecAsync(c, tx, "INSERT INTO models (name, description, next_version, created_at) VALUES (@n, @d, 1, @t) ON CONFLICT (name) DO NOTHING", ct,
+        await ExecAsync(c, tx, """
+            INSERT INTO models (name, description, next_version, created_at)
+            VALUES (@n, @d, COALESCE((SELECT r.next_version FROM retired_model_names r WHERE r.name = @n), 1), @t)
+            ON CONFLICT (name) DO NOTHING
+            """, ct,
             ("n", v.Model), ("d", v.Description), ("t", now));
         if (v.Description is not null)
             await ExecAsync(c, tx, "UPDATE models SET description = @d WHERE name = @n", ct, ("n", v.Model), ("d", v.Description));
@@ -222,6 +226,10 @@ public abstract class SqlModelStore : IModelStore
         await ExecAsync(c, tx, "DELETE FROM aliases WHERE model_name = @n", ct, ("n", model));
         await ExecAsync(c, tx, "DELETE FROM tags WHERE model_name = @n", ct, ("n", model));
         await ExecAsync(c, tx, "DELETE FROM model_versions WHERE model_name = @n", ct, ("n", model));
+        await ExecAsync(c, tx, """
+            INSERT INTO retired_model_names (name, next_version) SELECT name, next_version FROM models WHERE name = @n
+            ON CONFLICT (name) DO UPDATE SET next_version = excluded.next_version
+            """, ct, ("n", model));
         await ExecAsync(c, tx, "DELETE FROM models WHERE name = @n", ct, ("n", model));
         await tx.CommitAsync(ct);
         return versions;

@@ -20,11 +20,25 @@ public static class Idx
     public static DataArray Read(Stream stream, string name = "<stream>")
     {
         var header = ReadHeader(stream, name);
+        CheckDeclaredSize(stream, header.DType, header.Shape, name, "IDX");
         var result = DataArray.Zeros(header.DType, header.Shape);
         var bytes = result.WritableBytes();
         ReadExactly(stream, bytes, name, header.Shape[0]);
         SwapToLittleEndian(bytes, DTypes.Size(header.DType));
         return result;
+    }
+
+    /// <summary>A file header is untrusted: the size it declares is checked before anything is allocated for it, against
+    /// what one array can hold and, where the stream knows its length, against the bytes that actually follow.</summary>
+    internal static void CheckDeclaredSize(Stream stream, DType dtype, IReadOnlyList<int> shape, string name, string format)
+    {
+        long elements = 1;
+        foreach (var d in shape) elements = d == 0 || elements == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
+        var declared = elements > Array.MaxLength ? long.MaxValue : elements * DTypes.Size(dtype);
+        if (declared > Array.MaxLength)
+            throw new DataFormatException($"{name}: {format} shape ({string.Join(", ", shape)}) declares more than {Array.MaxLength} elements or bytes");
+        if (stream.CanSeek && declared > stream.Length - stream.Position)
+            throw new DataFormatException($"{name}: file ends early: its {format} shape ({string.Join(", ", shape)}) declares {declared} bytes of data but only {stream.Length - stream.Position} follow");
     }
 
     /// <summary>The element type and shape in an IDX header.</summary>

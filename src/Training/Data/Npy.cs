@@ -54,6 +54,7 @@ public static partial class Npy
             throw new DataFormatException($"{name}: fortran_order=True arrays are not supported; save it in C order (np.ascontiguousarray)");
         // A 0-d array is one scalar; give it a sample axis of 1.
         if (shape.Length == 0) shape = [1];
+        Idx.CheckDeclaredSize(stream, dtype, shape, name, ".npy");
         var array = DataArray.Zeros(dtype, shape);
         var bytes = array.WritableBytes();
         Idx.ReadExactly(stream, bytes, name, shape[0]);

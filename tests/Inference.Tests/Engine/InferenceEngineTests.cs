@@ -93,6 +93,25 @@ public sealed class InferenceEngineTests
     }
 
     [Fact]
+    public async Task Unload_drops_a_models_sessions_and_a_cached_session_of_another_file_is_never_served()
+    {
+        await using var f = await EngineFixture.CreateAsync();
+        var x = NamedTensor.Create("x", new float[300], 300);
+        var one = await f.Registry.RegisterAsync("m", TestModels.Large(300, 1));
+        var two = await f.Registry.RegisterAsync("n", TestModels.Large(300, 2));
+        Assert.Equal(1f, (await f.Engine.InferAsync(one, [x]))[0].As<float>()[0]);
+        Assert.Equal(2f, (await f.Engine.InferAsync(two, [x]))[0].As<float>()[0]);
+        f.Engine.Unload("m");
+        Assert.Equal(["n/1"], f.Engine.LoadedVersions);
+        // "m/1" loaded again, then the same name and number standing for another file (a model deleted and its
+        // number reissued by a registry that reused numbers): the new file answers, not the cached session.
+        Assert.Equal(1f, (await f.Engine.InferAsync(one, [x]))[0].As<float>()[0]);
+        var reissued = one with { Sha256 = two.Sha256, SizeBytes = two.SizeBytes };
+        Assert.Equal(2f, (await f.Engine.InferAsync(reissued, [x]))[0].As<float>()[0]);
+        Assert.Equal(["m/1", "n/1"], f.Engine.LoadedVersions);
+    }
+
+    [Fact]
     public async Task Cuda_falls_back_to_cpu_with_one_log_line()
     {
         await using var f = await EngineFixture.CreateAsync();

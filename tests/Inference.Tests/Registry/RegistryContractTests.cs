@@ -109,6 +109,11 @@ public abstract class RegistryContractTests : IDisposable
         Assert.False(File.Exists(r.FilePath(v1)));
         await Assert.ThrowsAsync<ModelNotFoundException>(() => r.ResolveAsync("m"));
         await Assert.ThrowsAsync<ModelNotFoundException>(() => r.DeleteModelAsync("m"));
+        // Not after deleting the whole model either: the name keeps counting, also when reopened.
+        Assert.Equal(4, (await r.RegisterAsync("m", TestModels.Affine(features: 5))).Version);
+        await r.DeleteModelAsync("m");
+        Assert.Equal(5, (await (await OpenAsync()).RegisterAsync("m", TestModels.Affine(features: 5))).Version);
+        await r.DeleteModelAsync("m");
         await r.RegisterAsync("n", TestModels.Affine());
         await r.DeleteModelAsync("n"); // no aliases: no force needed
         Assert.Empty(await r.ListModelsAsync());
