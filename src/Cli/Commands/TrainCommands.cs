@@ -52,10 +52,15 @@ public static class TrainCommands
         var device = DeviceOption();
         var seed = new Option<int>("--seed") { Description = "Seed for initialization, dropout and shuffling" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Directory to write", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the --out directory if it exists (by default an existing run is kept and training refused)" };
         var command = new Command("train", "Train a model config on a dataset and write the trained model, checkpoint and history")
-            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output };
+            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output, overwrite };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
+            var target = parse.GetValue(output)!.FullName;
+            // Checked before any work: a finished run is not replaced by accident, nor found out after an hour of training.
+            if (!parse.GetValue(overwrite) && (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+                throw new ArgumentException($"--out '{parse.GetValue(output)}' already exists; pass --overwrite to replace it, or choose another directory");
             var model = KerasModelJson.ReadFile(parse.GetValue(spec)!.FullName);
             var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit));
             var outputs = model.OutputNames;
@@ -71,7 +76,6 @@ public static class TrainCommands
                 LossWeights = weights is null ? null : outputs.Zip(weights).ToDictionary(),
                 OutputMetrics = single ? null : outputs.Zip(metricLists).ToDictionary(),
             };
-            var target = parse.GetValue(output)!.FullName;
             var stderr = parse.InvocationConfiguration.Error;
             using var trainer = new Trainer(model, Device(parse.GetValue(device)!), parse.GetValue(seed));
             settings.Compile(trainer);

@@ -22,6 +22,16 @@ public sealed class HealthEndpointsTests : IDisposable
     }
 
     [Fact]
+    public async Task TheRootLeadsToTheApiDocumentation()
+    {
+        var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var root = await client.GetAsync("/");
+        Assert.Equal(HttpStatusCode.Redirect, root.StatusCode);
+        Assert.Equal("/swagger", root.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, (await _app.CreateClient().GetAsync("/")).StatusCode);
+    }
+
+    [Fact]
     public async Task LiveAndReadyAnswerWhenStorageIsReachable()
     {
         var client = _app.CreateClient();

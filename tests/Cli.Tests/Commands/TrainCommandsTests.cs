@@ -122,6 +122,24 @@ public sealed class TrainCommandsTests : IDisposable
     }
 
     [Fact]
+    public void AnExistingRunIsKeptUnlessOverwriteIsGiven()
+    {
+        var output = Path.Combine(_dir.FullName, "run");
+        string[] train = ["train", Write("r.json", Regression), "--data", LinearCsv(), "--epochs", "1", "--device", "cpu", "--out", output];
+        Assert.Equal(0, CliRunner.Run(train).Exit);
+        var model = Path.Combine(output, "model.onnx");
+        var written = File.ReadAllBytes(model);
+
+        var (exit, _, err) = CliRunner.Run(train);
+        Assert.Equal(1, exit);
+        Assert.Contains("already exists; pass --overwrite", err);
+        Assert.Equal(written, File.ReadAllBytes(model));
+
+        Assert.Equal(0, CliRunner.Run([.. train, "--seed", "7", "--overwrite"]).Exit);
+        Assert.NotEqual(written, File.ReadAllBytes(model));
+    }
+
+    [Fact]
     public void EvaluateOfADirectoryWithoutATrainedModelFails()
     {
         var (exit, _, err) = CliRunner.Run("evaluate", _dir.FullName, "--data", LinearCsv());
