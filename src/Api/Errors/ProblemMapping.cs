@@ -29,6 +29,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         // ReadFormAsync over its multipart limits.
         InvalidDataException => (400, "Invalid data"),
         JsonException => (400, "Malformed JSON"),
+        BadHttpRequestException { InnerException: JsonException } b when b.StatusCode == 400 => (400, "Malformed JSON"),
         BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Payload too large" : "Bad request"),
         // Domain code reports bad user-supplied settings (unknown optimizer, loss…) as argument errors.
         ArgumentException => (400, "Invalid argument"),
@@ -52,10 +53,87 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
                 Status = status,
                 Title = title,
                 Detail = mapped is null ? "an unexpected error occurred; see the server log"
+                    : UnknownFieldDetail(http, exception) is { } unknown ? unknown
                     : Redact(exception.Message, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.NeuralOptions>>().Value.DataDirectory),
                 Type = $"https://httpstatuses.io/{status}",
             },
         });
+    }
+
+    /// <summary>For a request body refused by the strict JSON options (a field no request DTO has): which field, by its
+    /// JSON path, and what that object accepts. Null for any other error. The field is found by walking the endpoint's
+    /// body type along the exception's path rather than by reading the serializer's message, which names .NET types.</summary>
+    public static string? UnknownFieldDetail(HttpContext http, Exception exception)
+    {
+        var json = exception as JsonException ?? exception.InnerException as JsonException;
+        if (json?.Path is not { } path) return null;
+        // The exception handler has cleared the request's endpoint by now; its feature keeps the one that threw.
+        var endpoint = http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var bodyType = endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        if (bodyType is null) return null;
+        var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        return UnknownFieldDetail(options, bodyType, path);
+    }
+
+    /// <summary>The detail for <paramref name="path"/> (<c>$.fit.epoch</c>) in a body of <paramref name="bodyType"/>
+    /// when its last segment is a member that object does not have; null when it does (a wrong value, not a wrong name).</summary>
+    public static string? UnknownFieldDetail(JsonSerializerOptions options, Type bodyType, string path)
+    {
+        var segments = JsonPathSegments(path);
+        if (segments is null || segments.Count == 0 || segments[^1].Index) return null;
+        var info = options.GetTypeInfo(bodyType);
+        var shown = new System.Text.StringBuilder();
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            var (name, index) = segments[i];
+            Type? next = index
+                ? info.Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable ? info.ElementType : null
+                : info.Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object ? info.Properties.FirstOrDefault(p => p.Name == name)?.PropertyType : null;
+            if (next is null) return null;
+            info = options.GetTypeInfo(Nullable.GetUnderlyingType(next) ?? next);
+            shown.Append(index ? $"[{name}]" : shown.Length == 0 ? name : "." + name);
+        }
+        if (info.Kind != System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object) return null;
+        var last = segments[^1].Name;
+        if (info.Properties.Any(p => p.Name == last)) return null;
+        var parent = shown.ToString();
+        var field = parent.Length == 0 ? last : $"{parent}.{last}";
+        var accepted = string.Join(", ", info.Properties.Where(p => p.Set is not null || p.AssociatedParameter is not null).Select(p => p.Name));
+        return $"unknown field '{field}'; {(parent.Length == 0 ? "the request body" : $"'{parent}'")} accepts {accepted}";
+    }
+
+    /// <summary>Splits System.Text.Json's exception paths (<c>$.a.b</c>, <c>$.a[0]</c>, <c>$['odd name']</c>).</summary>
+    private static List<(string Name, bool Index)>? JsonPathSegments(string path)
+    {
+        if (!path.StartsWith('$')) return null;
+        var segments = new List<(string, bool)>();
+        var i = 1;
+        while (i < path.Length)
+        {
+            if (path[i] == '.')
+            {
+                var end = path.IndexOfAny(['.', '['], i + 1);
+                if (end < 0) end = path.Length;
+                segments.Add((path[(i + 1)..end], false));
+                i = end;
+            }
+            else if (path.AsSpan(i).StartsWith("['"))
+            {
+                var end = path.IndexOf("']", i + 2, StringComparison.Ordinal);
+                if (end < 0) return null;
+                segments.Add((path[(i + 2)..end], false));
+                i = end + 2;
+            }
+            else if (path[i] == '[')
+            {
+                var end = path.IndexOf(']', i + 1);
+                if (end < 0) return null;
+                segments.Add((path[(i + 1)..end], true));
+                i = end + 1;
+            }
+            else return null;
+        }
+        return segments;
     }
 
     /// <summary>A message with the server's data directory made relative to it (<c>datasets/ds-…/features.npy</c>):

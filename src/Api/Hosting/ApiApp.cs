@@ -38,6 +38,10 @@ public static class ApiApp
             j.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.SnakeCaseLower));
             // A diverged epoch's NaN loss is written "NaN" (as the job store does) instead of failing the response midway.
             j.SerializerOptions.NumberHandling |= System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            // Request bodies are strict, as the OpenAPI schemas say (additionalProperties: false): a misspelt field
+            // ("fit": {"epoch": 1}) is refused instead of silently training with defaults. Open members (Keras model
+            // JSON, loss/metrics forms) are JsonElement and stay open.
+            j.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
         });
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();
