@@ -49,3 +49,10 @@ public sealed class ModelExecutionException(string message, Exception? inner = n
 {
     public override ErrorKind Kind => ErrorKind.Invalid;
 }
+
+/// <summary>A model needs more memory than one model may take (estimated from its graph, or measured at load); 422,
+/// as the file is well-formed but cannot be served here.</summary>
+public sealed class ModelMemoryException(string message) : InferenceServiceException(message)
+{
+    public override ErrorKind Kind => ErrorKind.Invalid;
+}

@@ -22,6 +22,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
             ErrorKind.Overloaded => (429, "Too many requests"),
             ErrorKind.TooLarge => (413, "Payload too large"),
             _ when s is ModelExecutionException => (422, "Model execution failed"),
+            _ when s is ModelMemoryException => (422, "Model over memory budget"),
             _ => (400, "Invalid request"),
         },
         GraphException => (422, "Invalid model definition"),

@@ -26,6 +26,16 @@ public sealed class NeuralOptions : IValidatableObject
     [Range(0, 60_000)] public int ServingResolveTtlMs { get; set; } = 1000;
     /// <summary>Try CUDA for inference sessions.</summary>
     public bool UseCuda { get; set; } = true;
+    /// <summary>Most memory one served model may take: its constants are checked at upload (a graph whose
+    /// ConstantOfShape/Expand/Tile/Range or initializers need more is refused, 422), and what its load and a first run
+    /// take is measured at load (over it: refused, 422).</summary>
+    public long MaxModelMemoryBytes { get; set; } = 2L << 30;
+    /// <summary>The inference session cache holds loaded models up to this much measured memory, unloading the least
+    /// recently used beyond it.</summary>
+    public long SessionCacheBytes { get; set; } = 4L << 30;
+    /// <summary>Most bytes a dataset upload may expand to once decompressed and read (gzip IDX, NPZ members, any
+    /// declared array size); over it the upload is refused with 413 and nothing is kept.</summary>
+    public long MaxDecompressedBytes { get; set; } = 2L << 30;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext context)
     {
@@ -38,6 +48,9 @@ public sealed class NeuralOptions : IValidatableObject
         if (Batcher.QueueCapacity < 1) yield return new ValidationResult($"Neural:Batcher:QueueCapacity must be at least 1, got {Batcher.QueueCapacity}");
         if (Limits.MaxRequestBytes < 1024) yield return new ValidationResult($"Neural:Limits:MaxRequestBytes must be at least 1024, got {Limits.MaxRequestBytes}");
         if (Limits.MaxUploadBytes < 1024) yield return new ValidationResult($"Neural:Limits:MaxUploadBytes must be at least 1024, got {Limits.MaxUploadBytes}");
+        if (MaxModelMemoryBytes < 1 << 20 || MaxModelMemoryBytes > SessionCacheBytes)
+            yield return new ValidationResult($"Neural:MaxModelMemoryBytes must be at least 1 MiB (1048576) and at most Neural:SessionCacheBytes ({SessionCacheBytes}), got {MaxModelMemoryBytes}");
+        if (MaxDecompressedBytes < 1024) yield return new ValidationResult($"Neural:MaxDecompressedBytes must be at least 1024, got {MaxDecompressedBytes}");
         if (RateLimit.PermitLimit < 1 || RateLimit.WindowSeconds < 1)
             yield return new ValidationResult($"Neural:RateLimit needs PermitLimit ≥ 1 and WindowSeconds ≥ 1, got {RateLimit.PermitLimit}/{RateLimit.WindowSeconds}");
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using NeuralService.Inference.Engine;
+using NeuralService.Inference.Import;
 using NeuralService.Inference.Registry;
 
 namespace NeuralService.Api.Hosting;
@@ -23,9 +24,10 @@ public static class NeuralServices
         {
             var o = sp.GetRequiredService<IOptions<NeuralOptions>>().Value;
             var dir = Path.GetFullPath(o.DataDirectory);
+            var limits = new ImportLimits { MaxModelMemoryBytes = o.MaxModelMemoryBytes };
             var registry = o.Storage.Provider == "postgres"
-                ? ModelRegistry.OpenPostgresAsync(o.Storage.ConnectionString!, dir).GetAwaiter().GetResult()
-                : ModelRegistry.OpenSqliteAsync(dir).GetAwaiter().GetResult();
+                ? ModelRegistry.OpenPostgresAsync(o.Storage.ConnectionString!, dir, limits).GetAwaiter().GetResult()
+                : ModelRegistry.OpenSqliteAsync(dir, limits).GetAwaiter().GetResult();
             registry.ServingResolveTtl = TimeSpan.FromMilliseconds(o.ServingResolveTtlMs);
             return registry;
         });
@@ -36,6 +38,8 @@ public static class NeuralServices
             return new InferenceEngine(sp.GetRequiredService<ModelRegistry>(), new EngineOptions
             {
                 UseCuda = o.UseCuda,
+                MaxModelMemoryBytes = o.MaxModelMemoryBytes,
+                CacheBytes = o.SessionCacheBytes,
                 Batching = new BatchingOptions
                 {
                     MaxBatchSize = o.Batcher.MaxBatchSize,

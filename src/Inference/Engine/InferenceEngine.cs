@@ -1,12 +1,17 @@
 using Microsoft.ML.OnnxRuntime;
+using NeuralService.Inference.Import;
 using NeuralService.Inference.Registry;
 
 namespace NeuralService.Inference.Engine;
 
 public sealed record EngineOptions
 {
-    /// <summary>Bound of the session cache, counted as the sum of loaded model file sizes.</summary>
+    /// <summary>Bound of the session cache, counted as the sum of the loaded models' measured memory
+    /// (<see cref="ModelRunner.MemoryBytes"/>); least recently used models are unloaded to stay under it.</summary>
     public long CacheBytes { get; init; } = 4L << 30;
+    /// <summary>Most memory one model may take: its constants (checked before ONNX Runtime sees the file) and the
+    /// native memory its load and a first run took. A model over it is refused with <see cref="ModelMemoryException"/>.</summary>
+    public long MaxModelMemoryBytes { get; init; } = 2L << 30;
     public BatchingOptions Batching { get; init; } = new();
     /// <summary>Try the CUDA execution provider first (falls back to CPU with one log line).</summary>
     public bool UseCuda { get; init; } = true;
@@ -29,6 +34,9 @@ public sealed class InferenceEngine : IAsyncDisposable
     private readonly Dictionary<string, LinkedListNode<Entry>> _entries = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _lru = new(); // most recently used first
     private int _cudaState; // 0 untried, 1 available, -1 unavailable
+    /// <summary>Files refused for memory, by SHA-256, with the reason.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _refused = new(StringComparer.Ordinal);
+    private static readonly object MeasureGate = new();
 
     public InferenceEngine(ModelRegistry registry, EngineOptions? options = null)
     {
@@ -36,6 +44,9 @@ public sealed class InferenceEngine : IAsyncDisposable
         _options = options ?? new EngineOptions();
         _options.Batching.Validate();
         if (_options.CacheBytes < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.CacheBytes, "CacheBytes must be positive");
+        if (_options.MaxModelMemoryBytes < 1 || _options.MaxModelMemoryBytes > _options.CacheBytes)
+            throw new ArgumentOutOfRangeException(nameof(options), _options.MaxModelMemoryBytes,
+                $"MaxModelMemoryBytes must be positive and at most CacheBytes ({_options.CacheBytes}), got {_options.MaxModelMemoryBytes}");
     }
 
     /// <summary>Versions currently loaded, most recently used first.</summary>
@@ -44,6 +55,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         get { lock (_lock) return _lru.Select(e => e.Key).ToList(); }
     }
 
+    /// <summary>The cache's size: measured memory of the loaded models (file size for those still loading).</summary>
     public long LoadedBytes
     {
         get { lock (_lock) return _lru.Sum(e => e.Bytes); }
@@ -96,10 +108,11 @@ public sealed class InferenceEngine : IAsyncDisposable
                 _entries[key] = _lru.AddFirst(entry);
             }
         }
-        if (stale is not null) Release(stale);
+        if (stale is not null) _ = Release(stale);
         try
         {
             var runner = await entry.Runner.Value.WaitAsync(ct);
+            lock (_lock) entry.Bytes = runner.MemoryBytes;
             EvictOverflow(key);
             return runner;
         }
@@ -113,7 +126,10 @@ public sealed class InferenceEngine : IAsyncDisposable
 
     /// <summary>Unloads every loaded version of <paramref name="model"/> (or only <paramref name="version"/>), so a
     /// deleted model stops being served at once. Requests already queued on a batcher finish first.</summary>
-    public void Unload(string model, int? version = null)
+    public void Unload(string model, int? version = null) => _ = UnloadAsync(model, version);
+
+    /// <summary><see cref="Unload"/>, completing once the unloaded sessions are released.</summary>
+    public Task UnloadAsync(string model, int? version = null)
     {
         var removed = new List<Entry>();
         lock (_lock)
@@ -131,11 +147,9 @@ public sealed class InferenceEngine : IAsyncDisposable
                 node = next;
             }
         }
-        foreach (var e in removed)
-        {
-            _options.Log?.Invoke($"unloading {e.Key} (deleted)");
-            Release(e);
-        }
+        foreach (var e in removed) _options.Log?.Invoke($"unloading {e.Key} (deleted)");
+        foreach (var e in removed) _refused.TryRemove(e.Sha256, out _);
+        return Task.WhenAll(removed.Select(Release));
     }
 
     private static (string Model, int Version) SplitKey(string key)
@@ -144,10 +158,10 @@ public sealed class InferenceEngine : IAsyncDisposable
         return (key[..slash], int.Parse(key[(slash + 1)..], System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static void Release(Entry e)
+    private static Task Release(Entry e)
     {
-        if (!e.Runner.IsValueCreated) return;
-        _ = e.Runner.Value.ContinueWith(t => { if (t.IsCompletedSuccessfully) return t.Result.DisposeAsync().AsTask(); return Task.CompletedTask; },
+        if (!e.Runner.IsValueCreated) return Task.CompletedTask;
+        return e.Runner.Value.ContinueWith(t => { if (t.IsCompletedSuccessfully) return t.Result.DisposeAsync().AsTask(); return Task.CompletedTask; },
             TaskScheduler.Default).Unwrap();
     }
 
@@ -172,7 +186,7 @@ public sealed class InferenceEngine : IAsyncDisposable
         }
         foreach (var e in evicted)
         {
-            _options.Log?.Invoke($"unloading {e.Key} (session cache over {_options.CacheBytes} bytes)");
+            _options.Log?.Invoke($"unloading {e.Key} ({e.Bytes} bytes; session cache over {_options.CacheBytes} bytes)");
             // Queued requests finish first; the session is disposed after.
             _ = e.Runner.Value.Result.DisposeAsync().AsTask();
         }
@@ -180,24 +194,72 @@ public sealed class InferenceEngine : IAsyncDisposable
 
     private ModelRunner Load(ModelVersion version)
     {
+        // A refused model would take the same memory again on every request that names it.
+        if (_refused.TryGetValue(version.Sha256, out var refusal)) throw new ModelMemoryException(refusal);
         var path = _registry.FilePath(version);
-        var options = SessionOptionsFor();
-        InferenceSession session;
+        var constants = ConstantBytes(version, path);
+        ModelRunner runner;
+        long measured;
+        // One load at a time in the process, so the growth measured is this model's.
+        lock (MeasureGate)
+        {
+            var before = NativeMemory.InUseBytes();
+            var options = SessionOptionsFor();
+            InferenceSession session;
+            try
+            {
+                session = new InferenceSession(path, options);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new InvalidModelException($"{version} cannot be loaded: {e.Message}", e);
+            }
+            finally
+            {
+                options.Dispose();
+            }
+            runner = new ModelRunner(version, session, _options.Batching);
+            if (_options.WarmUp) runner.WarmUp(_options.Log);
+            measured = NativeMemory.InUseBytes() - before;
+        }
+        runner.MemoryBytes = Math.Max(measured, Math.Max(constants, version.SizeBytes));
+        if (runner.MemoryBytes > _options.MaxModelMemoryBytes)
+        {
+            runner.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            Refuse(version, $"{version} took {runner.MemoryBytes} bytes of memory to load and run once, over the "
+                + $"{_options.MaxModelMemoryBytes}-byte model memory budget (Neural:MaxModelMemoryBytes); it is not served");
+        }
+        _options.Log?.Invoke($"loaded {version}: {runner.MemoryBytes} bytes (measured {measured}, constants {constants}, file {version.SizeBytes})");
+        return runner;
+    }
+
+    /// <summary>What the graph's constants need (<see cref="ConstantMemory"/>), checked before ONNX Runtime folds them:
+    /// a model stored before the budget existed, or under a larger one, must not get to allocate it.</summary>
+    private long ConstantBytes(ModelVersion version, string path)
+    {
+        Onnx.ModelProto model;
         try
         {
-            session = new InferenceSession(path, options);
+            using var file = File.OpenRead(path);
+            model = Onnx.ModelProto.Parser.ParseFrom(file);
         }
-        catch (OnnxRuntimeException e)
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
         {
             throw new InvalidModelException($"{version} cannot be loaded: {e.Message}", e);
         }
-        finally
-        {
-            options.Dispose();
-        }
-        var runner = new ModelRunner(version, session, _options.Batching, version.SizeBytes);
-        if (_options.WarmUp) runner.WarmUp(_options.Log);
-        return runner;
+        var estimate = ConstantMemory.Of(model);
+        if (estimate.Bytes > _options.MaxModelMemoryBytes)
+            Refuse(version, $"{version} needs at least {estimate.Bytes:0} bytes of memory for its constants, over the {_options.MaxModelMemoryBytes}-byte "
+                + $"model memory budget (Neural:MaxModelMemoryBytes); the largest is {estimate.Largest}, {estimate.LargestBytes:0} bytes");
+        return (long)Math.Min(estimate.Bytes, long.MaxValue);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void Refuse(ModelVersion version, string message)
+    {
+        _refused[version.Sha256] = message;
+        _options.Log?.Invoke(message);
+        throw new ModelMemoryException(message);
     }
 
     private SessionOptions SessionOptionsFor()
@@ -237,5 +299,12 @@ public sealed class InferenceEngine : IAsyncDisposable
         }
     }
 
-    private sealed record Entry(string Key, string Sha256, long Bytes, Lazy<Task<ModelRunner>> Runner);
+    private sealed class Entry(string Key, string Sha256, long Bytes, Lazy<Task<ModelRunner>> Runner)
+    {
+        public string Key { get; } = Key;
+        public string Sha256 { get; } = Sha256;
+        /// <summary>The file size until loaded, then the measured memory.</summary>
+        public long Bytes { get; set; } = Bytes;
+        public Lazy<Task<ModelRunner>> Runner { get; } = Runner;
+    }
 }

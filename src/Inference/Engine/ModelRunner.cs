@@ -11,18 +11,23 @@ public sealed class ModelRunner : IAsyncDisposable
     private readonly InferenceSession _session;
     private readonly string[] _outputNames;
 
-    internal ModelRunner(ModelVersion version, InferenceSession session, BatchingOptions batching, long approximateBytes)
+    internal ModelRunner(ModelVersion version, InferenceSession session, BatchingOptions batching)
     {
         Version = version;
         _session = session;
-        ApproximateBytes = approximateBytes;
         _outputNames = version.Signature.Outputs.Select(o => o.Name).ToArray();
         Batcher = new DynamicBatcher(Run, BatchPlan.ModeOf(version.Signature), batching, version.ToString());
     }
 
     public ModelVersion Version { get; }
     public DynamicBatcher Batcher { get; }
-    public long ApproximateBytes { get; }
+    /// <summary>Memory the loaded model holds: the larger of the native memory its load and first run took and what
+    /// its graph needs for constants (never less than its file), set once at load.</summary>
+    public long MemoryBytes { get; internal set; }
+
+    /// <summary>True once the session is released (the model was unloaded or evicted).</summary>
+    public bool IsDisposed => _disposed != 0;
+    private int _disposed;
 
     /// <summary>Runs inputs (in signature order) directly, bypassing the queue.</summary>
     public IReadOnlyList<NamedTensor> Run(IReadOnlyList<NamedTensor> inputs) => Run(inputs, quiet: false);
@@ -78,6 +83,7 @@ public sealed class ModelRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await Batcher.DisposeAsync();
         _session.Dispose();
     }

@@ -11,6 +11,9 @@ public sealed record ImportLimits
     public long MaxOpset { get; init; } = 17;
     /// <summary>Deepest nesting of subgraphs (If/Loop/Scan bodies).</summary>
     public int MaxGraphDepth { get; init; } = 32;
+    /// <summary>Most memory a model may need for its initializers and the tensors its constants fix the shape of
+    /// (<see cref="ConstantMemory"/>); null: not checked.</summary>
+    public long? MaxModelMemoryBytes { get; init; }
     /// <summary>When set, files are only imported from inside this directory (after resolving symlinks), so a
     /// caller-supplied source path cannot reach arbitrary server files (MLflow's recurring path-traversal CVEs).</summary>
     public string? ImportRoot { get; init; }

@@ -17,6 +17,13 @@ public static class ModelChecker
             if (o.Version > limits.MaxOpset)
                 throw new InvalidModelException($"model imports opset {o.Version} of the default ONNX domain; at most {limits.MaxOpset} is supported");
         CheckGraph(model.Graph, [], limits, depth: 0, "graph");
+        if (limits.MaxModelMemoryBytes is { } budget)
+        {
+            var estimate = ConstantMemory.Of(model);
+            if (estimate.Bytes > budget)
+                throw new ModelMemoryException($"model needs at least {estimate.Bytes:0} bytes of memory for its constants, over the "
+                    + $"{budget}-byte model memory budget (Neural:MaxModelMemoryBytes); the largest is {estimate.Largest}, {estimate.LargestBytes:0} bytes");
+        }
     }
 
     private static void CheckGraph(GraphProto graph, HashSet<string> outer, ImportLimits limits, int depth, string where)

@@ -16,7 +16,7 @@ public sealed class EngineFixture : IAsyncDisposable
     public List<string> Log { get; } = [];
 
     public static async Task<EngineFixture> CreateAsync(BatchingOptions? batching = null, long cacheBytes = 1L << 30,
-        OrtLoggingLevel ortLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING)
+        OrtLoggingLevel ortLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING, long? maxModelMemoryBytes = null)
     {
         var f = new EngineFixture();
         f.Registry = await ModelRegistry.OpenSqliteAsync(f._data.Path);
@@ -24,6 +24,7 @@ public sealed class EngineFixture : IAsyncDisposable
         {
             Batching = batching ?? new BatchingOptions(),
             CacheBytes = cacheBytes,
+            MaxModelMemoryBytes = maxModelMemoryBytes ?? cacheBytes,
             IntraOpThreads = 1,
             OrtLogLevel = ortLogLevel,
             Log = m => { lock (f.Log) f.Log.Add(m); },
