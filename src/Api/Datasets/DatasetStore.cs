@@ -38,10 +38,13 @@ public sealed partial class DatasetStore
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _root;
     private readonly string? _builtinDirectory;
+    /// <summary>Neural:MaxDecompressedBytes: what one dataset's files may expand to when read.</summary>
+    private readonly long _maxBytes;
 
     public DatasetStore(IOptions<NeuralOptions> options, IConfiguration config)
     {
         _root = Path.Combine(options.Value.DataDirectory(), "datasets");
+        _maxBytes = options.Value.MaxDecompressedBytes;
         _builtinDirectory = config["Neural:BuiltinDatasetDirectory"];
         Directory.CreateDirectory(_root);
     }
@@ -154,11 +157,17 @@ public sealed partial class DatasetStore
                         HasHeader = o.HasHeader, LabelColumn = o.LabelColumn, LabelIndex = o.LabelColumn is null ? o.LabelIndex ?? -1 : null, LabelType = type,
                     });
                 case "npy":
-                    return Pair(Npy.Read(f), l is null ? null : Npy.Read(l));
+                {
+                    var x = Npy.Read(f, _maxBytes);
+                    return Pair(x, l is null ? null : Npy.Read(l, _maxBytes - x.Length * DTypes.Size(x.DType)));
+                }
                 case "npz":
-                    return FromNpz(Npz.Read(f), o, info.FeaturesFile!);
+                    return FromNpz(Npz.Read(f, _maxBytes), o, info.FeaturesFile!);
                 default:
-                    return Pair(Idx.Read(f), l is null ? null : Idx.Read(l));
+                {
+                    var x = Idx.Read(f, _maxBytes);
+                    return Pair(x, l is null ? null : Idx.Read(l, _maxBytes - x.Length * DTypes.Size(x.DType)));
+                }
             }
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException or IOException and not FileNotFoundException)

@@ -32,7 +32,7 @@ public static class DatasetEndpoints
             })
             .WithName("UploadDataset").WithMetadata(new UploadEndpointAttribute()).DisableAntiforgery()
             .WithSummary("Upload a dataset").WithDescription("A multipart form: the features file (CSV, NPY, NPZ, IDX, gzipped IDX), optional labels "
-                + "file and how to read them. The file is read once to check it. Limit: Neural:Limits:MaxUploadBytes.")
+                + "file and how to read them. The file is read once to check it. Limits: Neural:Limits:MaxUploadBytes as uploaded, Neural:MaxDecompressedBytes once decompressed and read (413).")
             .Accepts<IFormFile>("multipart/form-data").Produces<DatasetInfo>(201).ProducesProblem(409).ProducesProblem(413);
 
         g.MapDelete("/{id}", (string id, DatasetStore store) =>

@@ -27,6 +27,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         },
         GraphException => (422, "Invalid model definition"),
         DataFormatException => (400, "Invalid data"),
+        DataTooLargeException => (413, "Payload too large"),
         // ReadFormAsync over its multipart limits.
         InvalidDataException => (400, "Invalid data"),
         JsonException => (400, "Malformed JSON"),

@@ -10,17 +10,17 @@ namespace NeuralService.Training.Data;
 /// </summary>
 public static class Idx
 {
-    /// <summary>Reads a whole IDX file.</summary>
-    public static DataArray Read(string path)
+    /// <summary>Reads a whole IDX file; <paramref name="maxBytes"/> bounds what it may expand to (gzip).</summary>
+    public static DataArray Read(string path, long maxBytes = long.MaxValue)
     {
         using var stream = OpenRead(path);
-        return Read(stream, path);
+        return Read(stream, path, maxBytes);
     }
 
-    public static DataArray Read(Stream stream, string name = "<stream>")
+    public static DataArray Read(Stream stream, string name = "<stream>", long maxBytes = long.MaxValue)
     {
         var header = ReadHeader(stream, name);
-        CheckDeclaredSize(stream, header.DType, header.Shape, name, "IDX");
+        CheckDeclaredSize(stream, header.DType, header.Shape, name, "IDX", maxBytes);
         var result = DataArray.Zeros(header.DType, header.Shape);
         var bytes = result.WritableBytes();
         ReadExactly(stream, bytes, name, header.Shape[0]);
@@ -29,14 +29,17 @@ public static class Idx
     }
 
     /// <summary>A file header is untrusted: the size it declares is checked before anything is allocated for it, against
-    /// what one array can hold and, where the stream knows its length, against the bytes that actually follow.</summary>
-    internal static void CheckDeclaredSize(Stream stream, DType dtype, IReadOnlyList<int> shape, string name, string format)
+    /// what one array can hold, against what the caller allows (<paramref name="maxBytes"/>: a small gzip or zip member
+    /// can declare gigabytes of zeros) and, where the stream knows its length, against the bytes that actually follow.</summary>
+    internal static void CheckDeclaredSize(Stream stream, DType dtype, IReadOnlyList<int> shape, string name, string format, long maxBytes = long.MaxValue)
     {
         long elements = 1;
         foreach (var d in shape) elements = d == 0 || elements == 0 ? 0 : elements > Array.MaxLength / d ? long.MaxValue : elements * d;
         var declared = elements > Array.MaxLength ? long.MaxValue : elements * DTypes.Size(dtype);
         if (declared > Array.MaxLength)
             throw new DataFormatException($"{name}: {format} shape ({string.Join(", ", shape)}) declares more than {Array.MaxLength} elements or bytes");
+        if (declared > maxBytes)
+            throw new DataTooLargeException($"{name}: {format} shape ({string.Join(", ", shape)}) declares {declared} bytes of data, over the {maxBytes}-byte limit on decompressed data");
         if (stream.CanSeek && declared > stream.Length - stream.Position)
             throw new DataFormatException($"{name}: file ends early: its {format} shape ({string.Join(", ", shape)}) declares {declared} bytes of data but only {stream.Length - stream.Position} follow");
     }

@@ -16,13 +16,14 @@ public static partial class Npy
 {
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    public static DataArray Read(string path)
+    public static DataArray Read(string path, long maxBytes = long.MaxValue)
     {
         using var s = File.OpenRead(path);
-        return Read(s, path);
+        return Read(s, path, maxBytes);
     }
 
-    public static DataArray Read(Stream stream, string name = "<npy>")
+    /// <param name="maxBytes">Most bytes of data the header may declare (checked before allocating).</param>
+    public static DataArray Read(Stream stream, string name = "<npy>", long maxBytes = long.MaxValue)
     {
         Span<byte> pre = stackalloc byte[8];
         Idx.ReadExactly(stream, pre, name, null);
@@ -54,7 +55,7 @@ public static partial class Npy
             throw new DataFormatException($"{name}: fortran_order=True arrays are not supported; save it in C order (np.ascontiguousarray)");
         // A 0-d array is one scalar; give it a sample axis of 1.
         if (shape.Length == 0) shape = [1];
-        Idx.CheckDeclaredSize(stream, dtype, shape, name, ".npy");
+        Idx.CheckDeclaredSize(stream, dtype, shape, name, ".npy", maxBytes);
         var array = DataArray.Zeros(dtype, shape);
         var bytes = array.WritableBytes();
         Idx.ReadExactly(stream, bytes, name, shape[0]);

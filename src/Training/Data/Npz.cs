@@ -6,18 +6,26 @@ namespace NeuralService.Training.Data;
 /// <summary>NumPy's .npz: a zip (stored or deflated) of .npy members, one per array name.</summary>
 public static class Npz
 {
-    /// <summary>Every array in the archive, keyed by member name without ".npy".</summary>
-    public static IReadOnlyDictionary<string, DataArray> Read(string path)
+    /// <summary>Every array in the archive, keyed by member name without ".npy". <paramref name="maxBytes"/> bounds
+    /// what all members together may expand to: each member's declared size (zip header and .npy header) is checked
+    /// before anything is allocated, and the bytes actually inflated are counted, so a member whose zip header
+    /// understates its size cannot expand past it either.</summary>
+    public static IReadOnlyDictionary<string, DataArray> Read(string path, long maxBytes = long.MaxValue)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($".npz file not found: {path}", path);
         using var zip = ZipFile.OpenRead(path);
         var result = new Dictionary<string, DataArray>();
+        var left = maxBytes;
         foreach (var entry in zip.Entries)
         {
             if (entry.FullName.EndsWith('/')) continue;
             string key = entry.FullName.EndsWith(".npy", StringComparison.Ordinal) ? entry.FullName[..^4] : entry.FullName;
-            using var s = entry.Open();
-            result[key] = Npy.Read(s, $"{path}:{entry.FullName}");
+            var name = $"{path}:{entry.FullName}";
+            if (entry.Length > left)
+                throw new DataTooLargeException($"{name}: the archive declares {entry.Length} bytes for this member, over the {maxBytes}-byte limit on decompressed data ({maxBytes - left} bytes already read)");
+            using var s = new LimitedReadStream(entry.Open(), left, name);
+            result[key] = Npy.Read(s, name, left);
+            left -= s.BytesRead;
         }
         return result;
     }
