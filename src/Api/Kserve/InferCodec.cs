@@ -20,6 +20,12 @@ public static class InferCodec
     /// <summary>Most elements one request may declare, checked before anything is allocated.</summary>
     public const long MaxElements = 1L << 28;
 
+    // The protocol's members; anything else is a typo the client should hear about. Only the "parameters" objects are
+    // open, as the protocol lets clients and servers put their own keys there.
+    private static readonly string[] RequestFields = ["id", "parameters", "inputs", "outputs"];
+    private static readonly string[] InputFields = ["name", "shape", "datatype", "parameters", "data"];
+    private static readonly string[] OutputFields = ["name", "parameters"];
+
     public static InferRequest Parse(byte[] body, long? headerLength)
     {
         if (headerLength is { } h && (h < 0 || h > body.Length))
@@ -28,13 +34,18 @@ public static class InferCodec
         using var doc = JsonDocument.Parse(body.AsMemory(0, jsonLength));
         var root = doc.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("the request body must be a JSON object");
+        StrictJson.CheckFields(root, "", RequestFields);
+        if (root.TryGetProperty("id", out var idValue) && idValue.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            throw ApiException.BadRequest($"'id' must be a string, got {idValue.ValueKind.ToString().ToLowerInvariant()}");
         if (!root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array)
             throw ApiException.BadRequest("the request needs an 'inputs' array");
         var binary = body.AsMemory(jsonLength);
         var offset = 0;
         var tensors = new List<NamedTensor>();
+        var index = 0;
         foreach (var input in inputs.EnumerateArray())
         {
+            StrictJson.CheckFields(input, $"inputs[{index++}]", InputFields);
             var name = String(input, "name", "input");
             var what = $"input '{name}'";
             var dtypeName = String(input, "datatype", what);
@@ -74,8 +85,10 @@ public static class InferCodec
         if (outs.ValueKind == JsonValueKind.Array)
         {
             outputs = [];
+            var at = 0;
             foreach (var o in outs.EnumerateArray())
             {
+                StrictJson.CheckFields(o, $"outputs[{at++}]", OutputFields);
                 var name = String(o, "name", "output");
                 var bin = o.TryGetProperty("parameters", out var op) && op.ValueKind == JsonValueKind.Object
                     && op.TryGetProperty("binary_data", out var bd) ? bd.ValueKind == JsonValueKind.True : binaryDefault;

@@ -11,13 +11,25 @@ namespace NeuralService.Api.Kserve;
 /// leading batch dim in the element types the signature declares.</summary>
 public static class PredictCodec
 {
+    /// <summary>The members a request body may have; any other is refused by name.</summary>
+    private static readonly string[] RequestFields = ["instances"];
+
     public static IReadOnlyList<NamedTensor> Parse(byte[] body, Signature signature)
     {
         using var doc = JsonDocument.Parse(body);
+        if (doc.RootElement.ValueKind == JsonValueKind.Object) StrictJson.CheckFields(doc.RootElement, "", RequestFields);
         if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("instances", out var instances)
             || instances.ValueKind != JsonValueKind.Array || instances.GetArrayLength() == 0)
             throw ApiException.BadRequest("the request needs a non-empty 'instances' array");
         var single = signature.Inputs.Count == 1;
+        var inputNames = signature.Inputs.Select(i => i.Name).ToArray();
+        var at = 0;
+        foreach (var inst in instances.EnumerateArray())
+        {
+            // An instance given by input name may name only the model's inputs.
+            if (inst.ValueKind == JsonValueKind.Object) StrictJson.CheckFields(inst, $"instances[{at}]", inputNames, "the model's inputs are");
+            at++;
+        }
         var tensors = new List<NamedTensor>();
         foreach (var spec in signature.Inputs)
         {
