@@ -7,7 +7,8 @@ namespace NeuralService.Api.Hosting;
 
 /// <summary><c>worker --job ID</c>: runs one job from the shared job store without serving HTTP — what a Kubernetes
 /// training Job runs, in the same image and with the same configuration as the service. It adopts the job its launcher
-/// claimed (or claims it if it is still queued), renews its lease while training, and on SIGTERM checkpoints and puts
+/// claimed (or claims it if it is still queued; with <c>--adopt OWNER</c>, only the job a service process claimed for
+/// it as its child), renews its lease while training, and on SIGTERM checkpoints and puts
 /// the job back in the queue. Exit codes: 0 succeeded, 1 failed/canceled/interrupted, 2 bad arguments or configuration,
 /// 3 the job is not there to run, 4 stopped and requeued.</summary>
 public static class WorkerMode
@@ -21,7 +22,15 @@ public static class WorkerMode
             return 2;
         }
         var jobId = args[jobIndex + 1];
-        var rest = args.Where((_, i) => i != 0 && i != jobIndex && i != jobIndex + 1).ToArray();
+        // --adopt OWNER: the job was claimed for this process by a service process (Jobs:Runner=process), which watches it.
+        var adoptIndex = Array.IndexOf(args, "--adopt");
+        if (adoptIndex >= 0 && (adoptIndex + 1 >= args.Length || !args[adoptIndex + 1].StartsWith(JobOwner.ChildPrefix, StringComparison.Ordinal)))
+        {
+            Console.Error.WriteLine($"usage: NeuralService.Api worker --job <job-id> [--adopt {JobOwner.ChildPrefix}<owner>]");
+            return 2;
+        }
+        var adoptFrom = adoptIndex >= 0 ? args[adoptIndex + 1] : null;
+        var rest = args.Where((_, i) => i != 0 && i != jobIndex && i != jobIndex + 1 && (adoptIndex < 0 || (i != adoptIndex && i != adoptIndex + 1))).ToArray();
 
         var builder = Host.CreateApplicationBuilder(rest);
         builder.Services.AddNeuralOptions(builder.Configuration);
@@ -36,7 +45,10 @@ public static class WorkerMode
         var log = host.Services.GetRequiredService<ILogger<JobExecutor>>();
         var store = host.Services.GetRequiredService<JobStore>();
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
-        var job = store.Adopt(jobId, JobOwner.Kubernetes(jobId), JobOwner.Current) ?? store.Claim(JobOwner.Current, jobId);
+        // A child of a service process only runs what its parent claimed for it: if the parent took the job back
+        // meanwhile (canceled, stopped), the child has nothing to do.
+        var job = adoptFrom is not null ? store.Adopt(jobId, adoptFrom, JobOwner.Current)
+            : store.Adopt(jobId, JobOwner.Kubernetes(jobId), JobOwner.Current) ?? store.Claim(JobOwner.Current, jobId);
         if (job is null)
         {
             log.LogError("job {JobId} is not queued or launched for a worker (it is {State})", jobId, store.Get(jobId)?.State.ToString() ?? "unknown");

@@ -21,6 +21,8 @@ public sealed class JobService
     private readonly DatasetStore _datasets;
     private readonly SemaphoreSlim _submitted = new(0, int.MaxValue);
     private readonly ConcurrentDictionary<string, LocalRun> _local = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ChildRun> _children = new(StringComparer.Ordinal);
+    private readonly JobOptions _jobOptions;
 
     /// <summary>A job running in this process: its owner name and how to stop it.</summary>
     internal sealed record LocalRun(string Owner, CancellationTokenSource Cancel)
@@ -29,8 +31,20 @@ public sealed class JobService
         public bool Lost { get; set; }
     }
 
-    public JobService(JobStore store, JobEvents events, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options)
+    /// <summary>A job this process runs in a child process (<see cref="JobProcessRunner"/>).</summary>
+    internal sealed class ChildRun
     {
+        private long _cancelTicks;
+        public int ProcessId { get; set; }
+        /// <summary>When a cancel was asked for (the child is killed if it has not ended some seconds later).</summary>
+        public DateTime? CancelRequestedAt => Interlocked.Read(ref _cancelTicks) is var t and > 0 ? new DateTime(t, DateTimeKind.Utc) : null;
+        public void RequestCancel() => Interlocked.CompareExchange(ref _cancelTicks, DateTime.UtcNow.Ticks, 0);
+    }
+
+    public JobService(JobStore store, JobEvents events, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options,
+        IOptions<JobOptions> jobOptions)
+    {
+        _jobOptions = jobOptions.Value;
         _store = store;
         _events = events;
         _registry = registry;
@@ -42,7 +56,10 @@ public sealed class JobService
     public JobStore Store => _store;
     public JobEvents Events => _events;
     internal IReadOnlyDictionary<string, LocalRun> Local => _local;
-    public bool IsLocal(string id) => _local.ContainsKey(id);
+    /// <summary>True for a job this process runs, in itself or in a child process it watches.</summary>
+    public bool IsLocal(string id) => _local.ContainsKey(id) || _children.ContainsKey(id);
+    /// <summary>The process id of the child process running a job, when this process runs it in one.</summary>
+    public int? ChildProcessOf(string id) => _children.TryGetValue(id, out var c) && c.ProcessId > 0 ? c.ProcessId : null;
 
     public async Task<Job> SubmitAsync(JobRequest request, CancellationToken ct)
     {
@@ -52,7 +69,8 @@ public sealed class JobService
         var compile = request.Compile ?? new CompileOptions();
         // Compile settings and the dataset's arrays are checked against the model's inputs and outputs now (no session is
         // created), so a job that cannot train is refused with the field to fix rather than failing in the queue.
-        using (var trainer = new NeuralService.Training.Trainer(KerasModelJson.Read(json)))
+        var model = KerasModelJson.Read(json); // weights are not allocated until read: sizing a huge model costs nothing
+        using (var trainer = new NeuralService.Training.Trainer(model))
         {
             JobCompile.Apply(trainer, compile);
             try { trainer.Validate(DatasetStore.Layout(dataset), $"dataset '{dataset.Name}'"); }
@@ -60,6 +78,7 @@ public sealed class JobService
         }
         var fit = request.Fit ?? new FitSettings();
         CheckSettings(fit, request.Rescale);
+        CheckMemory(model, compile, fit);
         TrainingRun.DeviceOf(request.Device);
         // Replicas count the shared queue, so the limit may be overshot by a few concurrent submissions, never by many.
         if (_store.Count(JobState.Queued) >= Capacity) throw ApiException.Overloaded($"{Capacity} training jobs are already queued; retry later");
@@ -82,6 +101,17 @@ public sealed class JobService
             throw ApiException.BadRequest($"rescale must be a finite non-zero number of magnitude at most {MaxRescale}, got {r}");
     }
 
+    /// <summary>Refuses a job whose model cannot fit in <c>Jobs:MaxMemoryBytes</c> (<see cref="JobMemoryEstimate"/>), before
+    /// anything is stored or allocated.</summary>
+    private void CheckMemory(NeuralService.Graph.Models.Model model, CompileOptions compile, FitSettings fit)
+    {
+        if (model.Weights.FirstOrDefault(w => w.Size > Array.MaxLength) is { } huge)
+            throw ApiException.BadRequest($"model: weight '{huge.Path}' of shape [{string.Join(",", huge.Shape)}] has {huge.Size} values, more than one tensor can hold ({Array.MaxLength})");
+        var estimate = JobMemoryEstimate.Of(model, Optimizer(compile), fit.BatchSize);
+        var budget = _jobOptions.MemoryBudget;
+        if (estimate.TotalBytes > budget) throw ApiException.BadRequest(estimate.Describe(budget));
+    }
+
     public Job Get(string id) => _store.Get(id) ?? throw ApiException.NotFound($"no job '{id}'");
     public IReadOnlyList<Job> List() => _store.List();
 
@@ -97,7 +127,11 @@ public sealed class JobService
             if (_store.Transition(canceled, JobState.Queued)) { Published(canceled); return canceled; }
             job = Get(id); // a worker took it meanwhile: cancel it running
         }
-        if (job.State == JobState.Running && _store.RequestCancel(id) && _local.TryGetValue(id, out var run)) run.Cancel.Cancel();
+        if (job.State == JobState.Running && _store.RequestCancel(id))
+        {
+            if (_local.TryGetValue(id, out var run)) run.Cancel.Cancel();
+            if (_children.TryGetValue(id, out var child)) child.RequestCancel();
+        }
         return job;
     }
 
@@ -111,6 +145,16 @@ public sealed class JobService
         Published(job);
         return run;
     }
+
+    internal ChildRun TrackChild(Job job)
+    {
+        var run = new ChildRun();
+        _children[job.Id] = run;
+        Published(job);
+        return run;
+    }
+
+    internal void UntrackChild(string id) => _children.TryRemove(id, out _);
 
     /// <summary>The run's token source is left undisposed: the supervisor may still be cancelling it from its last look at
     /// <see cref="Local"/>, and a source without timers holds nothing to release.</summary>
@@ -154,6 +198,9 @@ public sealed class JobService
         else throw ApiException.BadRequest("a job needs 'model' (a Keras JSON model config) or 'base_model' ({\"name\", \"version\"})");
         try { KerasModelJson.Read(json); }
         catch (JsonException e) { throw ApiException.BadRequest($"model: {e.Message}"); }
+        // A model given in the request that cannot be built (a value of the wrong type, such as units 1e9) is a bad field
+        // of this request; a registered model's stored config that cannot is not the client's fault (422).
+        catch (NeuralService.Graph.Core.GraphException e) when (request.Model is not null) { throw ApiException.BadRequest($"model: {e.Message}"); }
         return json;
     }
 

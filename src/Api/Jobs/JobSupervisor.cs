@@ -87,7 +87,8 @@ public static class JobServiceCollection
             if (errors.Count > 0) throw new Hosting.StartupRefusedException("Jobs:Runner=kubernetes: " + string.Join("; ", errors));
             services.AddSingleton(_ => KubernetesJobLauncher.Create(KubernetesJobOptions.From(configuration))).AddSingleton<KubernetesJobRunner>();
         }
-        return services.AddSingleton<JobEvents>().AddSingleton<JobService>().AddSingleton<TrainingRun>().AddSingleton<JobExecutor>();
+        return services.AddSingleton<JobEvents>().AddSingleton<JobService>().AddSingleton<TrainingRun>().AddSingleton<JobExecutor>()
+            .AddSingleton<JobProcessRunner>();
     }
 
     /// <summary>The service's worker pool and supervisor.</summary>

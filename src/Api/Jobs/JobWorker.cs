@@ -5,7 +5,8 @@ using NeuralService.Api.Jobs.Kubernetes;
 namespace NeuralService.Api.Jobs;
 
 /// <summary>A bounded pool of <c>Neural:Workers</c> loops; each claims the oldest queued job from the shared store (so
-/// a job queued through any replica runs exactly once) and runs it here, or hands it to a Kubernetes Job.</summary>
+/// a job queued through any replica runs exactly once) and runs it in a child process (<c>Jobs:Runner=process</c>, the
+/// default), in this process (<c>inprocess</c>), or hands it to a Kubernetes Job.</summary>
 public sealed class JobWorker(JobService jobs, JobExecutor executor, IOptions<NeuralOptions> neural, IOptions<JobOptions> options,
     IServiceProvider services, ILogger<JobWorker> log) : BackgroundService
 {
@@ -21,6 +22,17 @@ public sealed class JobWorker(JobService jobs, JobExecutor executor, IOptions<Ne
                 await runner.LaunchAsync(job, ct);
                 return true;
             }, stoppingToken), CancellationToken.None);
+        }
+        if (options.Value.IsProcess)
+        {
+            var runner = services.GetRequiredService<JobProcessRunner>();
+            var launcher = JobOwner.Child(JobOwner.Current);
+            return Task.WhenAll(Enumerable.Range(0, neural.Value.Workers).Select(_ => Task.Run(() => LoopAsync(async ct =>
+            {
+                if (jobs.Store.Claim(launcher) is not { } job) return false;
+                await runner.RunAsync(job, launcher, ct);
+                return true;
+            }, stoppingToken), CancellationToken.None)));
         }
         return Task.WhenAll(Enumerable.Range(0, neural.Value.Workers).Select(_ => Task.Run(() => LoopAsync(async ct =>
         {

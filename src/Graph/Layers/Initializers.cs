@@ -41,6 +41,14 @@ public static class Initializers
         return data;
     }
 
+    /// <summary>Throws what <see cref="Fill"/> would for any size, without filling: an unknown initializer or a shape it
+    /// cannot fill. (Whether the values fit in memory is the caller's budget to check.)</summary>
+    public static void Check(ObjectSpec spec, long[] shape)
+    {
+        if (!IsKnown(spec)) throw new ArgumentException($"unknown initializer '{spec.ClassName}'");
+        if (spec.SnakeName == "identity" && shape.Length != 2) throw new ArgumentException($"identity initializer needs a 2-D shape, got [{string.Join(",", shape)}]");
+    }
+
     public static bool IsKnown(ObjectSpec spec) => spec.SnakeName is "zeros" or "ones" or "constant" or "random_normal"
         or "random_uniform" or "truncated_normal" or "glorot_uniform" or "glorot_normal" or "he_uniform" or "he_normal"
         or "lecun_uniform" or "lecun_normal" or "variance_scaling" or "orthogonal" or "identity";

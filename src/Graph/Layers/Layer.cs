@@ -111,8 +111,10 @@ public abstract class Layer
     {
         if (shape.Any(d => d <= 0))
             throw new ArgumentException($"weight '{shortName}' would have shape [{string.Join(",", shape)}]; every dim must be positive");
-        var data = Initializers.Fill(initializer, shape, StableHash.Of(Name + "/" + shortName), fans);
-        var w = new Weight(this, shortName, shape, data, trainable && Trainable, initializer, regularizer, constraint);
+        // Checked now, filled on first read: reading a model config never allocates its weights.
+        Initializers.Check(initializer, shape);
+        var seed = StableHash.Of(Name + "/" + shortName);
+        var w = new Weight(this, shortName, shape, () => Initializers.Fill(initializer, shape, seed, fans), trainable && Trainable, initializer, regularizer, constraint);
         _weights.Add(w);
         return w;
     }

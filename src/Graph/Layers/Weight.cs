@@ -2,21 +2,35 @@ using NeuralService.Graph.Keras;
 
 namespace NeuralService.Graph.Layers;
 
-/// <summary>A layer variable: shape, current values (float32), and how it was initialized, regularized and constrained.</summary>
+/// <summary>A layer variable: shape, current values (float32), and how it was initialized, regularized and constrained.
+/// Values made by an initializer are filled when first read, so a model can be read, checked and sized (parameter
+/// counts, memory budgets) without allocating its weights.</summary>
 public sealed class Weight
 {
-    private float[] _data;
+    private readonly Lock _fill = new();
+    private Func<float[]>? _initial;
+    private float[]? _data;
 
     public Weight(Layer owner, string shortName, long[] shape, float[] data, bool trainable,
         ObjectSpec? initializer = null, ObjectSpec? regularizer = null, ObjectSpec? constraint = null)
+        : this(owner, shortName, shape, trainable, initializer, regularizer, constraint)
     {
-        var size = shape.Aggregate(1L, (p, d) => p * d);
-        if (data.LongLength != size)
+        if (data.LongLength != Size)
             throw new ArgumentException($"weight '{owner.Name}/{shortName}' has {data.LongLength} values for shape [{string.Join(",", shape)}]");
+        _data = data;
+    }
+
+    /// <summary>A weight whose values <paramref name="initial"/> makes on first read (it must give the same values every time).</summary>
+    public Weight(Layer owner, string shortName, long[] shape, Func<float[]> initial, bool trainable,
+        ObjectSpec? initializer = null, ObjectSpec? regularizer = null, ObjectSpec? constraint = null)
+        : this(owner, shortName, shape, trainable, initializer, regularizer, constraint) => _initial = initial;
+
+    private Weight(Layer owner, string shortName, long[] shape, bool trainable, ObjectSpec? initializer, ObjectSpec? regularizer, ObjectSpec? constraint)
+    {
         Owner = owner;
         ShortName = shortName;
         Shape = shape;
-        _data = data;
+        Size = shape.Aggregate(1L, (p, d) => checked(p * d));
         Trainable = trainable;
         Initializer = initializer;
         Regularizer = regularizer;
@@ -29,19 +43,41 @@ public sealed class Weight
     /// <summary>Keras's path: <c>conv2d_1/kernel</c>.</summary>
     public string Path => $"{Owner.Name}/{ShortName}";
     public long[] Shape { get; }
-    public long Size => _data.LongLength;
+    public long Size { get; }
     /// <summary>Trainable by gradient; false for frozen weights and for state such as BatchNorm's moving statistics.</summary>
     public bool Trainable { get; }
     public ObjectSpec? Initializer { get; }
     public ObjectSpec? Regularizer { get; }
     public ObjectSpec? Constraint { get; }
 
-    public float[] Data => _data;
+    public float[] Data
+    {
+        get
+        {
+            if (_data is { } d) return d;
+            lock (_fill)
+            {
+                if (_data is null)
+                {
+                    _data = _initial!();
+                    _initial = null;
+                }
+                return _data;
+            }
+        }
+    }
+
+    /// <summary>False while the values are still to be made by the initializer.</summary>
+    public bool IsMaterialized => _data is not null;
 
     public void Assign(float[] values)
     {
         if (values.LongLength != Size) throw new ArgumentException($"weight '{Path}' needs {Size} values, got {values.LongLength}");
-        _data = (float[])values.Clone();
+        lock (_fill)
+        {
+            _data = (float[])values.Clone();
+            _initial = null;
+        }
     }
 
     public override string ToString() => $"{Path} [{string.Join(",", Shape)}]";
