@@ -18,6 +18,10 @@ public sealed record FitOptions
     public IReadOnlyList<Callback> Callbacks { get; init; } = [];
     /// <summary>0 silent, 1 progress bar, 2 one line per epoch.</summary>
     public int Verbose { get; init; } = 1;
+    /// <summary>One scale for every float input, replacing the default rule of <see cref="PreprocessingContract"/> (1/255
+    /// for 8-bit data, else 1); null keeps the rule. Recorded in <see cref="Trainer.Preprocessing"/> and folded into the
+    /// exported model.</summary>
+    public double? Rescale { get; init; }
     /// <summary>Where progress goes (stderr by default).</summary>
     public TextWriter? Output { get; init; }
 }

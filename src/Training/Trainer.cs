@@ -32,6 +32,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private StepSession? _session;
     private long _step;
     private int _epoch;
+    private double? _rescale;
 
     public Trainer(Model model, DeviceOptions? device = null, int seed = 0)
     {
@@ -50,6 +51,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public bool StopTraining { get; set; }
     public int Epochs { get; private set; }
     public long Step => _step;
+    /// <summary>The input scaling and output meaning the model is trained with (see <see cref="PreprocessingContract"/>).
+    /// Null until set, or until the first <c>Fit</c>, <c>Evaluate</c> or <c>Predict</c> resolves it from its data by the
+    /// contract's rule (1/255 for 8-bit inputs, or <see cref="FitOptions.Rescale"/>); kept afterwards, so later calls
+    /// and the exported model (<see cref="ToOnnx"/>) treat data the same way.</summary>
+    public PreprocessingContract? Preprocessing { get; set; }
+
     /// <summary>The device the step runs on, and why (one line for the logs).</summary>
     public string? DeviceReport => _session is null ? null : $"{_session.Device}: {_session.DeviceReason}";
 
@@ -111,6 +118,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
             throw new ArgumentException($"the model's input '{input}' takes batches of exactly {size} (its batch_shape); fit with batch size {size}, got {options.BatchSize}");
         Validate(data, "training data");
         if (options.ValidationData is { } v) Validate(v, "validation data");
+        ResolvePreprocessing(data.Inputs, data.ClassNames, options.Rescale);
         var (train, validation) = options.ValidationSplit > 0 ? data.Split(options.ValidationSplit) : (data, options.ValidationData);
         if (options.ClassWeight is { } cw && train.Targets is { } targets)
         {
@@ -124,6 +132,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
     public History Fit(IDataset train, IDataset? validation, FitOptions options, bool sampleWeights = false)
     {
         EnsureSession(sampleWeights);
+        // A stream's preprocessing is resolved from its first batch (BatchFeeds).
+        if (Preprocessing is not null && options.Rescale is { } rescale) CheckRescale(rescale);
+        _rescale = options.Rescale;
         var output = options.Output ?? Console.Error;
         var history = new History();
         Epochs = options.Epochs;
@@ -170,6 +181,22 @@ public sealed class Trainer : ITrainingControl, IDisposable
         SyncWeightsToModel();
         foreach (var c in options.Callbacks) c.OnTrainEnd(this, logs);
         return history;
+    }
+
+    /// <summary>Sets <see cref="Preprocessing"/> from <paramref name="inputs"/> by the contract's rule unless it is set;
+    /// an explicit <paramref name="rescale"/> must then agree with it.</summary>
+    private void ResolvePreprocessing(DataArrays inputs, IReadOnlyList<string>? classNames, double? rescale)
+    {
+        if (Preprocessing is null) Preprocessing = PreprocessingContract.Resolve(Model, _losses, inputs, classNames, rescale);
+        else if (rescale is { } r) CheckRescale(r);
+    }
+
+    private void CheckRescale(double rescale)
+    {
+        var differ = Preprocessing!.Inputs.Where(kv => kv.Value.Scale != (float)rescale).Select(kv => $"'{kv.Key}' {kv.Value.Scale}").ToList();
+        if (differ.Count > 0)
+            throw new ArgumentException($"rescale {rescale} differs from the scale this trainer already uses for input {string.Join(", ", differ)}; " +
+                "a model is trained and served with one scale (set Trainer.Preprocessing before the first Fit to change it)");
     }
 
     /// <summary>Zeros the carried state of stateful recurrent layers, in the model and in the running train step
@@ -285,9 +312,10 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive");
         batchSize = FixedBatch()?.Size ?? batchSize;
-        if (_session is not null) SyncWeightsToModel();
         var inputs = x.Match(InputNames, "input");
-        var onnx = Model.ToOnnx();
+        if (Preprocessing is null) ResolvePreprocessing(x, null, null);
+        // The exported model itself, scale folded in: it is fed the raw values, as a served model is.
+        var onnx = ToOnnx();
         using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(onnx), options);
         var names = InputNames;
@@ -434,23 +462,25 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var features = sig.InputsOf(TensorRole.Feature).ToList();
         var targets = sig.InputsOf(TensorRole.Target).ToList();
         var xs = batch.Inputs.Match(features.Select(f => f.Name).ToList(), "input");
-        for (var i = 0; i < features.Count; i++) yield return Convert(features[i], xs[i]);
+        if (Preprocessing is null) ResolvePreprocessing(batch.Inputs, null, _rescale);
+        for (var i = 0; i < features.Count; i++) yield return Convert(features[i], xs[i], Preprocessing!.For(features[i].Name));
         if (batch.Targets is null) throw new ArgumentException("training and evaluation need labels");
         var ys = batch.Targets.Match(OutputNames, "output");
-        for (var i = 0; i < targets.Count; i++) yield return Convert(targets[i], ys[i]);
+        for (var i = 0; i < targets.Count; i++) yield return Convert(targets[i], ys[i], null);
         if (sig.SampleWeight is { } sw)
             yield return new Feed(sw, batch.SampleWeights ?? Enumerable.Repeat(1f, batch.Count).ToArray(), null, [batch.Count]);
     }
 
-    private static Feed Convert(TensorInfo info, DataArray data)
+    private static Feed Convert(TensorInfo info, DataArray data, InputScaling? scaling)
     {
         // The graph's per-sample dims where static (labels [n] feed a [n, 1] target), else the data's own.
         var dims = info.Shape.Dims.Skip(1).All(d => d.IsKnown) && info.Shape.Dims.Skip(1).Aggregate(1L, (p, d) => p * d.Known) == data.SampleSize
             ? new long[] { data.Count }.Concat(info.Shape.Dims.Skip(1).Select(d => d.Known)).ToArray()
             : new long[] { data.Count }.Concat(data.SampleShape.Select(d => (long)d)).ToArray();
-        return info.DType == DataType.Float
-            ? new Feed(info.Name, data.ToFloat32(), null, dims)
-            : new Feed(info.Name, null, data.ToInt64(), dims);
+        if (info.DType != DataType.Float) return new Feed(info.Name, null, data.ToInt64(), dims);
+        var floats = data.ToFloat32();
+        scaling?.ApplyInPlace(floats);
+        return new Feed(info.Name, floats, null, dims);
     }
 
     private static int[] ToInts(long[] dims) => dims.Select(d => (int)d).ToArray();
@@ -509,11 +539,16 @@ public sealed class Trainer : ITrainingControl, IDisposable
             p.Weight?.Assign(_session.ReadState(p.Input));
     }
 
-    public void ExportModel(string path)
+    /// <summary>The trained inference model: trained weights, <see cref="Preprocessing"/> folded in as leading ops on the
+    /// inputs (so it takes raw values) and recorded in metadata_props with <paramref name="options"/>' metadata.</summary>
+    public global::Onnx.ModelProto ToOnnx(ExportOptions? options = null)
     {
         SyncWeightsToModel();
-        OnnxModels.Save(Model.ToOnnx(), path);
+        var onnx = Model.ToOnnx(options);
+        return Preprocessing is { } p ? p.Fold(onnx) : onnx;
     }
+
+    public void ExportModel(string path) => OnnxModels.Save(ToOnnx(), path);
 
     public void SaveCheckpoint(string path, int epoch) =>
         Checkpoint.Save(path, Snapshot() with { Epoch = epoch }, _optimizer?.Name ?? "");

@@ -46,19 +46,28 @@ public static class InferenceEndpoints
                 .Produces<OpenApi.InferenceResponse>(200, "application/json", "application/octet-stream").ProducesProblem(413).ProducesProblem(422);
         }
 
-        app.MapPost("/v1/models/{name}:predict", async (string name, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
-            {
-                var v = await r.ResolveForServingAsync(name, null, ct);
-                var inputs = PredictCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), v.Signature);
-                var body = PredictCodec.Write(await engine.InferAsync(v, inputs, ct));
-                await InferenceMetrics.RecordAsync(engine, v, inputs);
-                return Results.Bytes(body, "application/json");
-            })
-            .WithTags("Inference").WithName("Predict").WithMetadata(new ReadOnlyEndpointAttribute())
-            .WithSummary("TensorFlow-Serving style prediction on the latest version")
-            .WithDescription("{\"instances\": [...]} in, {\"predictions\": [...]} out, one row per instance. Needs no API key.")
-            .Accepts<OpenApi.PredictRequest>("application/json").Produces<OpenApi.PredictResponse>(200)
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422).ProducesProblem(429);
+        foreach (var suffix in new[] { "", "/versions/{version}" })
+        {
+            var n = suffix.Length == 0 ? "" : "Version";
+            app.MapPost("/v1/models/{name}" + suffix + ":predict", async (string name, string? version, HttpContext http, ModelRegistry r, InferenceEngine engine, CancellationToken ct) =>
+                {
+                    var v = await r.ResolveForServingAsync(name, version, ct);
+                    var classes = PredictClasses.For(v, http.Request.Query.TryGetValue("top_k", out var k) ? k.ToString() : null);
+                    var inputs = PredictCodec.Parse(await BodySizeMiddleware.ReadBodyAsync(http, ct), v.Signature);
+                    var body = PredictCodec.Write(await engine.InferAsync(v, inputs, ct), classes);
+                    await InferenceMetrics.RecordAsync(engine, v, inputs);
+                    return Results.Bytes(body, "application/json");
+                })
+                .WithTags("Inference").WithName("Predict" + n).WithMetadata(new ReadOnlyEndpointAttribute())
+                .WithSummary("TensorFlow-Serving style prediction" + (n.Length == 0 ? " on the latest version" : " on one version"))
+                .WithDescription("{\"instances\": [...]} in, {\"predictions\": [...]} out, one row per instance: the same numbers as /v2 …/infer. "
+                    + "Inputs take raw values: a model trained here folds its input scale (1/255 for 8-bit data) into the graph. For a "
+                    + "classifier (a model trained here records which outputs are) the answer adds top_k: per row the best classes "
+                    + "({\"class\", \"name\", \"probability\"}, best first; ?top_k=N, default 1) and class_names when the training data named them. "
+                    + "Needs no API key. " + VersionNote)
+                .Accepts<OpenApi.PredictRequest>("application/json").Produces<OpenApi.PredictResponse>(200)
+                .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422).ProducesProblem(429);
+        }
     }
 
     private const string VersionNote = "Without /versions/{version} the latest version answers; {version} is a number, an alias or 'latest'.";

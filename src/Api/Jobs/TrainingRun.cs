@@ -47,11 +47,8 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var json = await jobs.ModelJsonAsync(r, ct);
         var model = KerasModelJson.Read(json);
         var info = datasets.Get(r.Dataset);
+        // Raw values: the trainer applies the preprocessing contract (1/255 for 8-bit data, or rescale) as the CLI does.
         var data = datasets.Load(info);
-        if (r.Rescale is { } scale)
-            data = new InMemoryDataset(data.Inputs.Select((x, _) => x.DType == DType.Int64 ? x
-                    : DataArray.Create(x.ToFloat32().Select(v => (float)(v * scale)).ToArray(), [x.Count, .. x.SampleShape])),
-                data.Targets, data.SampleWeights, data.ClassNames);
         var compile = r.Compile!;
         var fit = r.Fit!;
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
@@ -68,7 +65,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
-            InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress],
+            InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress], Rescale = r.Rescale,
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         job = progress.Job with { Device = trainer.DeviceReport };
         if (progress.Lost) return job;
@@ -76,7 +73,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
         if (ct.IsCancellationRequested) return job;
 
-        var onnx = model.ToOnnx();
+        var onnx = trainer.ToOnnx(); // scale folded in, contract and class names in metadata_props
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
         var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
         var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device }, JobJson.Options);

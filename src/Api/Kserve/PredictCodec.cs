@@ -59,7 +59,12 @@ public static class PredictCodec
         return tensors;
     }
 
-    public static byte[] Write(IReadOnlyList<NamedTensor> outputs)
+    public static byte[] Write(IReadOnlyList<NamedTensor> outputs) => Write(outputs, null);
+
+    /// <summary>The predictions, and for the classifier outputs in <paramref name="classes"/> (see <see cref="PredictClasses"/>)
+    /// each row's <c>top_k</c> classes (<c>class</c>, <c>name</c>, <c>probability</c>; best first) and the
+    /// <c>class_names</c>; with several outputs both are objects by output name.</summary>
+    public static byte[] Write(IReadOnlyList<NamedTensor> outputs, PredictClasses? classes)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -81,6 +86,7 @@ public static class PredictCodec
                 if (outputs.Count > 1) w.WriteEndObject();
             }
             w.WriteEndArray();
+            classes?.Write(w, outputs);
             w.WriteEndObject();
         }
         return ms.ToArray();

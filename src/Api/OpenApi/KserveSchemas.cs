@@ -43,5 +43,10 @@ public sealed record InferenceOutput(string Name, string Datatype, long[] Shape,
 [Description("TensorFlow-Serving style request: one instance per row; an instance is the input row itself (one-input models) or an object keyed by input name.")]
 public sealed record PredictRequest(IReadOnlyList<JsonElement> Instances);
 
-[Description("One prediction per instance: the output row, or an object keyed by output name when the model has several outputs.")]
-public sealed record PredictResponse(IReadOnlyList<JsonElement> Predictions);
+[Description("One prediction per instance: the output row, or an object keyed by output name when the model has several outputs. "
+    + "A classifier (trained here) adds top_k and, when its training data named the classes, class_names.")]
+public sealed record PredictResponse(
+    IReadOnlyList<JsonElement> Predictions,
+    [property: Description("Per instance, the best classes ({class, name, probability}, best first; ?top_k=N, default 1); an object by output name with several outputs.")]
+    IReadOnlyList<JsonElement>? TopK = null,
+    [property: Description("Class names by class index (an object by output name with several outputs).")] JsonElement? ClassNames = null);

@@ -68,7 +68,7 @@ public static class OpenApiExamples
              "outputs": [{"name": "dense_1", "datatype": "FP32", "shape": [2, 3], "data": [0.21, 0.52, 0.27, 0.08, 0.13, 0.79]}]}
             """,
         nameof(PredictRequest) => """{"instances": [[0.1, 0.2, 0.3, 0.4], [1.0, 0.5, -0.3, 2.0]]}""",
-        nameof(PredictResponse) => """{"predictions": [[0.21, 0.52, 0.27], [0.08, 0.13, 0.79]]}""",
+        nameof(PredictResponse) => """{"predictions": [[0.21, 0.52, 0.27], [0.08, 0.13, 0.79]], "top_k": [[{"class": 1, "name": "dog", "probability": 0.52}], [{"class": 2, "name": "bird", "probability": 0.79}]], "class_names": ["cat", "dog", "bird"]}""",
         nameof(VersionDto) => Version,
         nameof(ModelDto) => """
             {"name": "mlp", "description": "4 features to 3 classes", "created_at": "2026-11-27T18:00:00+00:00",

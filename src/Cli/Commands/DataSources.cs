@@ -6,8 +6,18 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Cli.Commands;
 
-/// <summary>A loaded <c>--data</c> argument: samples shaped for the model and the preprocessing applied to them.</summary>
-internal sealed record LoadedData(InMemoryDataset Data, float Scale, IReadOnlyList<string>? ClassNames);
+/// <summary>A loaded <c>--data</c> argument: samples shaped for the model, in their stored element types (8-bit data
+/// stays bytes: the model's <see cref="NeuralService.Training.PreprocessingContract"/> scales it, in the trainer and in
+/// the exported graph).</summary>
+internal sealed record LoadedData(InMemoryDataset Data, IReadOnlyList<string>? ClassNames);
+
+/// <summary>One model input as data loading sees it: name, element type and the dims after the batch dim (null where
+/// open). From a Keras model or from an ONNX signature, so <c>predict</c> needs no Keras config.</summary>
+internal sealed record FeatureInput(string Name, DataType DType, IReadOnlyList<long?> SampleDims)
+{
+    public static IReadOnlyList<FeatureInput> Of(Model model) => model.Inputs.Select((t, i) =>
+        new FeatureInput(model.InputNames[i], t.DType, t.Shape.Dims.Skip(1).Select(d => d.IsKnown ? d.Known : (long?)null).ToList())).ToList();
+}
 
 /// <summary>What <c>--data</c> accepts: <c>fashion-mnist</c>, <c>fashion-mnist:test</c>, a CSV file (label column last,
 /// or <c>--label</c>), an NPZ file (<c>x</c>/<c>y</c>, <c>x0 x1 …</c>/<c>y0 y1 …</c> by order, <c>x_&lt;input&gt;</c>/<c>y_&lt;output&gt;</c>
@@ -17,55 +27,55 @@ internal static class DataSources
 {
     public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y; x0 x1 …/y0 y1 … by order or x_<input>/y_<output> by name for several inputs/outputs; or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
 
-    /// <summary>Loads <paramref name="spec"/>, matches its arrays to the model's inputs and outputs, scales 8-bit pixels
-    /// by 1/255 (Keras's usual preprocessing) unless <paramref name="scale"/> is given, keeps the first
+    /// <summary>Loads <paramref name="spec"/>, matches its arrays to the model's inputs and outputs, keeps the first
     /// <paramref name="limit"/> samples and reshapes each feature array to its input's shape. The result holds one
-    /// array per input and (with labels) per output, in the model's order.</summary>
-    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, float? scale = null, bool needLabels = true,
+    /// array per input and (with labels) per output, in the model's order; values are not scaled here (the trainer
+    /// applies the model's preprocessing contract: 1/255 for 8-bit data unless <c>--rescale</c> says otherwise).</summary>
+    public static LoadedData Load(string spec, Model model, string? label = null, int? limit = null, bool needLabels = true,
         string? builtinDirectory = null)
     {
-        var data = Read(spec, label, model, builtinDirectory);
+        var data = Read(spec, label, FeatureInput.Of(model), IsClassifier(model), builtinDirectory);
+        return Arrange(spec, data, FeatureInput.Of(model), needLabels ? model.OutputNames : null, limit);
+    }
+
+    /// <summary>The features of <paramref name="spec"/> (labels, if any, are dropped) for a model known only by its
+    /// inputs, e.g. an ONNX file's signature.</summary>
+    public static LoadedData LoadFeatures(string spec, IReadOnlyList<FeatureInput> inputs, string? label = null, int? limit = null) =>
+        Arrange(spec, Read(spec, label, inputs, false, null), inputs, null, limit);
+
+    private static LoadedData Arrange(string spec, InMemoryDataset data, IReadOnlyList<FeatureInput> inputs, IReadOnlyList<string>? outputNames, int? limit)
+    {
         if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());
-        if (needLabels && data.Targets is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
+        if (outputNames is not null && data.Targets is null) throw new InvalidDataException($"dataset '{spec}' has no labels");
         IReadOnlyList<DataArray> xs;
         IReadOnlyList<DataArray>? ys = null;
         try
         {
-            xs = data.Inputs.Match(model.InputNames, "input");
-            if (needLabels) ys = data.Targets!.Match(model.OutputNames, "output");
+            xs = data.Inputs.Match(inputs.Select(i => i.Name).ToList(), "input");
+            if (outputNames is not null) ys = data.Targets!.Match(outputNames, "output");
         }
         catch (ArgumentException e) { throw new InvalidDataException($"dataset '{spec}': {e.Message}"); }
-        // One scale for every float input: 1/255 when all of them come as bytes.
-        var floatInputs = Enumerable.Range(0, xs.Count).Where(i => model.Inputs[i].DType == DataType.Float).ToList();
-        var s = scale ?? (floatInputs.Count > 0 && floatInputs.All(i => xs[i].DType == DType.UInt8) ? 1f / 255f : 1f);
-        var features = xs.Select((x, i) => ForInput(spec, model, i, x, s)).ToArray();
+        var features = xs.Select((x, i) => ForInput(spec, inputs[i], x)).ToArray();
         var targets = ys is null ? null : DataArrays.Of([.. ys]);
-        return new LoadedData(new InMemoryDataset(DataArrays.Of(features), targets, data.SampleWeights, data.ClassNames), s, data.ClassNames);
+        return new LoadedData(new InMemoryDataset(DataArrays.Of(features), targets, data.SampleWeights, data.ClassNames), data.ClassNames);
     }
 
-    /// <summary>The array in the input's element type (floats scaled by <paramref name="scale"/>), reshaped to its shape.</summary>
-    private static DataArray ForInput(string spec, Model model, int index, DataArray features, float scale)
+    /// <summary>The array reshaped to the input's shape: integer inputs as int64, float inputs in their stored type
+    /// (bytes stay bytes, so the preprocessing contract sees 8-bit data).</summary>
+    private static DataArray ForInput(string spec, FeatureInput input, DataArray features)
     {
-        var input = model.Inputs[index];
-        if (input.DType == DataType.Float)
+        if (input.DType != DataType.Float) features = features.Cast(DType.Int64);
+        if (input.SampleDims.All(d => d is not null))
         {
-            var floats = features.ToFloat32();
-            if (scale != 1f) for (var i = 0; i < floats.Length; i++) floats[i] *= scale;
-            features = DataArray.Create(floats, [.. features.Shape]);
-        }
-        else features = features.Cast(DType.Int64);
-        var dims = input.Shape.Dims.Skip(1).ToList();
-        if (dims.All(d => d.IsKnown))
-        {
-            var sample = dims.Select(d => (int)d.Known).ToArray();
+            var sample = input.SampleDims.Select(d => (int)d!.Value).ToArray();
             if (sample.Aggregate(1L, (p, d) => p * d) != features.SampleSize)
-                throw new InvalidDataException($"dataset '{spec}' has samples of shape [{string.Join(",", features.SampleShape)}]; the model's input '{input.Layer.Name}' needs [{string.Join(",", sample)}]");
+                throw new InvalidDataException($"dataset '{spec}' has samples of shape [{string.Join(",", features.SampleShape)}]; the model's input '{input.Name}' needs [{string.Join(",", sample)}]");
             features = features.Reshape([features.Count, .. sample]);
         }
         return features;
     }
 
-    private static InMemoryDataset Read(string spec, string? label, Model model, string? builtinDirectory)
+    private static InMemoryDataset Read(string spec, string? label, IReadOnlyList<FeatureInput> inputs, bool classifier, string? builtinDirectory)
     {
         if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal))
         {
@@ -85,13 +95,13 @@ internal static class DataSources
         var ext = Path.GetExtension(path).ToLowerInvariant();
         if (Directory.Exists(spec))
         {
-            var (h, w, mode) = ImageGeometry(model, spec);
+            var (h, w, mode) = ImageGeometry(inputs, spec);
             var folder = ImageFolder.Load(spec, h, w, mode);
             return new InMemoryDataset(ToBytes(folder.Features), folder.Labels, classNames: folder.ClassNames);
         }
         if (ImageFolder.DefaultExtensions.Contains(ext))
         {
-            var (h, w, mode) = ImageGeometry(model, spec);
+            var (h, w, mode) = ImageGeometry(inputs, spec);
             var pixels = new float[h * w * (mode == ColorMode.Rgb ? 3 : 1)];
             ImageFolder.DecodeInto(Existing(path), h, w, mode, pixels);
             return new InMemoryDataset(ToBytes(DataArray.Create(pixels, 1, pixels.Length)));
@@ -100,14 +110,13 @@ internal static class DataSources
         {
             case ".csv":
             {
-                var classifier = IsClassifier(model);
                 var options = new CsvOptions { LabelColumn = label, LabelIndex = label is null ? -1 : null, LabelType = classifier ? DType.Int64 : DType.Float32 };
                 return Csv.Load(Existing(path), options);
             }
             case ".npz":
             {
                 var arrays = Npz.Read(Existing(path));
-                if (arrays.ContainsKey("x_train") && !model.InputNames.Contains("train"))
+                if (arrays.ContainsKey("x_train") && !inputs.Any(i => i.Name == "train"))
                 {
                     var (train, test) = KerasDatasets.LoadMnist(path);
                     return part is "test" ? test : train;
@@ -124,12 +133,12 @@ internal static class DataSources
     }
 
     /// <summary>Height, width and colour mode of an image input ([h, w] or [h, w, 1|3], channels last).</summary>
-    private static (int H, int W, ColorMode Mode) ImageGeometry(Model model, string spec)
+    private static (int H, int W, ColorMode Mode) ImageGeometry(IReadOnlyList<FeatureInput> inputs, string spec)
     {
-        var dims = model.Inputs.Single().Shape.Dims.Skip(1).ToList();
-        if (dims.Count is < 2 or > 3 || !dims.All(d => d.IsKnown) || (dims.Count == 3 && dims[2].Known is not (1 or 3)))
+        var dims = inputs.Count == 1 ? inputs[0].SampleDims : [];
+        if (dims.Count is < 2 or > 3 || !dims.All(d => d is not null) || (dims.Count == 3 && dims[2] is not (1 or 3)))
             throw new InvalidDataException($"'{spec}' holds images but the model's input is not [height, width(, 1|3)]");
-        return ((int)dims[0].Known, (int)dims[1].Known, dims.Count == 3 && dims[2].Known == 3 ? ColorMode.Rgb : ColorMode.Grayscale);
+        return ((int)dims[0]!.Value, (int)dims[1]!.Value, dims.Count == 3 && dims[2] == 3 ? ColorMode.Rgb : ColorMode.Grayscale);
     }
 
     /// <summary>Decoded pixels (0..255 floats) as 8-bit values, so images get the same 1/255 scaling as IDX data.</summary>

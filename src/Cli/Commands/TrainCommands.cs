@@ -20,9 +20,6 @@ namespace NeuralService.Cli.Commands;
 /// <c>history.png</c>.</summary>
 public static class TrainCommands
 {
-    internal const string ScaleKey = "neuralservice.preprocessing.scale";
-    internal const string ClassNamesKey = "neuralservice.class_names";
-
     private static Option<string> DataOption() => new("--data") { Description = DataSources.Help, Required = true };
     private static Option<string?> LabelOption() => new("--label") { Description = "CSV label column (default: the last)" };
     private static Option<int?> LimitOption() => new("--limit") { Description = "Use only the first n samples" };
@@ -53,8 +50,9 @@ public static class TrainCommands
         var seed = new Option<int>("--seed") { Description = "Seed for initialization, dropout and shuffling" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Directory to write", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the --out directory if it exists (by default an existing run is kept and training refused)" };
+        var rescale = RescaleOption();
         var command = new Command("train", "Train a model config on a dataset and write the trained model, checkpoint and history")
-            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output, overwrite };
+            { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output, overwrite, rescale };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
             var target = parse.GetValue(output)!.FullName;
@@ -85,14 +83,16 @@ public static class TrainCommands
                 BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
                 ValidationSplit = parse.GetValue(split),
                 Output = stderr,
+                Rescale = parse.GetValue(rescale),
             });
+            settings = settings with { Scale = UniformScale(trainer.Preprocessing), Rescale = parse.GetValue(rescale) };
             WriteAtomically(target, tmp =>
             {
-                trainer.SyncWeightsToModel();
-                OnnxModels.Save(model.ToOnnx(new ExportOptions { Metadata = Metadata(model, loaded, settings) }), Path.Combine(tmp, "model.onnx"));
+                // Scale folded into the graph and recorded with the class names (PreprocessingContract).
+                OnnxModels.Save(trainer.ToOnnx(new ExportOptions { Metadata = Metadata(model, settings) }), Path.Combine(tmp, "model.onnx"));
                 File.WriteAllText(Path.Combine(tmp, "model.json"), KerasModelJson.Write(model));
                 trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), history.Epochs.Count == 0 ? 0 : history.Epochs[^1] + 1);
-                File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings with { Scale = loaded.Scale }, JsonOptions));
+                File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings, JsonOptions));
                 File.WriteAllText(Path.Combine(tmp, "history.json"), history.ToJson());
                 HistoryPlot.Save(history, Path.Combine(tmp, "history.png"), model.Name);
             });
@@ -116,7 +116,7 @@ public static class TrainCommands
             var (model, settings, trainer) = Restore(parse.GetValue(dir)!.FullName, Device(parse.GetValue(device)!));
             using (trainer)
             {
-                var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit), settings.Scale);
+                var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit));
                 var result = trainer.Evaluate(loaded.Data, Positive(parse.GetValue(batch), "--batch-size"));
                 var json = new JsonObject();
                 foreach (var (k, v) in result) json[k] = double.IsFinite(v) ? v : null;
@@ -128,56 +128,47 @@ public static class TrainCommands
 
     public static Command Predict(TextWriter stdout)
     {
-        var dir = new Argument<DirectoryInfo>("dir") { Description = "Directory written by neural train" };
+        var source = new Argument<string?>("model")
+        {
+            Description = "An .onnx file (metadata from neural train or the registry used when present) or a directory written by neural train",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var data = DataOption();
         var label = LabelOption();
         var limit = new Option<int?>("--limit") { Description = "Predict only the first n samples", DefaultValueFactory = _ => 10 };
-        var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)") { dir, data, label, limit };
+        var server = new Option<string?>("--server") { Description = "NeuralService URL (e.g. http://127.0.0.1:8080): predict with a registry model over HTTP instead of a file" };
+        var registryModel = new Option<string?>("--model") { Description = "With --server: the registry model as name, name:version or name:alias (default: latest)" };
+        var apiKey = new Option<string?>("--api-key") { Description = "With --server: API key sent as X-Api-Key (default: $NEURAL_API_KEY)" };
+        var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)")
+            { source, data, label, limit, server, registryModel, apiKey };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
-            var root = parse.GetValue(dir)!.FullName;
-            var onnxPath = Path.Combine(root, "model.onnx");
-            var proto = OnnxModels.Load(Required(onnxPath));
-            var meta = proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
-            var model = KerasModelJson.ReadFile(Required(Path.Combine(root, "model.json")));
-            float? scale = meta.TryGetValue(ScaleKey, out var s) ? float.Parse(s, CultureInfo.InvariantCulture) : null;
+            using var predictor = OpenPredictor(parse.GetValue(source), parse.GetValue(server), parse.GetValue(registryModel),
+                parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("NEURAL_API_KEY"));
             // A model whose batch_shape fixes its batch size (stateful recurrent models) runs whole batches of it.
-            var fixedBatch = model.Inputs[0].Shape is { Rank: > 0 } s0 && s0[0].IsKnown ? (int)s0[0].Known : (int?)null;
+            var fixedBatch = predictor.FixedBatch;
             var shown = parse.GetValue(limit);
             var read = shown is { } l && fixedBatch is { } fb ? (l + fb - 1) / fb * fb : shown;
-            var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), read, scale, needLabels: false);
-            var classes = meta.TryGetValue(ClassNamesKey, out var c) ? JsonSerializer.Deserialize<string[]>(c) : null;
-            using var session = new InferenceSession(onnxPath);
+            var loaded = DataSources.LoadFeatures(parse.GetValue(data)!, predictor.Inputs, parse.GetValue(label), read);
             var inputs = loaded.Data.Inputs;
-            var names = model.InputNames;
-            var outputNames = session.OutputNames;
+            var outputNames = predictor.OutputNames;
             var count = inputs.SampleCount;
-            var chunk = fixedBatch ?? 256;
+            var chunk = fixedBatch ?? predictor.Chunk;
             if (count % chunk != 0 && fixedBatch is not null)
                 throw new InvalidDataException($"the model takes batches of exactly {chunk} (its batch_shape) but the data has {count} samples");
-            var described = Enumerable.Range(0, outputNames.Count)
-                .Select(o => (Width: DataSources.OutputWidth(model, o), Classifier: DataSources.IsClassifier(model, o))).ToList();
-            if (outputNames.Count > 1) classes = null; // class names come from a one-output dataset's folders or files
+            // Class names: the model's own (its preprocessing contract), else those of the data's folders or files.
+            var classes = outputNames.Select((_, o) => predictor.ClassNames(o) ?? (outputNames.Count == 1 ? loaded.ClassNames : null)).ToList();
             for (var start = 0; start < count && (shown is null || start < shown); start += chunk)
             {
                 var n = Math.Min(chunk, count - start);
-                var feeds = names.Select((name, i) =>
-                {
-                    var part = inputs[i].Slice(start, n);
-                    int[] dims = [part.Count, .. part.SampleShape];
-                    return session.InputMetadata[name].ElementDataType == TensorElementType.Int64
-                        ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(part.ToInt64(), dims))
-                        : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(part.ToFloat32(), dims));
-                }).ToList();
-                using var results = session.Run(feeds);
-                var ys = outputNames.Select(o => results.First(r => r.Name == o).AsTensor<float>().ToArray()).ToList();
+                var ys = predictor.Run(Enumerable.Range(0, inputs.Count).Select(i => inputs[i].Slice(start, n)).ToList());
                 for (var r = 0; r < n && (shown is null || start + r < shown); r++)
                 {
                     string Fields(int o)
                     {
-                        // A classifier's row is its class scores; a sequence of them ([steps, classes]) prints as values.
+                        // A classifier's row is its class scores; anything else (a sequence of them too) prints as values.
                         var width = ys[o].Length / n;
-                        return Describe(ys[o].AsSpan(r * width, width), described[o].Classifier && width == described[o].Width, classes);
+                        return Describe(ys[o].AsSpan(r * width, width), predictor.ClassCounts[o] == width, classes[o]);
                     }
                     stdout.WriteLine(outputNames.Count == 1
                         ? $"{{\"index\":{start + r},{Fields(0)}}}"
@@ -188,16 +179,27 @@ public static class TrainCommands
         return command;
     }
 
+    private static Predictor OpenPredictor(string? path, string? server, string? model, string? apiKey)
+    {
+        if (server is null)
+        {
+            if (model is not null) throw new ArgumentException("--model names a registry model; give --server too (or a file instead of --model)");
+            return Predictor.Open(path ?? throw new ArgumentException("give a model: an .onnx file, a directory written by neural train, or --server URL --model name[:version]"));
+        }
+        if (path is not null) throw new ArgumentException($"give either a model file ('{path}') or --server, not both");
+        return new HttpPredictor(server, model ?? throw new ArgumentException("--server needs --model name[:version|alias]"), apiKey);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /// <summary>One sample's prediction of one output: class, name and probability for a classifier, else the values.</summary>
-    private static string Describe(ReadOnlySpan<float> row, bool classifier, string[]? classes)
+    private static string Describe(ReadOnlySpan<float> row, bool classifier, IReadOnlyList<string>? classes)
     {
         if (classifier && row.Length > 1)
         {
             var best = 0;
             for (var k = 1; k < row.Length; k++) if (row[k] > row[best]) best = k;
-            return $"\"class\":{best},\"name\":{JsonSerializer.Serialize(classes is not null && best < classes.Length ? classes[best] : null)},\"probability\":{DataSources.Format(row[best])}";
+            return $"\"class\":{best},\"name\":{JsonSerializer.Serialize(classes is not null && best < classes.Count ? classes[best] : null)},\"probability\":{DataSources.Format(row[best])}";
         }
         if (classifier) return $"\"class\":{(row[0] >= 0.5f ? 1 : 0)},\"probability\":{DataSources.Format(row[0])}";
         return $"\"value\":[{string.Join(",", row.ToArray().Select(v => DataSources.Format(v)))}]";
@@ -208,7 +210,10 @@ public static class TrainCommands
     /// <see cref="OutputMetrics"/> (<see cref="Loss"/> then holds the <c>--loss</c> form, <c>a=mse,b=mae</c>).</summary>
     internal sealed record TrainingSettings(string Optimizer, double LearningRate, string Loss, IReadOnlyList<string> Metrics)
     {
+        /// <summary>The input scale when every float input has the same one (informational: model.onnx holds the contract).</summary>
         public float Scale { get; init; } = 1f;
+        /// <summary>The <c>--rescale</c> given to train, null for the default rule.</summary>
+        public double? Rescale { get; init; }
         public IReadOnlyDictionary<string, string>? Losses { get; init; }
         public IReadOnlyDictionary<string, double>? LossWeights { get; init; }
         public IReadOnlyDictionary<string, IReadOnlyList<string>>? OutputMetrics { get; init; }
@@ -234,6 +239,8 @@ public static class TrainCommands
         try
         {
             settings.Compile(trainer);
+            var onnx = Path.Combine(root, "model.onnx");
+            if (File.Exists(onnx)) trainer.Preprocessing = PreprocessingContract.FromOnnx(OnnxModels.Load(onnx));
             trainer.LoadCheckpoint(Required(Path.Combine(root, "checkpoint.npz")));
             return (model, settings, trainer);
         }
@@ -256,6 +263,15 @@ public static class TrainCommands
         }
         catch (ArgumentException e) { throw new InvalidDataException(e.Message); }
     }
+
+    private static Option<double?> RescaleOption() => new("--rescale")
+    {
+        Description = "Multiply every float input by this before the model (default: 1/255 for 8-bit data — images, IDX, fashion-mnist, " +
+            "uint8 NPY/NPZ — else 1); folded into model.onnx, which then takes raw values",
+    };
+
+    private static float UniformScale(PreprocessingContract? contract) =>
+        contract?.Inputs.Values.Select(s => s.Scale).Distinct().ToList() is [var one] ? one : 1f;
 
     private static DeviceOptions Device(string name) => new()
     {
@@ -283,9 +299,9 @@ public static class TrainCommands
         return classifier ? "binary_crossentropy" : "mse";
     }
 
-    /// <summary>Input and output names and shapes (comma-separated names and a list of shapes when there are several),
-    /// losses, preprocessing and class names.</summary>
-    private static Dictionary<string, string> Metadata(Model model, LoadedData data, TrainingSettings settings)
+    /// <summary>Input and output names and shapes (comma-separated names and a list of shapes when there are several) and
+    /// losses; the trainer adds the preprocessing contract (scale, input range, class names).</summary>
+    private static Dictionary<string, string> Metadata(Model model, TrainingSettings settings)
     {
         static string Dims(Graph.Core.Shape s) => "[" + string.Join(",", s.Dims.Select(d => d.IsKnown ? d.Known.ToString(CultureInfo.InvariantCulture) : "null")) + "]";
         static string Shapes(IReadOnlyList<KerasTensor> t) => t.Count == 1 ? Dims(t[0].Shape) : "[" + string.Join(",", t.Select(x => Dims(x.Shape))) + "]";
@@ -296,12 +312,9 @@ public static class TrainCommands
             ["neuralservice.output"] = string.Join(",", model.OutputNames),
             ["neuralservice.output_shape"] = Shapes(model.Outputs),
             ["neuralservice.loss"] = settings.Loss,
-            [ScaleKey] = data.Scale.ToString("R", CultureInfo.InvariantCulture),
-            ["neuralservice.preprocessing"] = data.Scale == 1f ? "none" : $"x * {data.Scale.ToString("R", CultureInfo.InvariantCulture)}",
         };
         if (settings.LossWeights is { } w)
             meta["neuralservice.loss_weights"] = OutputArguments.Format(model.OutputNames, model.OutputNames.Select(o => w[o]).ToList(), v => v.ToString("R", CultureInfo.InvariantCulture));
-        if (data.ClassNames is { } names && model.Outputs.Count == 1) meta[ClassNamesKey] = JsonSerializer.Serialize(names);
         return meta;
     }
 

@@ -28,15 +28,16 @@ public sealed class DataSourcesTests : IDisposable
     }
 
     [Fact]
-    public void AnNpzWithXAndYIsScaledAndReshapedToTheModelInput()
+    public void AnNpzWithXAndYIsReshapedToTheModelInputAndKeepsItsBytes()
     {
         var (x, y) = Sample();
         var path = Path.Combine(_dir.FullName, "d.npz");
         Npz.Write(path, new Dictionary<string, DataArray> { ["x"] = x, ["y"] = y });
         var loaded = DataSources.Load(path, Model, limit: 2);
         Assert.Equal([2, 2, 2], loaded.Data.Features.Shape);
-        Assert.Equal(1f / 255f, loaded.Scale);
-        Assert.Equal(0.2f, loaded.Data.Features.ToFloat32()[1], 6);
+        // Bytes stay bytes: the trainer's preprocessing contract scales 8-bit data (and folds it into the model).
+        Assert.Equal(DType.UInt8, loaded.Data.Features.DType);
+        Assert.Equal(51f, loaded.Data.Features.ToFloat32()[1]);
         Assert.Equal([2L, 0L], loaded.Data.Labels!.ToInt64());
     }
 
@@ -50,7 +51,7 @@ public sealed class DataSourcesTests : IDisposable
         Idx.Write(labels, y);
         var loaded = DataSources.Load($"{images},{labels}", Model);
         Assert.Equal(3, loaded.Data.Count);
-        Assert.Equal(1f, loaded.Data.Features.ToFloat32()[3]);
+        Assert.Equal(255f, loaded.Data.Features.ToFloat32()[3]);
         Assert.Equal([2L, 0L, 1L], loaded.Data.Labels!.ToInt64());
     }
 
@@ -77,7 +78,7 @@ public sealed class DataSourcesTests : IDisposable
         }
         var one = DataSources.Load(Path.Combine(folder, "cat", "a.png"), Model, needLabels: false);
         Assert.Equal([1, 2, 2], one.Data.Features.Shape);
-        Assert.Equal([1f, 0f, 0f, 0f], one.Data.Features.ToFloat32(), new FloatTolerance(0.01f));
+        Assert.Equal([255f, 0f, 0f, 0f], one.Data.Features.ToFloat32(), new FloatTolerance(0.01f));
         var all = DataSources.Load(folder, Model);
         Assert.Equal(2, all.Data.Count);
         Assert.Equal(["cat", "dog"], all.ClassNames!);
