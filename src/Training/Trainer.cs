@@ -47,6 +47,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// <summary>The model's input and output names: what data arrays given by name are matched against.</summary>
     public IReadOnlyList<string> InputNames { get; }
     public IReadOnlyList<string> OutputNames { get; }
+    /// <summary>The compiled loss of each output, in output order (empty before <c>Compile</c>).</summary>
+    public IReadOnlyList<LossSpec> Losses => _losses;
     public double LearningRate { get; set; }
     public bool StopTraining { get; set; }
     public int Epochs { get; private set; }
@@ -174,6 +176,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
             }
             if (validation is not null)
                 foreach (var (k, v) in Evaluate(validation)) logs["val_" + k] = v;
+            // As Keras 3 logs it when a callback steers the rate: the rate this epoch trained with.
+            if (options.Callbacks.Any(c => c is ReduceLROnPlateau or LearningRateScheduler)) logs["learning_rate"] = LearningRate;
             if (options.Verbose > 0) bar.Update(index, logs, final: true);
             history.Add(_epoch, logs);
             foreach (var c in options.Callbacks) c.OnEpochEnd(this, _epoch, logs);

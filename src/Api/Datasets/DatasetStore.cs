@@ -23,7 +23,23 @@ public sealed record DatasetInfo(
 
 /// <summary>One array of a dataset: its name when it is matched by name (NPZ members <c>x_&lt;input&gt;</c>,
 /// <c>y_&lt;output&gt;</c>), else null (matched by position); the shape of one sample; the element type.</summary>
-public sealed record DatasetArray(string? Name, IReadOnlyList<int> Shape, string Type);
+public sealed record DatasetArray(string? Name, IReadOnlyList<int> Shape, string Type)
+{
+    /// <summary>The smallest and largest value and whether all are whole numbers (labels only): what a job is checked
+    /// against at submit (class indices within the output's units, binary labels in [0, 1]).</summary>
+    public LabelRange? Range { get; init; }
+}
+
+/// <summary>The values of a label array: smallest, largest, and whether every one is a whole number.</summary>
+public sealed record LabelRange(double Min, double Max, bool Integers)
+{
+    public static LabelRange? Of(DataArray labels)
+    {
+        var values = labels.ToFloat32();
+        if (values.Length == 0 || values.Any(v => !float.IsFinite(v))) return null;
+        return new LabelRange(values.Min(), values.Max(), values.All(v => v == MathF.Floor(v)));
+    }
+}
 
 /// <summary>How a file becomes features and labels: CSV label column (name or index, default the last column) and
 /// label type; the NPZ member names (default: <c>x</c>/<c>y</c>, <c>x0 x1 …</c>/<c>y0 y1 …</c> by order,
@@ -113,7 +129,7 @@ public sealed partial class DatasetStore
                 LabelShape = data.Targets?[0].SampleShape,
                 SizeBytes = Directory.EnumerateFiles(dir).Sum(f => new FileInfo(f).Length),
                 Inputs = Describe(data.Inputs),
-                Targets = data.Targets is null ? null : Describe(data.Targets),
+                Targets = data.Targets is null ? null : Describe(data.Targets, ranges: true),
             };
             await File.WriteAllTextAsync(Path.Combine(dir, "dataset.json"), JsonSerializer.Serialize(info, Json), ct);
             return info;
@@ -210,8 +226,19 @@ public sealed partial class DatasetStore
         return new InMemoryDataset(inputs, targets);
     }
 
-    private static List<DatasetArray> Describe(DataArrays arrays) =>
-        arrays.Select((a, i) => new DatasetArray(arrays.Names?[i], a.SampleShape, TypeName(a.DType))).ToList();
+    private static List<DatasetArray> Describe(DataArrays arrays, bool ranges = false) =>
+        arrays.Select((a, i) => new DatasetArray(arrays.Names?[i], a.SampleShape, TypeName(a.DType)) { Range = ranges ? LabelRange.Of(a) : null }).ToList();
+
+    /// <summary>The range of each label array, in the order of <see cref="DatasetInfo.Targets"/> (one for built-ins), or
+    /// null without labels. Recorded at upload; a built-in's labels file (one byte a sample) or a dataset stored before
+    /// ranges were recorded is read now.</summary>
+    public IReadOnlyList<LabelRange?>? LabelRanges(DatasetInfo info)
+    {
+        if (info.Builtin) return [LabelRange.Of(Idx.Read(BuiltinDatasets.Files(info.Name, _builtinDirectory).Labels))];
+        if (info.Targets is { Count: > 0 } t && t.All(a => a.Range is not null)) return t.Select(a => a.Range).ToList();
+        if (info.Targets is null && info.LabelShape is null) return null;
+        return Load(info).Targets?.Select(LabelRange.Of).ToList();
+    }
 
     private static string TypeName(DType t) => t.ToString().ToLowerInvariant();
 

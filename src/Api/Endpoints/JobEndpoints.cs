@@ -24,6 +24,18 @@ public static class JobEndpoints
             .WithSummary("Cancel a training job").WithDescription("Stops a queued or running job; 409 when it already ended.")
             .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
 
+        g.MapGet("/{id}/files/{**path}", (string id, string path, JobService jobs, TrainingRun run) =>
+            {
+                jobs.Get(id);
+                // Only a file the listing holds is served, so no path reaches outside the job's files directory.
+                if (!run.Files(id).Contains(path, StringComparer.Ordinal))
+                    throw Errors.ApiException.NotFound($"job '{id}' has no file '{path}' (its callbacks' files are listed in the job's 'files')");
+                return Results.File(Path.Combine(run.FilesDirectory(id), path), "application/octet-stream", Path.GetFileName(path));
+            })
+            .WithName("GetJobFile").WithSummary("Download a file a job's callbacks wrote")
+            .WithDescription("TensorBoard event files, ModelCheckpoint files and CSV logs, by the paths listed in the job's 'files'.")
+            .Produces<byte[]>(200, "application/octet-stream").ProducesProblem(404);
+
         g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents")
             .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces<string>(200, "text/event-stream").ProducesProblem(404);
     }

@@ -24,6 +24,14 @@ public sealed record CompileOptions(
 /// <summary>Keras's <c>fit</c> arguments.</summary>
 public sealed record FitSettings(int Epochs = 1, int BatchSize = 32, double ValidationSplit = 0, bool Shuffle = true);
 
+/// <summary>A Keras callback as Keras serializes one: <c>{"class_name": "EarlyStopping", "config": {"monitor": "val_loss",
+/// "patience": 2}}</c>. <see cref="JobCallbacks"/> lists the classes and the config keys each takes.</summary>
+public sealed record CallbackSpec(
+    [property: Description("EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, TensorBoard, CSVLogger or TerminateOnNaN.")]
+    string ClassName,
+    [property: Description("The callback's Keras arguments in snake_case (EarlyStopping: monitor, min_delta, patience, mode, baseline, restore_best_weights, start_from_epoch; ReduceLROnPlateau: monitor, factor, patience, mode, min_delta, cooldown, min_lr; ModelCheckpoint: filepath (a file name inside the job's directory), monitor, save_best_only, mode; TensorBoard and CSVLogger write inside the job's directory). Unknown keys are refused.")]
+    JsonElement? Config = null);
+
 /// <summary>A training job: a Keras JSON model (or a registered model's architecture), a dataset, compile and fit
 /// settings, and the registry name the trained model is registered under.</summary>
 public sealed record JobRequest(
@@ -36,7 +44,11 @@ public sealed record JobRequest(
     string RegisterAs,
     /// <summary>Features are multiplied by this (1/255 for images stored as bytes).</summary>
     double? Rescale = null,
-    int Seed = 0);
+    int Seed = 0,
+    [property: Description("Keras callbacks run during fit, in order (see CallbackSpec).")]
+    IReadOnlyList<CallbackSpec>? Callbacks = null,
+    [property: Description("A dataset (id or name) evaluated after every epoch, as Keras's validation_data: its metrics are logged as val_*. Not together with fit.validation_split.")]
+    string? ValidationDataset = null);
 
 public sealed record EpochLog(int Epoch, IReadOnlyDictionary<string, double> Metrics);
 
@@ -49,7 +61,12 @@ public sealed record Job(
     /// <summary>The process (or Kubernetes Job) that runs or last ran it.</summary>
     string? Worker = null,
     /// <summary>Epochs kept in its checkpoint; a resumed run continues from there.</summary>
-    int CheckpointEpoch = 0)
+    int CheckpointEpoch = 0,
+    /// <summary>The epoch (1-based) at which an EarlyStopping callback ended training, if one did.</summary>
+    int? StoppedEpoch = null,
+    /// <summary>Files the callbacks wrote (TensorBoard event files, ModelCheckpoint files, CSV logs), relative to the job's
+    /// directory; each can be downloaded from <c>/v1/jobs/{id}/files/{path}</c>.</summary>
+    IReadOnlyList<string>? Files = null)
 {
     [JsonIgnore] public bool IsTerminal => State is JobState.Succeeded or JobState.Failed or JobState.Canceled or JobState.Interrupted;
 }

@@ -73,12 +73,15 @@ public sealed class JobService
         using (var trainer = new NeuralService.Training.Trainer(model))
         {
             JobCompile.Apply(trainer, compile);
-            try { trainer.Validate(DatasetStore.Layout(dataset), $"dataset '{dataset.Name}'"); }
-            catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
+            JobDatasetCheck.Check(trainer, _datasets, dataset, "dataset");
+            if (request.ValidationDataset is { } vd) JobDatasetCheck.Check(trainer, _datasets, _datasets.Get(vd), "validation_dataset");
         }
         var fit = request.Fit ?? new FitSettings();
         CheckSettings(fit, request.Rescale);
         CheckMemory(model, compile, fit);
+        if (request.ValidationDataset is not null && fit.ValidationSplit > 0)
+            throw ApiException.BadRequest("give fit.validation_split or validation_dataset, not both (Keras's validation_data replaces the split)");
+        JobCallbacks.Check(request.Callbacks, hasValidation: fit.ValidationSplit > 0 || request.ValidationDataset is not null);
         TrainingRun.DeviceOf(request.Device);
         // Replicas count the shared queue, so the limit may be overshot by a few concurrent submissions, never by many.
         if (_store.Count(JobState.Queued) >= Capacity) throw ApiException.Overloaded($"{Capacity} training jobs are already queued; retry later");

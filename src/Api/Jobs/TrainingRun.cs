@@ -30,6 +30,20 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
     /// <summary>Where a job keeps its checkpoint; the id is ours (<c>job-</c> + hex), never a client's path.</summary>
     public string CheckpointDirectory(string jobId) => Path.Combine(options.Value.DataDirectory(), "jobs", jobId);
 
+    /// <summary>Where a job's callbacks write (TensorBoard logs, ModelCheckpoint files, CSV logs). Kept apart from the
+    /// checkpoint directory, which goes when the job ends; these files stay for the client to fetch.</summary>
+    public string FilesDirectory(string jobId) => Path.Combine(options.Value.DataDirectory(), "job-files", jobId);
+
+    /// <summary>The files a job's callbacks wrote, relative to <see cref="FilesDirectory"/> with '/' separators.</summary>
+    public IReadOnlyList<string> Files(string jobId)
+    {
+        var root = FilesDirectory(jobId);
+        return Directory.Exists(root)
+            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !Path.GetFileName(f).Contains(".tmp", StringComparison.Ordinal))
+                .Select(f => Path.GetRelativePath(root, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToList()
+            : [];
+    }
+
     public static DeviceKind DeviceOf(string? device) => (device ?? "auto").ToLowerInvariant() switch
     {
         "auto" => DeviceKind.Auto,
@@ -49,8 +63,11 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var info = datasets.Get(r.Dataset);
         // Raw values: the trainer applies the preprocessing contract (1/255 for 8-bit data, or rescale) as the CLI does.
         var data = datasets.Load(info);
+        // The validation data goes through the same contract as the training data (the trainer applies it per batch).
+        var validation = r.ValidationDataset is { } vd ? datasets.Load(datasets.Get(vd)) : null;
         var compile = r.Compile!;
         var fit = r.Fit!;
+        var callbacks = JobCallbacks.Build(r.Callbacks, FilesDirectory(job.Id), hasValidation: fit.ValidationSplit > 0 || validation is not null);
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
         JobCompile.Apply(trainer, compile);
         var checkpoint = CheckpointPath(job.Id, job.CheckpointEpoch);
@@ -65,9 +82,14 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
-            InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [progress], Rescale = r.Rescale,
+            InitialEpoch = initialEpoch, Verbose = 0, Callbacks = [.. callbacks, progress], ValidationData = validation, Rescale = r.Rescale,
         }), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        job = progress.Job with { Device = trainer.DeviceReport };
+        job = progress.Job with
+        {
+            Device = trainer.DeviceReport,
+            StoppedEpoch = callbacks.OfType<EarlyStopping>().Select(e => e.StoppedEpoch + 1).FirstOrDefault(e => e is not null),
+            Files = Files(job.Id) is { Count: > 0 } files ? files : null,
+        };
         if (progress.Lost) return job;
         // A model whose loss overflowed has NaN/inf weights: it answers NaN for everything, so it is not registered.
         if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
@@ -76,7 +98,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var onnx = trainer.ToOnnx(); // scale folded in, contract and class names in metadata_props
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
         var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
-        var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device }, JobJson.Options);
+        var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device, r.Callbacks, r.ValidationDataset }, JobJson.Options);
         var version = await registry.RegisterAsync(r.RegisterAs, onnx, new RegisterOptions
         {
             Description = $"trained by job {job.Id} on {info.Name}",

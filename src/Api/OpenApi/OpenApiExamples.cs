@@ -31,14 +31,17 @@ public static class OpenApiExamples
          "dataset": "blobs",
          "compile": {"optimizer": "adam", "learning_rate": 0.01, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
          "fit": {"epochs": 5, "batch_size": 32, "validation_split": 0.1, "shuffle": true},
-         "device": "cpu", "register_as": "mlp", "seed": 7}
+         "device": "cpu", "register_as": "mlp", "seed": 7,
+         "callbacks": [{"class_name": "EarlyStopping", "config": {"monitor": "val_loss", "patience": 2, "restore_best_weights": true}},
+                       {"class_name": "TensorBoard", "config": {}}]}
         """;
 
     private const string Job = """
         {"id": "job-5f0c2a9e41d7b3a8", "state": "__STATE__", "request": __REQUEST__, "created_at": "2026-11-27T18:00:00+00:00",
          "started_at": "2026-11-27T18:00:01+00:00", "finished_at": "2026-11-27T18:00:09+00:00", "epoch": 5,
          "history": [{"epoch": 1, "metrics": {"loss": 0.91, "accuracy": 0.62}}, {"epoch": 5, "metrics": {"loss": 0.093, "accuracy": 0.98}}],
-         "registered_model": "mlp", "registered_version": 2, "device": "cpu"}
+         "registered_model": "mlp", "registered_version": 2, "device": "cpu",
+         "files": ["tensorboard/train/events.out.tfevents.1795888809.host.41.v2", "tensorboard/validation/events.out.tfevents.1795888809.host.41.v2"]}
         """;
 
     private const string Dataset = """

@@ -174,5 +174,6 @@ public sealed class OpenApiDocumentTests(OpenApiFixture fx) : IClassFixture<Open
     private IEnumerable<(string Method, string Path, bool ReadOnly)> AppRoutes() =>
         fx.Api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m =>
-                (m, "/" + (e.RoutePattern.RawText ?? "").Trim('/'), e.Metadata.GetMetadata<ReadOnlyEndpointAttribute>() is not null)));
+                // A catch-all parameter ({**path}) is documented as a plain one ({path}).
+                (m, "/" + (e.RoutePattern.RawText ?? "").Trim('/').Replace("{**", "{", StringComparison.Ordinal), e.Metadata.GetMetadata<ReadOnlyEndpointAttribute>() is not null)));
 }
