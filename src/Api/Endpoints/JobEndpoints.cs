@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using NeuralService.Api.Errors;
 using NeuralService.Api.Jobs;
 
 namespace NeuralService.Api.Endpoints;
@@ -19,7 +23,9 @@ public static class JobEndpoints
             .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
 
         g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs").WithSummary("List training jobs");
-        g.MapGet("/{id}", (string id, JobService jobs) => jobs.Get(id)).WithName("GetJob").WithSummary("Get a training job").ProducesProblem(404);
+        g.MapGet("/{id}", (string id, JobService jobs) => jobs.Describe(id)).WithName("GetJob").WithSummary("Get a training job")
+            .WithDescription("The job with its history, the id of its latest event (last_event_id) and, while it runs, its live progress (epoch, batch of batches, samples/s, ETA, running metrics).")
+            .ProducesProblem(404);
         g.MapPost("/{id}/cancel", (string id, JobService jobs) => Results.Accepted($"/v1/jobs/{id}", jobs.Cancel(id)))
             .WithSummary("Cancel a training job").WithDescription("Stops a queued or running job; 409 when it already ended.")
             .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
@@ -36,53 +42,86 @@ public static class JobEndpoints
             .WithDescription("TensorBoard event files, ModelCheckpoint files and CSV logs, by the paths listed in the job's 'files'.")
             .Produces<byte[]>(200, "application/octet-stream").ProducesProblem(404);
 
-        g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents")
-            .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces<string>(200, "text/event-stream").ProducesProblem(404);
+        g.MapGet("/{id}/events", Stream).WithName("JobEvents")
+            .WithSummary("Follow a training job")
+            .WithDescription("Server-Sent Events, each with an id (increasing per job): state changes (state), every epoch's logs (epoch) and batch progress (batch, at most 4 a second), " +
+                             "from the first or after the id in Last-Event-ID (or ?after=), until the job ends. Events are kept in the job store, so a stream resumes without gaps " +
+                             "or repeats from any replica; only older batch events of an ended epoch are thinned (20 kept per epoch).")
+            .Produces<string>(200, "text/event-stream").ProducesProblem(404);
     }
 
-    /// <summary>The job's state first, then epoch/batch progress and state changes until it ends. A job another replica
-    /// runs is followed through the shared store (state and epoch changes, once a second). The stream ends when the
-    /// service stops, so it never holds up draining.</summary>
-    private static async Task StreamAsync(string id, JobService jobs, HttpContext http, IHostApplicationLifetime lifetime, CancellationToken ct)
+    /// <summary>How often a stream looks in the store for events of a job run by another process (a job run here wakes
+    /// its streams at once).</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    private const int PageSize = 500;
+
+    /// <summary>The job's stored events after the one the client saw last (<c>Last-Event-ID</c>, sent by browsers when they
+    /// reconnect, wins over <c>?after=</c>; neither: from the first), then new ones as they are appended, until the job
+    /// ends. The stream also ends when the service stops, so it never holds up draining.</summary>
+    private static IResult Stream(string id, [FromHeader(Name = "Last-Event-ID")] string? lastEventId, [FromQuery] long? after,
+        JobService jobs, IHostApplicationLifetime lifetime, HttpContext http)
     {
-        using var subscription = jobs.Events.Subscribe(id, out var reader);
         var job = jobs.Get(id);
-        http.Response.ContentType = "text/event-stream";
-        http.Response.Headers.CacheControl = "no-cache";
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
-        var last = Key(job);
-        await WriteAsync(http, new JobEvent("state", job), stop.Token);
-        if (job.IsTerminal) return;
+        long from;
+        if (!string.IsNullOrEmpty(lastEventId))
+        {
+            if (!long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out from))
+                throw ApiException.BadRequest($"Last-Event-ID must be the id of an event of this stream (a non-negative integer), got '{lastEventId}'");
+        }
+        else if (after is < 0) throw ApiException.BadRequest($"after must be a non-negative event id, got {after}");
+        else from = after ?? 0;
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+        return TypedResults.ServerSentEvents(EventsAsync(job, from, jobs, stop));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> EventsAsync(Job job, long after, JobService jobs, CancellationTokenSource stop)
+    {
+        var id = job.Id;
+        var ct = stop.Token;
+        Task? signal = null;
         try
         {
-            while (true)
+            if (after == 0 && jobs.Store.LastEventId(id) == 0)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-                wait.CancelAfter(TimeSpan.FromSeconds(1));
-                JobEvent? e = null;
-                try { e = await reader.ReadAsync(wait.Token); }
-                catch (OperationCanceledException) when (!stop.IsCancellationRequested) { }
-                if (e is null && !jobs.IsLocal(id) && jobs.Store.Get(id) is { } stored && Key(stored) != last)
-                    e = new JobEvent("state", stored);
-                if (e is null) continue;
-                if (e.Data is Job j)
+                // A job stored before events were: its state now, without an id (there is nothing to resume after).
+                yield return new SseItem<string>(JsonSerializer.Serialize(JobStateEvent.Of(job), JobJson.Options), JobEventTypes.State);
+                if (job.IsTerminal) yield break;
+            }
+            var ending = false;
+            var idle = 0;
+            while (!ct.IsCancellationRequested)
+            {
+                signal = jobs.Events.Signal(id); // taken before reading, so an event appended meanwhile wakes the wait below
+                var page = jobs.Store.Events(id, after, PageSize);
+                foreach (var e in page)
                 {
-                    if (Key(j) == last) continue;
-                    last = Key(j);
+                    after = e.Id;
+                    yield return new SseItem<string>(e.Data, e.Type) { EventId = e.Id.ToString(CultureInfo.InvariantCulture) };
+                    if (e.Type == JobEventTypes.State && IsTerminal(e.Data)) yield break;
                 }
-                await WriteAsync(http, e, stop.Token);
-                if (e.Data is Job { IsTerminal: true }) return;
+                if (page.Count == PageSize) continue;
+                if (ending) yield break;
+                // No more events: a job that ended before this stream began (resumed after its last event) or was deleted
+                // ends it, after one more read for a final event committed since.
+                if (page.Count > 0) idle = 0;
+                else if (idle++ % 4 == 0 && jobs.Store.Get(id) is not { IsTerminal: false })
+                {
+                    ending = true;
+                    continue;
+                }
+                await Task.WhenAny(signal, Task.Delay(PollInterval, ct));
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        finally
+        {
+            if (signal is not null) jobs.Events.Forget(id, signal);
+            stop.Dispose();
+        }
     }
 
-    private static (JobState, int, int, int) Key(Job j) => (j.State, j.Epoch, j.History?.Count ?? 0, j.Attempts);
-
-    private static async Task WriteAsync(HttpContext http, JobEvent e, CancellationToken ct)
+    private static bool IsTerminal(string stateEvent)
     {
-        var data = JsonSerializer.Serialize(e.Data, e.Data.GetType(), JobJson.Options);
-        await http.Response.WriteAsync($"event: {e.Type}\ndata: {data}\n\n", ct);
-        await http.Response.Body.FlushAsync(ct);
+        using var doc = JsonDocument.Parse(stateEvent);
+        return doc.RootElement.TryGetProperty("state", out var s) && s.GetString() is "succeeded" or "failed" or "canceled" or "interrupted";
     }
 }

@@ -6,8 +6,13 @@ namespace NeuralService.Api.Jobs;
 
 public enum JobState { Queued, Running, Succeeded, Failed, Canceled, Interrupted }
 
-/// <summary>A registered version whose architecture (its <c>keras_config</c> metadata) is trained afresh.</summary>
-public sealed record ModelReference(string Name, string? Version = null);
+/// <summary>A registered version to fine-tune: its architecture (the <c>keras_config</c> metadata) starts from its stored
+/// weights, with the layers named in <see cref="Freeze"/> (and any the config marks <c>trainable: false</c>) kept fixed.</summary>
+public sealed record ModelReference(
+    string Name,
+    string? Version = null,
+    [property: Description("Layer names whose weights stay as stored (Keras's layer.trainable = False); the others are fine-tuned.")]
+    IReadOnlyList<string>? Freeze = null);
 
 /// <summary>Keras's <c>compile</c> arguments. <see cref="Loss"/>, <see cref="LossWeights"/> and <see cref="Metrics"/> take
 /// Keras's forms for models with several outputs (<see cref="JobCompile"/> reads them).</summary>
@@ -66,13 +71,14 @@ public sealed record Job(
     int? StoppedEpoch = null,
     /// <summary>Files the callbacks wrote (TensorBoard event files, ModelCheckpoint files, CSV logs), relative to the job's
     /// directory; each can be downloaded from <c>/v1/jobs/{id}/files/{path}</c>.</summary>
-    IReadOnlyList<string>? Files = null)
+    IReadOnlyList<string>? Files = null,
+    [property: Description("Live progress of a running job (its latest batch event): epoch, batch of batches, samples/s, ETA, running metrics.")]
+    JobProgress? Progress = null,
+    [property: Description("The id of the job's latest event: resume its event stream after it (Last-Event-ID or ?after=).")]
+    long? LastEventId = null)
 {
     [JsonIgnore] public bool IsTerminal => State is JobState.Succeeded or JobState.Failed or JobState.Canceled or JobState.Interrupted;
 }
-
-/// <summary>One Server-Sent Event of a job: <c>state</c> (the whole job), <c>epoch</c> or <c>batch</c> progress.</summary>
-public sealed record JobEvent(string Type, object Data);
 
 public static class JobJson
 {

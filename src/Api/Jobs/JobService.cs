@@ -5,6 +5,7 @@ using NeuralService.Api.Datasets;
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
 using NeuralService.Graph.Keras;
+using NeuralService.Graph.Models;
 using NeuralService.Graph.Training;
 using NeuralService.Inference.Registry;
 
@@ -50,6 +51,7 @@ public sealed class JobService
         _registry = registry;
         _datasets = datasets;
         Capacity = options.Value.JobQueueCapacity;
+        _store.Appended += _events.Notify;
     }
 
     public int Capacity { get; }
@@ -65,11 +67,12 @@ public sealed class JobService
     {
         ModelName.Check(request.RegisterAs, "register_as");
         var json = await ModelJsonAsync(request, ct); // the model must parse now, not fail later in the queue
+        request = await PinBaseModelAsync(request, ct);
         var dataset = _datasets.Get(request.Dataset);
         var compile = request.Compile ?? new CompileOptions();
         // Compile settings and the dataset's arrays are checked against the model's inputs and outputs now (no session is
         // created), so a job that cannot train is refused with the field to fix rather than failing in the queue.
-        var model = KerasModelJson.Read(json); // weights are not allocated until read: sizing a huge model costs nothing
+        var model = await ModelAsync(request, json, ct); // a base_model starts from its stored weights
         using (var trainer = new NeuralService.Training.Trainer(model))
         {
             JobCompile.Apply(trainer, compile);
@@ -116,6 +119,15 @@ public sealed class JobService
     }
 
     public Job Get(string id) => _store.Get(id) ?? throw ApiException.NotFound($"no job '{id}'");
+
+    /// <summary>The job as <c>GET /v1/jobs/{id}</c> shows it: with the id of its latest event and, while it runs, the
+    /// progress its current run last reported (from the store, so whichever process runs it).</summary>
+    public Job Describe(string id)
+    {
+        var job = Get(id);
+        var progress = job.State == JobState.Running && _store.LatestProgress(id) is { } p && p.Attempt == job.Attempts && p.Epoch > job.Epoch ? p : null;
+        return job with { Progress = progress, Batch = progress?.Batch ?? job.Batch, LastEventId = _store.LastEventId(id) ?? 0 };
+    }
     public IReadOnlyList<Job> List() => _store.List();
 
     /// <summary>A queued job is canceled at once; a running one is asked to stop (its owner, in whichever replica, ends
@@ -163,21 +175,18 @@ public sealed class JobService
     /// <see cref="Local"/>, and a source without timers holds nothing to release.</summary>
     internal void Untrack(string id) => _local.TryRemove(id, out _);
 
-    /// <summary>The owner's progress: stored (unless the lease was lost) and streamed.</summary>
-    internal bool Progress(Job job, string owner)
-    {
-        if (!_store.Update(job, owner)) return false;
-        Published(job);
-        return true;
-    }
+    /// <summary>The owner's progress: stored with the epoch that ended (unless the lease was lost); the store appends
+    /// the events that streams read.</summary>
+    internal bool Progress(Job job, string owner, JobEpochEvent? epoch = null) => _store.Update(job, owner, epoch);
 
+    /// <summary>A batch event of a job <paramref name="owner"/> runs; false when it no longer owns it.</summary>
+    internal bool Progress(JobProgress progress, string owner) => _store.AppendProgress(progress, owner) is not null;
+
+    /// <summary>A state change written to the store (which appended its event there): updates the job gauges.</summary>
     internal void Published(Job job)
     {
-        _events.Publish(job.Id, new JobEvent("state", job));
         if (job.IsTerminal || job.State == JobState.Queued) JobCounts();
     }
-
-    internal void Progress(string jobId, JobEvent e) => _events.Publish(jobId, e);
 
     internal void JobCounts()
     {
@@ -190,6 +199,8 @@ public sealed class JobService
     public async Task<string> ModelJsonAsync(JobRequest request, CancellationToken ct)
     {
         string json;
+        if (request.Model is not null && request.BaseModel is not null)
+            throw ApiException.BadRequest("give either 'model' (trained afresh) or 'base_model' (fine-tuned from its stored weights), not both");
         if (request.Model is { } m)
             json = m.ValueKind == JsonValueKind.String ? m.GetString()! : m.GetRawText();
         else if (request.BaseModel is { } b)
@@ -205,6 +216,29 @@ public sealed class JobService
         // of this request; a registered model's stored config that cannot is not the client's fault (422).
         catch (NeuralService.Graph.Core.GraphException e) when (request.Model is not null) { throw ApiException.BadRequest($"model: {e.Message}"); }
         return json;
+    }
+
+    /// <summary>The job's model: its Keras JSON read afresh and, for a <c>base_model</c>, that version's stored weights
+    /// loaded and the layers in <c>base_model.freeze</c> frozen (422 when the weights do not fit the config).</summary>
+    public async Task<Model> ModelAsync(JobRequest request, string json, CancellationToken ct)
+    {
+        var model = KerasModelJson.Read(json);
+        if (request.Model is null && request.BaseModel is { } b)
+        {
+            var v = await _registry.ResolveAsync(b.Name, b.Version, ct);
+            BaseWeights.Load(model, NeuralService.Graph.Onnx.OnnxModels.Load(_registry.FilePath(v)), v.ToString());
+            BaseWeights.Freeze(model, b.Freeze);
+        }
+        return model;
+    }
+
+    /// <summary>A <c>base_model</c> given by alias or as the latest version is pinned to the version it is now, so the
+    /// job (and a resumed run of it) fine-tunes what the submitter saw, whatever is registered meanwhile.</summary>
+    private async Task<JobRequest> PinBaseModelAsync(JobRequest request, CancellationToken ct)
+    {
+        if (request.Model is not null || request.BaseModel is not { } b) return request;
+        var v = await _registry.ResolveAsync(b.Name, b.Version, ct);
+        return request with { BaseModel = b with { Version = v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) } };
     }
 
     /// <summary>No optimizer here converges beyond this; a larger rate only overflows the weights to NaN.</summary>

@@ -7,20 +7,23 @@ namespace NeuralService.Api.Jobs;
 /// <summary>Jobs in the registry's database, shared by every replica. Each row keeps the whole job as JSON plus the
 /// columns replicas coordinate on: <c>state</c>, <c>owner</c> (the process running it), <c>heartbeat_ms</c> and
 /// <c>cancel_requested</c>. Every transition is one conditional UPDATE, so two replicas can never both claim a job and a
-/// process that lost a job (its lease expired) cannot overwrite what the new owner writes.</summary>
-public abstract class JobStore : IDisposable
+/// process that lost a job (its lease expired) cannot overwrite what the new owner writes. Each job's events (state
+/// changes, epochs, batch progress) are kept beside it with a per-job sequence (see JobStore.Events.cs); a state change
+/// and its event are written in one transaction.</summary>
+public abstract partial class JobStore : IDisposable
 {
     private const string CreateSql = """
         CREATE TABLE IF NOT EXISTS api_jobs (
           id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
           owner TEXT NULL, heartbeat_ms BIGINT NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX IF NOT EXISTS api_jobs_state_created ON api_jobs (state, created_at);
-        """;
+        """ + EventsSql;
 
     /// <summary>Columns added after the first release of the table, with how to add them to an older one.</summary>
     private static readonly (string Name, string Definition)[] AddedColumns =
     [
         ("owner", "owner TEXT NULL"), ("heartbeat_ms", "heartbeat_ms BIGINT NOT NULL DEFAULT 0"), ("cancel_requested", "cancel_requested INTEGER NOT NULL DEFAULT 0"),
+        ("event_seq", "event_seq BIGINT NOT NULL DEFAULT 0"),
     ];
 
     protected abstract DbConnection Open();
@@ -53,8 +56,9 @@ public abstract class JobStore : IDisposable
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
-    public void Insert(Job job) => Exec("INSERT INTO api_jobs (id, created_at, state, body) VALUES (@id, @created, @state, @body)",
-        ("id", job.Id), ("created", job.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)), ("state", job.State.ToString()), ("body", Body(job)));
+    public void Insert(Job job) => WriteWithEvents(job.Id, (c, tx) => Exec(c, tx, "INSERT INTO api_jobs (id, created_at, state, body) VALUES (@id, @created, @state, @body)",
+        ("id", job.Id), ("created", job.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)), ("state", job.State.ToString()), ("body", Body(job))) == 1,
+        StateEvent(job));
 
     public Job? Get(string id) => Query("SELECT body FROM api_jobs WHERE id = @id", r => Parse(r.GetString(0)), ("id", id)).FirstOrDefault();
 
@@ -87,11 +91,12 @@ public abstract class JobStore : IDisposable
             if (queued is null) return null;
             var owner = ownerOf(queued.Id);
             var running = queued with { State = JobState.Running, StartedAt = queued.StartedAt ?? DateTimeOffset.UtcNow, Attempts = queued.Attempts + 1, Worker = owner };
-            var taken = Exec("""
+            var taken = WriteWithEvents(queued.Id, (c, tx) => Exec(c, tx, """
                 UPDATE api_jobs SET state = @running, owner = @owner, heartbeat_ms = @now, cancel_requested = 0, body = @body
                 WHERE id = @id AND state = @queued
-                """, ("running", nameof(JobState.Running)), ("owner", owner), ("now", NowMs()), ("body", Body(running)), ("id", queued.Id), ("queued", nameof(JobState.Queued)));
-            if (taken == 1) return running;
+                """, ("running", nameof(JobState.Running)), ("owner", owner), ("now", NowMs()), ("body", Body(running)), ("id", queued.Id), ("queued", nameof(JobState.Queued))) == 1,
+                StateEvent(running));
+            if (taken) return running;
             if (id is not null) return null;
         }
         return null;
@@ -108,10 +113,16 @@ public abstract class JobStore : IDisposable
             ("to", to), ("now", NowMs()), ("body", Body(adopted)), ("id", id), ("running", nameof(JobState.Running)), ("from", from)) == 1 ? adopted : null;
     }
 
-    /// <summary>Writes the owner's new view of a job it runs (progress, or its end). False when it is no longer the owner.</summary>
-    public bool Update(Job job, string owner) =>
-        Exec("UPDATE api_jobs SET state = @state, body = @body, heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running",
-            ("state", job.State.ToString()), ("body", Body(job)), ("now", NowMs()), ("id", job.Id), ("owner", owner), ("running", nameof(JobState.Running))) == 1;
+    /// <summary>Writes the owner's new view of a job it runs (progress, or its end: then with its state event). False when it
+    /// is no longer the owner.</summary>
+    public bool Update(Job job, string owner) => Update(job, owner, null);
+
+    /// <summary><see cref="Update(Job, string)"/> with the epoch that just ended: its event is appended in the same
+    /// transaction (so the stream and the job's history agree) and that epoch's batch events are thinned.</summary>
+    public bool Update(Job job, string owner, JobEpochEvent? epoch) =>
+        WriteWithEvents(job.Id, (c, tx) => Exec(c, tx, "UPDATE api_jobs SET state = @state, body = @body, heartbeat_ms = @now WHERE id = @id AND owner = @owner AND state = @running",
+                ("state", job.State.ToString()), ("body", Body(job)), ("now", NowMs()), ("id", job.Id), ("owner", owner), ("running", nameof(JobState.Running))) == 1,
+            [.. epoch is null ? Array.Empty<PendingEvent>() : [EpochEvent(epoch)], .. job.State == JobState.Running ? Array.Empty<PendingEvent>() : [StateEvent(job)]]);
 
     /// <summary>Writes <paramref name="job"/> only if the stored job is still in <paramref name="expected"/> (and, for a running
     /// job, still under <paramref name="owner"/>), clearing the owner: how a queued job is canceled and a stale one released.</summary>
@@ -121,7 +132,7 @@ public abstract class JobStore : IDisposable
         var sql = "UPDATE api_jobs SET state = @state, body = @body, owner = NULL, cancel_requested = 0 WHERE id = @id AND state = @expected";
         if (owner is not null) { sql += " AND owner = @owner"; args.Add(("owner", owner)); }
         if (staleBeforeMs is { } stale) { sql += " AND heartbeat_ms < @stale"; args.Add(("stale", stale)); }
-        return Exec(sql, [.. args]) == 1;
+        return WriteWithEvents(job.Id, (c, tx) => Exec(c, tx, sql, [.. args]) == 1, job.State == expected ? [] : [StateEvent(job)]);
     }
 
     /// <summary>Refreshes the owner's lease; says whether it still owns the job and whether a cancel was asked for.</summary>
@@ -145,7 +156,8 @@ public abstract class JobStore : IDisposable
 
     public static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
-    private static string Body(Job job) => JsonSerializer.Serialize(job, JobJson.Options);
+    // Progress and the last event id are read from the events when a job is shown, never kept in its body.
+    private static string Body(Job job) => JsonSerializer.Serialize(job with { Progress = null, LastEventId = null }, JobJson.Options);
     private static Job Parse(string body)
     {
         try { return JsonSerializer.Deserialize<Job>(body, JobJson.Options) ?? throw new UnreadableJobException("a stored job is null", null); }
@@ -162,23 +174,34 @@ public abstract class JobStore : IDisposable
     protected int Exec(string sql, params (string Name, object Value)[] args)
     {
         using var c = Open();
-        using var cmd = Command(c, sql, args);
+        return Exec(c, null, sql, args);
+    }
+
+    private static int Exec(DbConnection c, DbTransaction? tx, string sql, params (string Name, object Value)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
         return cmd.ExecuteNonQuery();
     }
 
     private List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object Value)[] args)
     {
         using var c = Open();
-        using var cmd = Command(c, sql, args);
+        return Query(c, null, sql, read, args);
+    }
+
+    private static List<T> Query<T>(DbConnection c, DbTransaction? tx, string sql, Func<DbDataReader, T> read, params (string Name, object Value)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
         using var r = cmd.ExecuteReader();
         var rows = new List<T>();
         while (r.Read()) rows.Add(read(r));
         return rows;
     }
 
-    private static DbCommand Command(DbConnection c, string sql, (string Name, object Value)[] args)
+    private static DbCommand Command(DbConnection c, DbTransaction? tx, string sql, (string Name, object Value)[] args)
     {
         var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = sql;
         foreach (var (name, value) in args)
         {

@@ -59,7 +59,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var r = job.Request;
         JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
-        var model = KerasModelJson.Read(json);
+        var model = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
         var info = datasets.Get(r.Dataset);
         // Raw values: the trainer applies the preprocessing contract (1/255 for 8-bit data, or rescale) as the CLI does.
         var data = datasets.Load(info);
@@ -78,7 +78,8 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
             log.LogInformation("job {JobId} resumes from its checkpoint after epoch {Epoch}", job.Id, initialEpoch);
         }
         job = job with { Epoch = initialEpoch, History = job.History?.Where(h => h.Epoch <= initialEpoch).ToList() };
-        var progress = new Progress(jobs, job, owner, e => CheckpointPath(job.Id, e), ct);
+        var trainCount = fit.ValidationSplit > 0 ? data.Count - (int)(data.Count * fit.ValidationSplit) : data.Count;
+        var progress = new Progress(jobs, job, owner, e => CheckpointPath(job.Id, e), ct) { BatchSize = fit.BatchSize, TrainSamples = trainCount };
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
@@ -98,33 +99,50 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var onnx = trainer.ToOnnx(); // scale folded in, contract and class names in metadata_props
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
         var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
-        var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device, r.Callbacks, r.ValidationDataset }, JobJson.Options);
+        var hyper = JsonSerializer.Serialize(new { compile, fit, r.Rescale, r.Seed, r.Device, r.BaseModel, r.Callbacks, r.ValidationDataset }, JobJson.Options);
         var version = await registry.RegisterAsync(r.RegisterAs, onnx, new RegisterOptions
         {
-            Description = $"trained by job {job.Id} on {info.Name}",
+            Description = r.BaseModel is { } b ? $"fine-tuned from {b.Name}/{b.Version} by job {job.Id} on {info.Name}" : $"trained by job {job.Id} on {info.Name}",
             Lineage = new Lineage(job.Id, info.Name, hyper, final.Where(kv => double.IsFinite(kv.Value)).ToDictionary()),
         }, CancellationToken.None);
         log.LogInformation("job {JobId} registered {Version}", job.Id, version.ToString());
         return job with { State = JobState.Succeeded, FinishedAt = DateTimeOffset.UtcNow, RegisteredModel = version.Model, RegisteredVersion = version.Version };
     }
 
-    /// <summary>Keeps the job's epoch, history and checkpoint current, streams batch progress, and stops training on
-    /// cancel. An epoch cut short by a stop is not counted: its checkpoint keeps the weights so far and the resumed run
-    /// trains that epoch again.</summary>
+    /// <summary>Keeps the job's epoch, history and checkpoint current, reports batch progress (at most four events a
+    /// second, with speed and time left) and epoch ends through the store, and stops training on cancel. An epoch cut
+    /// short by a stop is not counted: its checkpoint keeps the weights so far and the resumed run trains that epoch again.</summary>
     private sealed class Progress(JobService jobs, Job job, string owner, Func<int, string> checkpointPath, CancellationToken ct) : Callback
     {
+        /// <summary>Batch events are at most this often: enough for a live curve, little for the store.</summary>
+        private const long BatchEventMs = 250;
         private readonly List<EpochLog> _history = [.. job.History ?? []];
-        private long _lastBatchEvent;
+        private readonly System.Diagnostics.Stopwatch _run = System.Diagnostics.Stopwatch.StartNew();
+        private readonly System.Diagnostics.Stopwatch _epoch = new();
+        private long _lastBatchEvent = -BatchEventMs; // the run's first batch is reported at once
+        private long _batchesThisRun;
+        private long _samplesThisEpoch;
         private bool _epochComplete;
         public Job Job { get; private set; } = job;
         public bool Lost { get; private set; }
         public string? Diverged { get; private set; }
+        public int BatchSize { get; init; } = 32;
+        public long TrainSamples { get; init; } = long.MaxValue;
 
-        public override void OnEpochBegin(ITrainingControl control, int epoch) => _epochComplete = false;
+        public override void OnTrainBegin(ITrainingControl control) => _run.Restart(); // the pace leaves out compiling the step
+
+        public override void OnEpochBegin(ITrainingControl control, int epoch)
+        {
+            _epochComplete = false;
+            _samplesThisEpoch = 0;
+            _epoch.Restart();
+        }
 
         public override void OnBatchEnd(ITrainingControl control, int batch, int batches, IReadOnlyDictionary<string, double> logs)
         {
             _epochComplete = batch + 1 == batches;
+            _batchesThisRun++;
+            _samplesThisEpoch = Math.Min((long)(batch + 1) * BatchSize, TrainSamples);
             if (ct.IsCancellationRequested) control.StopTraining = true;
             if (Diverged is null && logs.TryGetValue("loss", out var loss) && !double.IsFinite(loss))
             {
@@ -132,11 +150,22 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
                            $"batch {batch + 1}; lower compile.learning_rate or rescale the features";
                 control.StopTraining = true;
             }
-            // Batch events at most every 100 ms, so fast small batches do not flood listeners.
-            var now = Environment.TickCount64;
-            if (now - _lastBatchEvent < 100 && batch + 1 != batches) return;
+            var now = _run.ElapsedMilliseconds;
+            if (now - _lastBatchEvent < BatchEventMs) return;
             _lastBatchEvent = now;
-            jobs.Progress(Job.Id, new JobEvent("batch", new { job_id = Job.Id, epoch = Job.Epoch + 1, batch = batch + 1, batches, metrics = Finite(logs) }));
+            var seconds = _epoch.Elapsed.TotalSeconds;
+            var progress = new JobProgress(Job.Id, Job.Epoch + 1, control.Epochs, batch + 1, batches > 0 ? batches : null, control.Step, _samplesThisEpoch,
+                seconds > 0 ? _samplesThisEpoch / seconds : 0, Eta(control, batch, batches), Finite(logs), Job.Attempts, DateTimeOffset.UtcNow);
+            if (!jobs.Progress(progress, owner)) { Lost = true; control.StopTraining = true; }
+        }
+
+        /// <summary>Batches left (this epoch's and the later epochs') at this run's pace so far, validation included;
+        /// unknown when the batches per epoch are.</summary>
+        private double? Eta(ITrainingControl control, int batch, int batches)
+        {
+            if (batches <= 0 || _batchesThisRun == 0) return null;
+            var left = (batches - batch - 1) + (long)(control.Epochs - Job.Epoch - 1) * batches;
+            return Math.Round(left * _run.Elapsed.TotalSeconds / _batchesThisRun, 1);
         }
 
         public override void OnEpochEnd(ITrainingControl control, int epoch, IReadOnlyDictionary<string, double> logs)
@@ -149,11 +178,15 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
             File.Move(checkpoint + ".tmp", checkpoint, overwrite: true);
             if (_epochComplete) _history.Add(new EpochLog(epoch + 1, Finite(logs)));
             Job = Job with { Epoch = done, History = _history.ToList(), CheckpointEpoch = done };
-            if (!jobs.Progress(Job, owner)) { Lost = true; control.StopTraining = true; return; } // another replica took the job over
+            var seconds = _epoch.Elapsed.TotalSeconds;
+            var ended = _epochComplete
+                ? new JobEpochEvent(Job.Id, epoch + 1, control.Epochs, Finite(logs), control.Step, control.LearningRate, Math.Round(seconds, 3),
+                    seconds > 0 ? _samplesThisEpoch / seconds : null, DateTimeOffset.UtcNow)
+                : null;
+            // The epoch's event is stored with the job's new history, in one transaction.
+            if (!jobs.Progress(Job, owner, ended)) { Lost = true; control.StopTraining = true; return; } // another replica took the job over
             foreach (var old in Directory.EnumerateFiles(Path.GetDirectoryName(checkpoint)!, "epoch-*.ckpt").Where(f => f != checkpoint).ToList())
                 File.Delete(old);
-            if (_epochComplete)
-                jobs.Progress(Job.Id, new JobEvent("epoch", new { job_id = Job.Id, epoch = epoch + 1, epochs = control.Epochs, metrics = Finite(logs) }));
             if (ct.IsCancellationRequested) control.StopTraining = true;
         }
 

@@ -23,6 +23,111 @@ public abstract class JobStoreContract
         Assert.Equal((true, false), store.Heartbeat("job-old", "w"));
         using var again = Open(); // a second start finds the columns there
         Assert.Single(again.Running());
+        // Events start with the first state change after the upgrade.
+        Assert.Equal([(1L, "state")], again.Events("job-old").Select(e => (e.Id, e.Type)));
+        Assert.Equal(1, again.LastEventId("job-old"));
+    }
+
+    private static JobProgress Batch(string id, int epoch, int batch, int attempt = 1) =>
+        new(id, epoch, 9, batch, 100, batch, batch * 8L, 100, 5, new Dictionary<string, double> { ["loss"] = 1.0 / batch }, attempt, DateTimeOffset.UtcNow);
+
+    private static JobEpochEvent EpochEnd(string id, int epoch) =>
+        new(id, epoch, 9, new Dictionary<string, double> { ["loss"] = 0.5, ["val_loss"] = 0.6 }, 10, 0.001, 1.5, 800, DateTimeOffset.UtcNow);
+
+    [SkippableFact]
+    public void EveryStateChangeEpochAndBatchIsAnEventNumberedPerJobAndOnlyTheOwnerReports()
+    {
+        using var store = Open();
+        store.Insert(Queued("job-e"));
+        store.Insert(Queued("job-f", 1));
+        var job = store.Claim("owner-1", "job-e")!;
+        Assert.Equal(3, store.AppendProgress(Batch("job-e", 1, 1), "owner-1"));
+        Assert.Null(store.AppendProgress(Batch("job-e", 1, 2), "intruder"));
+        Assert.True(store.Update(job with { Epoch = 1 }, "owner-1", EpochEnd("job-e", 1)));
+        Assert.False(store.Update(job with { Epoch = 2 }, "intruder", EpochEnd("job-e", 2)));
+        Assert.True(store.Update(job with { Epoch = 1, State = JobState.Succeeded, RegisteredModel = "m", RegisteredVersion = 3 }, "owner-1"));
+        Assert.Null(store.AppendProgress(Batch("job-e", 2, 1), "owner-1")); // ended: nothing more from its run
+
+        var events = store.Events("job-e");
+        Assert.Equal([(1L, "state"), (2L, "state"), (3L, "batch"), (4L, "epoch"), (5L, "state")], events.Select(e => (e.Id, e.Type)));
+        Assert.Equal(5, store.LastEventId("job-e"));
+        Assert.Equal([3L, 4L, 5L], store.Events("job-e", after: 2).Select(e => e.Id));
+        Assert.Equal([1L], store.Events("job-e", limit: 1).Select(e => e.Id));
+        Assert.Equal([1L], store.Events("job-f").Select(e => e.Id)); // each job counts its own
+        Assert.Null(store.LastEventId("job-none"));
+
+        // State events are lean: no request, no history.
+        var ended = System.Text.Json.JsonDocument.Parse(events[4].Data).RootElement;
+        Assert.Equal("succeeded", ended.GetProperty("state").GetString());
+        Assert.Equal("job-e", ended.GetProperty("job_id").GetString());
+        Assert.Equal(3, ended.GetProperty("registered_version").GetInt32());
+        Assert.False(ended.TryGetProperty("request", out _));
+        Assert.False(ended.TryGetProperty("history", out _));
+        var epoch = System.Text.Json.JsonDocument.Parse(events[3].Data).RootElement;
+        Assert.Equal(0.6, epoch.GetProperty("metrics").GetProperty("val_loss").GetDouble());
+        Assert.Equal(1.0, store.LatestProgress("job-e")!.Metrics["loss"]);
+
+        // A queued job canceled and a running one requeued each say so.
+        Assert.True(store.Transition(store.Get("job-f")! with { State = JobState.Canceled }, JobState.Queued));
+        Assert.Equal("canceled", System.Text.Json.JsonDocument.Parse(store.Events("job-f", 1).Single().Data).RootElement.GetProperty("state").GetString());
+        Assert.Equal(2, store.DeleteEvents("job-f"));
+        Assert.Empty(store.Events("job-f"));
+    }
+
+    [SkippableFact]
+    public void ConcurrentWritersNeverLetAReaderSeeAGap()
+    {
+        using var store = Open();
+        store.Insert(Queued("job-c"));
+        var job = store.Claim("owner-1", "job-c")!;
+        const int writers = 4, each = 25;
+        var done = 0;
+        var seen = new List<long>();
+        var reader = Task.Run(() =>
+        {
+            using var own = Open();
+            long after = 0;
+            while (Volatile.Read(ref done) < writers || after < 2 + writers * each)
+            {
+                var page = own.Events("job-c", after);
+                // Each read continues exactly where the last one stopped: an id is never committed after a larger one.
+                Assert.Equal(Enumerable.Range(0, page.Count).Select(i => after + 1 + i), page.Select(e => e.Id));
+                if (page.Count > 0) after = page[^1].Id;
+                seen.AddRange(page.Select(e => e.Id));
+            }
+        });
+        Parallel.For(0, writers, new ParallelOptions { MaxDegreeOfParallelism = writers }, w =>
+        {
+            using var own = Open();
+            for (var i = 0; i < each; i++)
+                if (w % 2 == 0) Assert.NotNull(own.AppendProgress(Batch("job-c", 1000, i + 1), "owner-1"));
+                else Assert.True(own.Update(job, "owner-1", EpochEnd("job-c", i + 1)));
+            Interlocked.Increment(ref done);
+        });
+        Assert.True(reader.Wait(TimeSpan.FromSeconds(60)));
+        reader.GetAwaiter().GetResult();
+        Assert.Equal(Enumerable.Range(1, 2 + writers * each).Select(i => (long)i), seen);
+    }
+
+    [SkippableFact]
+    public void BatchEventsOfAnEndedEpochAreThinnedAndEpochEventsKept()
+    {
+        using var store = Open();
+        store.Insert(Queued("job-t"));
+        var job = store.Claim("owner-1", "job-t")!;
+        for (var b = 1; b <= 50; b++) store.AppendProgress(Batch("job-t", 1, b), "owner-1");
+        Assert.True(store.Update(job with { Epoch = 1 }, "owner-1", EpochEnd("job-t", 1)));
+        for (var b = 1; b <= 5; b++) store.AppendProgress(Batch("job-t", 2, b), "owner-1");
+
+        var events = store.Events("job-t");
+        var epoch1 = events.Where(e => e.Type == "batch" && e.Data.Contains("\"epoch\":1,", StringComparison.Ordinal)).ToList();
+        Assert.Equal(JobStore.BatchEventsKeptPerEpoch, epoch1.Count);
+        Assert.Equal(3, epoch1[0].Id); // the epoch's first and last batch stay
+        Assert.Equal(52, epoch1[^1].Id);
+        Assert.Equal(5, events.Count(e => e.Type == "batch" && e.Data.Contains("\"epoch\":2,", StringComparison.Ordinal))); // the epoch under way is whole
+        Assert.Single(events, e => e.Type == "epoch");
+        Assert.Equal(58, store.LastEventId("job-t"));
+        Assert.Equal(events.Select(e => e.Id).Order(), events.Select(e => e.Id));
     }
 
     private static Job Queued(string id, int minutesAgo = 0) =>
