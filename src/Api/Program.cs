@@ -1,15 +1,26 @@
+using Microsoft.Extensions.Options;
 using NeuralService.Api.Hosting;
 
 try
 {
     if (args is ["worker", ..]) return await WorkerMode.RunAsync(args);
     if (args is ["healthcheck", ..]) return await HealthCheckCommand.RunAsync(args);
-    await ApiApp.Build(args).RunAsync();
+    var app = ApiApp.Build(args);
+    // Only a real process gets here (an in-process test host stops at Build), so process-wide settings go here.
+    TempFiles.UseDataDirectory(app.Services.GetRequiredService<IOptions<NeuralOptions>>().Value);
+    var guard = app.Services.GetRequiredService<BindGuard>();
+    await app.RunAsync();
+    guard.ThrowIfRefused();
     return 0;
 }
 catch (StartupRefusedException e)
 {
     Console.Error.WriteLine($"neural-service: {e.Message}");
+    return 2;
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"neural-service: invalid configuration: {string.Join("; ", e.Failures)}");
     return 2;
 }
 

@@ -131,7 +131,10 @@ public sealed partial class DatasetStore
                 Inputs = Describe(data.Inputs),
                 Targets = data.Targets is null ? null : Describe(data.Targets, ranges: true),
             };
-            await File.WriteAllTextAsync(Path.Combine(dir, "dataset.json"), JsonSerializer.Serialize(info, Json), ct);
+            // dataset.json commits the upload: written aside and renamed, so a crash leaves no half-written marker
+            // (a folder without one is a dead upload, removed at the next start).
+            await File.WriteAllTextAsync(Path.Combine(dir, "dataset.json.tmp"), JsonSerializer.Serialize(info, Json), ct);
+            File.Move(Path.Combine(dir, "dataset.json.tmp"), Path.Combine(dir, "dataset.json"));
             return info;
         }
         catch

@@ -25,7 +25,8 @@ public static class ApiApp
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(options.Limits.MaxRequestBytes, options.Limits.MaxUploadBytes));
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(f => f.MultipartBodyLengthLimit = options.Limits.MaxUploadBytes);
 
-        builder.Services.AddSingleton(keys);
+        builder.Services.AddSingleton(keys).AddSingleton<BindGuard>();
+        builder.Services.AddTrustedProxies();
         // Binding failures (malformed JSON bodies…) go through ProblemMapping like every other error.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
@@ -45,6 +46,8 @@ public static class ApiApp
         });
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();
+        // Before the preloader and the job workers: they must not see what a crash left half-written.
+        builder.Services.AddSingleton<StartupCleanup>().AddHostedService(sp => sp.GetRequiredService<StartupCleanup>());
         builder.Services.AddSingleton<ModelPreloader>().AddHostedService(sp => sp.GetRequiredService<ModelPreloader>());
         builder.Services.AddDatasets();
         builder.Services.AddJobs(builder.Configuration).AddJobWorkers();
@@ -52,9 +55,29 @@ public static class ApiApp
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
 
         var app = builder.Build();
+        var guard = app.Services.GetRequiredService<BindGuard>();
+        app.Lifetime.ApplicationStarted.Register(guard.Check);
+        app.UseMiddleware<BindGuardMiddleware>();
+        // Before anything that reads the client's address (request log, rate limiter): from a trusted proxy only.
+        app.UseForwardedHeaders();
         app.UseMiddleware<CorrelationIdMiddleware>();
-        app.UseSerilogRequestLogging(o => o.EnrichDiagnosticContext = (diag, http) =>
-            diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? ""));
+        app.UseSerilogRequestLogging(o =>
+        {
+            // One line per request; the correlation id is in the message itself so every console format shows it.
+            // The app's logger, not the static Log.Logger (left silent by preserveStaticLogger), which swallowed every line.
+            o.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+            o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms (client {ClientAddress}, correlation {CorrelationId})";
+            o.EnrichDiagnosticContext = (diag, http) =>
+            {
+                diag.Set("CorrelationId", http.Items[CorrelationIdMiddleware.ItemKey] ?? "");
+                diag.Set("ClientAddress", http.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            };
+            // Probes and scrapes would drown the log: they are logged at Debug unless they fail.
+            o.GetLevel = (http, _, error) =>
+                error is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+                : http.Request.Path.StartsWithSegments("/v2/health") || http.Request.Path.StartsWithSegments("/metrics") ? Serilog.Events.LogEventLevel.Debug
+                : Serilog.Events.LogEventLevel.Information;
+        });
         app.UseExceptionHandler();
         // Errors answered with an empty body (415, 404, 405 from routing, 413 from Kestrel) become problem details too.
         app.UseStatusCodePages(ProblemMapping.StatusCodePageAsync);
@@ -98,7 +121,8 @@ public static class ApiApp
         }, preserveStaticLogger: true);
     }
 
-    /// <summary>A valid API key is its own client; anything else counts by address, so made-up keys buy no extra quota.</summary>
+    /// <summary>A valid API key is its own client; anything else counts by address, so made-up keys buy no extra quota. The
+    /// address is the real client's: the forwarded-headers middleware has replaced a trusted proxy's with the one it forwarded.</summary>
     private static string ClientOf(HttpContext http)
     {
         var key = ApiKeys.Presented(http.Request);

@@ -36,6 +36,10 @@ public sealed class NeuralOptions : IValidatableObject
     /// <summary>Most bytes a dataset upload may expand to once decompressed and read (gzip IDX, NPZ members, any
     /// declared array size); over it the upload is refused with 413 and nothing is kept.</summary>
     public long MaxDecompressedBytes { get; set; } = 2L << 30;
+    /// <summary>Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are honoured;
+    /// empty: the socket's peer is the client.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+    public CleanupOptions Cleanup { get; set; } = new();
 
     public IEnumerable<ValidationResult> Validate(ValidationContext context)
     {
@@ -53,6 +57,11 @@ public sealed class NeuralOptions : IValidatableObject
         if (MaxDecompressedBytes < 1024) yield return new ValidationResult($"Neural:MaxDecompressedBytes must be at least 1024, got {MaxDecompressedBytes}");
         if (RateLimit.PermitLimit < 1 || RateLimit.WindowSeconds < 1)
             yield return new ValidationResult($"Neural:RateLimit needs PermitLimit ≥ 1 and WindowSeconds ≥ 1, got {RateLimit.PermitLimit}/{RateLimit.WindowSeconds}");
+        for (var i = 0; i < TrustedProxies.Count; i++)
+            if (!Security.TrustedProxies.TryParse(TrustedProxies[i], out _, out _, out var error))
+                yield return new ValidationResult($"Neural:TrustedProxies:{i}: {error}");
+        if (!(Cleanup.CheckpointRetentionHours >= 0) || !(Cleanup.PartialUploadMinutes >= 0))
+            yield return new ValidationResult($"Neural:Cleanup needs CheckpointRetentionHours ≥ 0 and PartialUploadMinutes ≥ 0, got {Cleanup.CheckpointRetentionHours}/{Cleanup.PartialUploadMinutes}");
     }
 }
 
@@ -83,4 +92,14 @@ public sealed class RateLimitOptions
     /// <summary>Requests per client (API key or remote address) per window.</summary>
     public int PermitLimit { get; set; } = 1000;
     public int WindowSeconds { get; set; } = 10;
+}
+
+/// <summary>What start-up removes of what a crash left in the data directory.</summary>
+public sealed class CleanupOptions
+{
+    /// <summary>Checkpoint folders of ended jobs (and of jobs no longer stored) are removed this long after the job ended.</summary>
+    public double CheckpointRetentionHours { get; set; } = 24;
+    /// <summary>A dataset folder without its <c>dataset.json</c>, or a temp file under <c>tmp/</c>, untouched for this
+    /// long is a dead upload's (a live one, maybe another replica's, keeps writing).</summary>
+    public double PartialUploadMinutes { get; set; } = 10;
 }

@@ -37,7 +37,8 @@ public sealed class ApiKeys
         return auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth["Bearer ".Length..].Trim() : null;
     }
 
-    /// <summary>Refuses to expose an unauthenticated service beyond this machine.</summary>
+    /// <summary>Refuses to expose an unauthenticated service beyond this machine. Given the configured URLs before start
+    /// (a fast refusal) and, by <see cref="Hosting.BindGuard"/>, the addresses actually bound after start.</summary>
     public void CheckBinding(IEnumerable<string> urls)
     {
         if (Enabled) return;
@@ -45,7 +46,8 @@ public sealed class ApiKeys
         if (exposed.Count > 0)
             throw new Hosting.StartupRefusedException(
                 $"refusing to listen on {string.Join(", ", exposed)} without API keys: set {EnvironmentVariable}=key1,key2 " +
-                "or bind to a loopback address (--urls http://127.0.0.1:8080)");
+                "or bind to loopback addresses only (--urls http://127.0.0.1:8080); ASPNETCORE_HTTP_PORTS, --http_ports and " +
+                "http://*:port listen on every interface");
     }
 
     private static bool IsLoopback(string url)
