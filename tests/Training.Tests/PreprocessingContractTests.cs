@@ -69,6 +69,18 @@ public sealed class PreprocessingContractTests
     }
 
     [Fact]
+    public void AStreamOfBatchesGetsTheSameRuleFromItsFirstBatch()
+    {
+        var data = Bytes(200, 1);
+        using var streamed = Compiled(Mlp());
+        var fromStream = streamed.Fit(data.Batches(20), null, new FitOptions { Epochs = 2, Verbose = 0 });
+        using var scaled = Compiled(Mlp());
+        var fromFloats = scaled.Fit(AsFloats(data, 1f / 255f).Batches(20), null, new FitOptions { Epochs = 2, Verbose = 0 });
+        Assert.Equal(1f / 255f, streamed.Preprocessing!.For("pixels").Scale);
+        for (var e = 0; e < 2; e++) Assert.Equal(fromFloats["loss"][e], fromStream["loss"][e], 5);
+    }
+
+    [Fact]
     public void TheExportedModelFoldsTheScaleAndTakesRawValues()
     {
         var data = Bytes(120, 2);
