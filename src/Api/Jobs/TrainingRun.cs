@@ -45,7 +45,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var r = job.Request;
         JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
-        var model = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
+        var (model, frozen) = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
         var info = datasets.Get(r.Dataset);
         var data = datasets.Load(info);
         if (r.Rescale is { } scale)
@@ -77,6 +77,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
         if (ct.IsCancellationRequested) return job;
 
+        foreach (var layer in frozen) layer.Trainable = true; // the registered config keeps the layers' own flags
         var onnx = model.ToOnnx();
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
         var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
