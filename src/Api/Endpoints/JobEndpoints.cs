@@ -70,6 +70,10 @@ public static class JobEndpoints
         }
         else if (after is < 0) throw ApiException.BadRequest($"after must be a non-negative event id, got {after}");
         else from = after ?? 0;
+        // An id this job never had (another job's, or a store restored from an older backup) would wait for events that
+        // are not coming.
+        if (from > 0 && jobs.Store.LastEventId(id) is { } last && from > last)
+            throw ApiException.BadRequest($"job '{id}' has events up to {last}; cannot resume after {from}");
         var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
         return TypedResults.ServerSentEvents(EventsAsync(job, from, jobs, stop));
     }

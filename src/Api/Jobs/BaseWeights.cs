@@ -43,16 +43,19 @@ public static class BaseWeights
     }
 
     /// <summary>Freezes the named layers (Keras's <c>layer.trainable = False</c>); an unknown name is a 400 listing the
-    /// layers there are.</summary>
-    public static void Freeze(Model model, IReadOnlyList<string>? layers)
+    /// layers there are. Returns the layers it changed (those the config did not already freeze).</summary>
+    public static IReadOnlyList<Layer> Freeze(Model model, IReadOnlyList<string>? layers)
     {
-        if (layers is null) return;
-        foreach (var name in layers)
+        var changed = new List<Layer>();
+        foreach (var name in layers ?? [])
         {
             var layer = model.Layers.FirstOrDefault(l => l.Name == name)
                 ?? throw ApiException.BadRequest($"base_model.freeze: the model has no layer '{name}'; its layers are {string.Join(", ", model.Layers.Select(l => l.Name))}");
+            if (!layer.Trainable) continue;
             layer.Trainable = false;
+            changed.Add(layer);
         }
+        return changed;
     }
 
     private static string Dims(IEnumerable<long> dims) => "[" + string.Join(",", dims.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";

@@ -72,7 +72,7 @@ public sealed class JobService
         var compile = request.Compile ?? new CompileOptions();
         // Compile settings and the dataset's arrays are checked against the model's inputs and outputs now (no session is
         // created), so a job that cannot train is refused with the field to fix rather than failing in the queue.
-        var model = await ModelAsync(request, json, ct); // a base_model starts from its stored weights
+        var model = (await ModelAsync(request, json, ct)).Model; // a base_model starts from its stored weights
         using (var trainer = new NeuralService.Training.Trainer(model))
         {
             JobCompile.Apply(trainer, compile);
@@ -219,17 +219,15 @@ public sealed class JobService
     }
 
     /// <summary>The job's model: its Keras JSON read afresh and, for a <c>base_model</c>, that version's stored weights
-    /// loaded and the layers in <c>base_model.freeze</c> frozen (422 when the weights do not fit the config).</summary>
-    public async Task<Model> ModelAsync(JobRequest request, string json, CancellationToken ct)
+    /// loaded and the layers in <c>base_model.freeze</c> frozen (422 when the weights do not fit the config). Also the
+    /// layers this job froze, which are trainable again in the config registered after it: freezing is the job's choice.</summary>
+    public async Task<(Model Model, IReadOnlyList<NeuralService.Graph.Layers.Layer> Frozen)> ModelAsync(JobRequest request, string json, CancellationToken ct)
     {
         var model = KerasModelJson.Read(json);
-        if (request.Model is null && request.BaseModel is { } b)
-        {
-            var v = await _registry.ResolveAsync(b.Name, b.Version, ct);
-            BaseWeights.Load(model, NeuralService.Graph.Onnx.OnnxModels.Load(_registry.FilePath(v)), v.ToString());
-            BaseWeights.Freeze(model, b.Freeze);
-        }
-        return model;
+        if (request.Model is not null || request.BaseModel is not { } b) return (model, []);
+        var v = await _registry.ResolveAsync(b.Name, b.Version, ct);
+        BaseWeights.Load(model, NeuralService.Graph.Onnx.OnnxModels.Load(_registry.FilePath(v)), v.ToString());
+        return (model, BaseWeights.Freeze(model, b.Freeze));
     }
 
     /// <summary>A <c>base_model</c> given by alias or as the latest version is pinned to the version it is now, so the

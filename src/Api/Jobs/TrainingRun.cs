@@ -59,7 +59,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var r = job.Request;
         JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
-        var model = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
+        var (model, frozen) = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
         var info = datasets.Get(r.Dataset);
         // Raw values: the trainer applies the preprocessing contract (1/255 for 8-bit data, or rescale) as the CLI does.
         var data = datasets.Load(info);
@@ -79,7 +79,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         }
         job = job with { Epoch = initialEpoch, History = job.History?.Where(h => h.Epoch <= initialEpoch).ToList() };
         var trainCount = fit.ValidationSplit > 0 ? data.Count - (int)(data.Count * fit.ValidationSplit) : data.Count;
-        var progress = new Progress(jobs, job, owner, e => CheckpointPath(job.Id, e), ct) { BatchSize = fit.BatchSize, TrainSamples = trainCount };
+        var progress = new Progress(jobs, job, owner, e => CheckpointPath(job.Id, e), log, ct) { BatchSize = fit.BatchSize, TrainSamples = trainCount };
         var history = await Task.Factory.StartNew(() => trainer.Fit(data, new FitOptions
         {
             Epochs = fit.Epochs, BatchSize = fit.BatchSize, ValidationSplit = fit.ValidationSplit, Shuffle = fit.Shuffle,
@@ -96,6 +96,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         if (progress.Diverged is { } why) throw ApiException.Unprocessable(why);
         if (ct.IsCancellationRequested) return job;
 
+        foreach (var layer in frozen) layer.Trainable = true; // the registered config keeps the layers' own flags
         var onnx = trainer.ToOnnx(); // scale folded in, contract and class names in metadata_props
         onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = JobService.KerasConfigKey, Value = KerasModelJson.Write(model, indented: false) });
         var final = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
@@ -112,7 +113,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
     /// <summary>Keeps the job's epoch, history and checkpoint current, reports batch progress (at most four events a
     /// second, with speed and time left) and epoch ends through the store, and stops training on cancel. An epoch cut
     /// short by a stop is not counted: its checkpoint keeps the weights so far and the resumed run trains that epoch again.</summary>
-    private sealed class Progress(JobService jobs, Job job, string owner, Func<int, string> checkpointPath, CancellationToken ct) : Callback
+    private sealed class Progress(JobService jobs, Job job, string owner, Func<int, string> checkpointPath, ILogger log, CancellationToken ct) : Callback
     {
         /// <summary>Batch events are at most this often: enough for a live curve, little for the store.</summary>
         private const long BatchEventMs = 250;
@@ -123,6 +124,8 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         private long _batchesThisRun;
         private long _samplesThisEpoch;
         private bool _epochComplete;
+        // The batch event being written: off the training thread, since a commit costs about as much as tens of steps.
+        private Task<bool> _write = Task.FromResult(true);
         public Job Job { get; private set; } = job;
         public bool Lost { get; private set; }
         public string? Diverged { get; private set; }
@@ -130,6 +133,16 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         public long TrainSamples { get; init; } = long.MaxValue;
 
         public override void OnTrainBegin(ITrainingControl control) => _run.Restart(); // the pace leaves out compiling the step
+
+        public override void OnTrainEnd(ITrainingControl control, IReadOnlyDictionary<string, double> logs) => Flush(control);
+
+        /// <summary>Waits for the batch event in flight, so it is stored before what follows it (the epoch's event, the end).</summary>
+        private void Flush(ITrainingControl control)
+        {
+            if (_write.GetAwaiter().GetResult()) return;
+            Lost = true;
+            control.StopTraining = true;
+        }
 
         public override void OnEpochBegin(ITrainingControl control, int epoch)
         {
@@ -151,12 +164,23 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
                 control.StopTraining = true;
             }
             var now = _run.ElapsedMilliseconds;
-            if (now - _lastBatchEvent < BatchEventMs) return;
+            // A store slower than four commits a second gets fewer events rather than slowing training down.
+            if (now - _lastBatchEvent < BatchEventMs || !_write.IsCompleted) return;
+            Flush(control);
+            if (Lost) return;
             _lastBatchEvent = now;
             var seconds = _epoch.Elapsed.TotalSeconds;
             var progress = new JobProgress(Job.Id, Job.Epoch + 1, control.Epochs, batch + 1, batches > 0 ? batches : null, control.Step, _samplesThisEpoch,
                 seconds > 0 ? _samplesThisEpoch / seconds : 0, Eta(control, batch, batches), Finite(logs), Job.Attempts, DateTimeOffset.UtcNow);
-            if (!jobs.Progress(progress, owner)) { Lost = true; control.StopTraining = true; }
+            _write = Task.Run(() =>
+            {
+                try { return jobs.Progress(progress, owner); }
+                catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException)
+                {
+                    log.LogWarning(e, "job {JobId}: a batch event could not be stored", progress.JobId);
+                    return true; // progress is best effort: the next epoch's write decides whether the run goes on
+                }
+            });
         }
 
         /// <summary>Batches left (this epoch's and the later epochs') at this run's pace so far, validation included;
@@ -170,6 +194,8 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
 
         public override void OnEpochEnd(ITrainingControl control, int epoch, IReadOnlyDictionary<string, double> logs)
         {
+            Flush(control);
+            if (Lost) return;
             var done = _epochComplete ? epoch + 1 : epoch;
             var checkpoint = checkpointPath(done);
             Directory.CreateDirectory(Path.GetDirectoryName(checkpoint)!);

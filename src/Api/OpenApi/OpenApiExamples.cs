@@ -98,16 +98,20 @@ public static class OpenApiExamples
     /// <summary>A job's Server-Sent Events stream.</summary>
     public const string JobEvents = """
         event: state
-        data: {"id":"job-5f0c2a9e41d7b3a8","state":"running","epoch":0}
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","state":"running","epoch":0,"attempts":1,"worker":"web-1:7:3be1c0d2","error":null,"created_at":"2026-12-02T10:00:00+00:00","started_at":"2026-12-02T10:00:01+00:00","finished_at":null,"registered_model":null,"registered_version":null,"time":"2026-12-02T10:00:01+00:00"}
+        id: 2
 
         event: batch
-        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"batch":1,"batches":5,"metrics":{"loss":1.08}}
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"epochs":5,"batch":3,"batches":5,"step":3,"samples":96,"samples_per_second":2450.5,"eta_seconds":0.9,"metrics":{"loss":1.08,"accuracy":0.41},"attempt":1,"time":"2026-12-02T10:00:01.3+00:00"}
+        id: 3
 
         event: epoch
-        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"epochs":5,"metrics":{"loss":0.91,"accuracy":0.62}}
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","epoch":1,"epochs":5,"metrics":{"loss":0.91,"accuracy":0.62,"val_loss":0.88,"val_accuracy":0.64},"step":5,"learning_rate":0.001,"seconds":0.21,"samples_per_second":2380.2,"time":"2026-12-02T10:00:01.4+00:00"}
+        id: 4
 
         event: state
-        data: {"id":"job-5f0c2a9e41d7b3a8","state":"succeeded","epoch":5,"registered_model":"mlp","registered_version":2}
+        data: {"job_id":"job-5f0c2a9e41d7b3a8","state":"succeeded","epoch":5,"attempts":1,"worker":"web-1:7:3be1c0d2","error":null,"created_at":"2026-12-02T10:00:00+00:00","started_at":"2026-12-02T10:00:01+00:00","finished_at":"2026-12-02T10:00:02+00:00","registered_model":"mlp","registered_version":2,"time":"2026-12-02T10:00:02+00:00"}
+        id: 12
 
 
         """;

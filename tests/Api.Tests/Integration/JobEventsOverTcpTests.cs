@@ -9,7 +9,7 @@ namespace NeuralService.Api.Tests.Integration;
 
 /// <summary>Job event streams over TCP: ids, resuming with Last-Event-ID or ?after=, events of a job run by another
 /// process reaching the stream through the store, and live progress in GET /v1/jobs/{id}.</summary>
-public sealed class JobEventsOverTcpTests : IDisposable
+public sealed class JobEventsOverTcpTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();
 
@@ -79,6 +79,9 @@ public sealed class JobEventsOverTcpTests : IDisposable
 
         await ProblemAssert.IsProblemAsync(await client.SendAsync(Get(path, "abc")), 400);
         await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}?after=-1"), 400);
+        await ProblemAssert.IsProblemAsync(await client.GetAsync($"{path}?after=x"), 400);
+        var beyond = await ProblemAssert.IsProblemAsync(await client.SendAsync(Get(path, (whole[^1].IdNumber + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))), 400);
+        Assert.Contains($"has events up to {whole[^1].Id}", beyond.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -104,6 +107,7 @@ public sealed class JobEventsOverTcpTests : IDisposable
         var sent = clock.ElapsedMilliseconds;
         Assert.Equal(3, remote.AppendProgress(new JobProgress("job-remote", 1, 5, 3, 10, 3, 24, 480, 1.2, new Dictionary<string, double> { ["loss"] = 0.7 }, 1, DateTimeOffset.UtcNow), owner));
         await WaitUntilAsync(() => received.Count == 3);
+        output.WriteLine($"a batch event written by another process reached the stream after {received[2].Ms - sent} ms");
         Assert.True(received[2].Ms - sent < 2000, $"a batch event written elsewhere took {received[2].Ms - sent} ms to reach the stream");
         Assert.Equal(3, received[2].Event.Data.GetProperty("batch").GetInt32());
 

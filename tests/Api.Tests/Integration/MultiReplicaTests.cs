@@ -65,9 +65,12 @@ public sealed class MultiReplicaTests(PostgresServer postgres) : IDisposable
 
         // A job is followed from the replica that did not take it: progress comes through the shared store.
         var followedId = (await SubmitAsync(a.Client, JobBody("blobs", "followed", epochs: 40))).GetProperty("id").GetString()!;
-        var stream = await b.Client.GetStringAsync($"/v1/jobs/{followedId}/events");
-        var states = stream.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Where(e => e.StartsWith("event: state\n", StringComparison.Ordinal))
-            .Select(e => JsonDocument.Parse(e["event: state\ndata: ".Length..]).RootElement).ToList();
+        var stream = await ServerSentEvents.ReadAllAsync(b.Client, $"/v1/jobs/{followedId}/events", TimeSpan.FromSeconds(120));
+        var states = stream.Where(e => e.Type == "state").Select(e => e.Data).ToList();
+        // Every epoch's event and the batch progress of the run on the other replica came through the store, in order.
+        Assert.Equal(Enumerable.Range(1, 40), stream.Where(e => e.Type == "epoch").Select(e => e.Data.GetProperty("epoch").GetInt32()));
+        Assert.Contains(stream, e => e.Type == "batch");
+        Assert.Equal(stream.Select(e => e.IdNumber).Order(), stream.Select(e => e.IdNumber));
         Assert.Equal("succeeded", states[^1].GetProperty("state").GetString());
         var epochs = states.Select(j => j.GetProperty("epoch").GetInt32()).ToList();
         Assert.Equal(epochs.Order(), epochs);

@@ -68,6 +68,8 @@ public sealed class FineTuneTests : IDisposable
         Assert.Equal(2, tuned.GetProperty("registered_version").GetInt32());
         var version = JsonDocument.Parse(await client.GetStringAsync("/v1/models/base/versions/2")).RootElement;
         Assert.Equal("base", version.GetProperty("lineage").GetProperty("hyperparameters").GetProperty("base_model").GetProperty("name").GetString());
+        // Freezing was this job's choice: the registered config leaves the layer trainable for the next fine-tune.
+        Assert.True(LayerTrainable(version, "dense"));
 
         // The frozen layer is bit for bit what was stored; the other one trained on.
         var before = await WeightsAsync(client, "base", 1);
@@ -75,6 +77,39 @@ public sealed class FineTuneTests : IDisposable
         Assert.Equal(before["dense/kernel"], after["dense/kernel"]);
         Assert.Equal(before["dense/bias"], after["dense/bias"]);
         Assert.NotEqual(before["dense_1/kernel"], after["dense_1/kernel"]);
+    }
+
+    private static bool LayerTrainable(JsonElement version, string layer)
+    {
+        var config = JsonDocument.Parse(version.GetProperty("metadata").GetProperty("keras_config").GetString()!).RootElement;
+        var found = config.GetProperty("config").GetProperty("layers").EnumerateArray().Single(l => l.GetProperty("config").GetProperty("name").GetString() == layer);
+        return !found.GetProperty("config").TryGetProperty("trainable", out var t) || t.GetBoolean();
+    }
+
+    [Fact]
+    public async Task ALayerItsConfigFreezesStaysAsStored()
+    {
+        using var app = new ApiFactory(_dir.Path);
+        var client = app.CreateClient();
+        await UploadBlobsAsync(client, "blobs", rows: 30);
+        var config = TestModels.DenseJson.Replace("\"name\": \"dense_1\",", "\"name\": \"dense_1\", \"trainable\": false,", StringComparison.Ordinal);
+        Assert.NotEqual(TestModels.DenseJson, config);
+        var onnx = KerasModelJson.Read(config).ToOnnx();
+        onnx.MetadataProps.Add(new Onnx.StringStringEntryProto { Key = "keras_config", Value = config });
+        Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/v1/models/head/versions", TestModels.Octets(onnx.ToByteArray()))).StatusCode);
+
+        var id = (await SubmitAsync(client, new
+        {
+            base_model = new { name = "head" }, dataset = "blobs", compile = new { optimizer = "adam", learning_rate = 0.05 },
+            fit = new { epochs = 2, batch_size = 8 }, device = "cpu", register_as = "head",
+        })).GetProperty("id").GetString()!;
+        var job = await WaitAsync(client, id);
+        Assert.True(job.GetProperty("state").GetString() == "succeeded", job.ToString());
+        var before = await WeightsAsync(client, "head", 1);
+        var after = await WeightsAsync(client, "head", 2);
+        Assert.Equal(before["dense_1/kernel"], after["dense_1/kernel"]);
+        Assert.NotEqual(before["dense/kernel"], after["dense/kernel"]);
+        Assert.False(LayerTrainable(JsonDocument.Parse(await client.GetStringAsync("/v1/models/head/versions/2")).RootElement, "dense_1"));
     }
 
     [Fact]
