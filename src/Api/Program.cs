@@ -6,7 +6,7 @@ try
     if (args is ["worker", ..]) return await WorkerMode.RunAsync(args);
     if (args is ["healthcheck", ..]) return await HealthCheckCommand.RunAsync(args);
     var app = ApiApp.Build(args);
-    // Only a real process gets here (an in-process test host stops at Build), so process-wide settings go here.
+    // Process-wide (ASP.NET reads ASPNETCORE_TEMP once), so set by the entry point rather than by ApiApp.Build.
     TempFiles.UseDataDirectory(app.Services.GetRequiredService<IOptions<NeuralOptions>>().Value);
     var guard = app.Services.GetRequiredService<BindGuard>();
     await app.RunAsync();

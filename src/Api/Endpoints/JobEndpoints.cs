@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using NeuralService.Api.Jobs;
 
 namespace NeuralService.Api.Endpoints;
@@ -18,11 +19,33 @@ public static class JobEndpoints
             .WithSummary("Submit a training job").WithDescription("Trains a Keras JSON model (or a registered model's architecture) on a dataset and registers the result; 202 with the queued job.")
             .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
 
-        g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs").WithSummary("List training jobs");
+        g.MapGet("", (int? limit, [FromQuery(Name = "page_token")] string? pageToken, JobService jobs) =>
+            {
+                var q = Paging.Read(limit, pageToken, "jobs");
+                var (page, last, more) = jobs.Store.Page(q.After, q.Limit);
+                return new JobList(page, more && last is not null ? Paging.Token("jobs", last) : null);
+            })
+            .WithName("ListJobs").WithSummary("List training jobs").WithDescription("Jobs in submission order. " + Paging.Description);
         g.MapGet("/{id}", (string id, JobService jobs) => jobs.Get(id)).WithName("GetJob").WithSummary("Get a training job").ProducesProblem(404);
         g.MapPost("/{id}/cancel", (string id, JobService jobs) => Results.Accepted($"/v1/jobs/{id}", jobs.Cancel(id)))
             .WithSummary("Cancel a training job").WithDescription("Stops a queued or running job; 409 when it already ended.")
             .WithName("CancelJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(409);
+
+        g.MapDelete("/{id}", (string id, JobService jobs, TrainingRun run, ILogger<JobService> log) =>
+            {
+                jobs.Delete(id);
+                try
+                {
+                    if (Directory.Exists(run.CheckpointDirectory(id))) Directory.Delete(run.CheckpointDirectory(id), recursive: true);
+                }
+                // The job is gone either way; a checkpoint left behind is removed at the next start.
+                catch (IOException e) { log.LogWarning("could not remove the checkpoint of deleted job {JobId}: {Error}", id, e.Message); }
+                return Results.NoContent();
+            })
+            .WithName("DeleteJob").WithSummary("Delete a training job")
+            .WithDescription("Removes a job that has ended, with its checkpoint; 409 while it is queued or running (cancel it first). "
+                + "The model it registered stays.")
+            .Produces(204).ProducesProblem(404).ProducesProblem(409);
 
         g.MapGet("/{id}/events", StreamAsync).WithName("JobEvents")
             .WithSummary("Follow a training job").WithDescription("Server-Sent Events: the job's state, then batch and epoch progress and state changes until it ends.").Produces<string>(200, "text/event-stream").ProducesProblem(404);
