@@ -98,10 +98,10 @@ public static class TempFiles
 
     /// <summary>Process-wide (ASP.NET reads the variable once, at the first buffered upload), so the entry point calls it
     /// before the server starts; a variable set already (by the operator, or by in-process test hosts) is kept.</summary>
-    public static string UseDataDirectory(NeuralOptions options)
+    public static string UseDataDirectory(string dataDirectory)
     {
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } given) return given;
-        var tmp = Path.Combine(options.DataDirectory(), Folder);
+        var tmp = Path.Combine(Path.GetFullPath(dataDirectory), Folder);
         Directory.CreateDirectory(tmp);
         Environment.SetEnvironmentVariable(EnvironmentVariable, tmp);
         return tmp;
