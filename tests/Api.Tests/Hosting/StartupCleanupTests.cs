@@ -28,6 +28,47 @@ public sealed class StartupCleanupTests : IDisposable
         Directory.SetLastWriteTimeUtc(dir, when);
     }
 
+    /// <summary>Sends the first half of a body, then waits to be released before sending the rest.</summary>
+    private sealed class HalfThenRest(byte[] bytes, Task release, TaskCompletionSource halfSent) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+            await stream.FlushAsync();
+            halfSent.SetResult();
+            await release;
+            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+
+    [Fact]
+    public async Task ARealServerBuffersLargeUploadsUnderTheDataDirectory()
+    {
+        using var service = await ServiceProcess.StartAsync(new Dictionary<string, string> { ["NEURAL_DATA_DIR"] = _dir.Path, ["Neural__UseCuda"] = "false" });
+        // Well over ASP.NET's 64 KiB in-memory threshold, so the file part is buffered on disk while it arrives.
+        var form = TestModels.CsvUpload(TestModels.BlobsCsv(15_000), "big");
+        var bytes = await form.ReadAsByteArrayAsync();
+        var release = new TaskCompletionSource();
+        var halfSent = new TaskCompletionSource();
+        var content = new HalfThenRest(bytes, release.Task, halfSent);
+        content.Headers.ContentType = form.Headers.ContentType;
+        var upload = service.Client.PostAsync("/v1/datasets", content);
+        await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        string[] Buffers() => Directory.Exists(At("tmp", "aspnet")) ? Directory.GetFiles(At("tmp", "aspnet")) : [];
+        for (var i = 0; i < 100 && Buffers().Length == 0; i++) await Task.Delay(100);
+        Assert.Single(Buffers());
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.Created, (await upload.WaitAsync(TimeSpan.FromSeconds(60))).StatusCode);
+        Assert.Empty(Buffers());
+    }
+
     [Fact]
     public async Task ARealServerRemovesCrashLeftoversAtStartAndKeepsGoodData()
     {
