@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using NeuralService.Api.Hosting;
 
 try
@@ -6,8 +5,9 @@ try
     if (args is ["worker", ..]) return await WorkerMode.RunAsync(args);
     if (args is ["healthcheck", ..]) return await HealthCheckCommand.RunAsync(args);
     var app = ApiApp.Build(args);
-    // Only a real process gets here (an in-process test host stops at Build), so process-wide settings go here.
-    TempFiles.UseDataDirectory(app.Services.GetRequiredService<IOptions<NeuralOptions>>().Value);
+    // Process-wide (ASP.NET reads ASPNETCORE_TEMP once), so set by the entry point rather than by ApiApp.Build.
+    // Read from configuration, not the validated options: invalid options must fail in RunAsync, where hosts report it.
+    TempFiles.UseDataDirectory(app.Configuration[$"{NeuralOptions.Section}:DataDirectory"] ?? new NeuralOptions().DataDirectory);
     var guard = app.Services.GetRequiredService<BindGuard>();
     await app.RunAsync();
     guard.ThrowIfRefused();
@@ -16,11 +16,6 @@ try
 catch (StartupRefusedException e)
 {
     Console.Error.WriteLine($"neural-service: {e.Message}");
-    return 2;
-}
-catch (OptionsValidationException e)
-{
-    Console.Error.WriteLine($"neural-service: invalid configuration: {string.Join("; ", e.Failures)}");
     return 2;
 }
 

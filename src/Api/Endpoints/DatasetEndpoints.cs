@@ -1,6 +1,8 @@
 using NeuralService.Api.Datasets;
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
+using NeuralService.Api.Jobs;
+using Microsoft.AspNetCore.Mvc;
 
 namespace NeuralService.Api.Endpoints;
 
@@ -11,8 +13,14 @@ public static class DatasetEndpoints
     {
         var g = app.MapGroup("/v1/datasets").WithTags("Datasets").ProducesProblem(400).ProducesProblem(429).ProducesProblem(500);
 
-        g.MapGet("", (DatasetStore store) => store.List()).WithName("ListDatasets")
-            .WithSummary("List datasets").WithDescription("The built-in datasets (fashion-mnist, fashion-mnist:test, when installed) and every upload.");
+        g.MapGet("", (int? limit, [FromQuery(Name = "page_token")] string? pageToken, DatasetStore store) =>
+            {
+                var q = Paging.Read(limit, pageToken, "datasets");
+                var (page, next) = Paging.Page(store.List(), d => d.Builtin ? "0|" + d.Id : "1|" + Paging.NumberKey(d.CreatedAt?.UtcTicks ?? 0) + "|" + d.Id, q, "datasets");
+                return new DatasetList(page, next);
+            })
+            .WithName("ListDatasets").WithSummary("List datasets")
+            .WithDescription("The built-in datasets (fashion-mnist, fashion-mnist:test, when installed), then every upload, oldest first. " + Paging.Description);
         g.MapGet("/{id}", (string id, DatasetStore store) => store.Get(id)).WithName("GetDataset")
             .WithSummary("Get a dataset").WithDescription("{id} is a dataset id or a name.").ProducesProblem(404);
 
@@ -35,12 +43,31 @@ public static class DatasetEndpoints
                 + "file and how to read them. The file is read once to check it. Limits: Neural:Limits:MaxUploadBytes as uploaded, Neural:MaxDecompressedBytes once decompressed and read (413).")
             .Accepts<IFormFile>("multipart/form-data").Produces<DatasetInfo>(201).ProducesProblem(409).ProducesProblem(413);
 
-        g.MapDelete("/{id}", (string id, DatasetStore store) =>
+        g.MapDelete("/{id}", (string id, DatasetStore store, JobService jobs) =>
             {
+                var info = store.Get(id);
+                if (!info.Builtin && info.Id == id && UsersOf(info, store, jobs) is { Count: > 0 } users)
+                    throw ApiException.Conflict($"dataset '{id}' is used by {string.Join(", ", users.Select(j => $"{j.State.ToString().ToLowerInvariant()} job {j.Id}"))}; "
+                        + "cancel them (POST /v1/jobs/{id}/cancel) or wait until they end, then delete it");
                 store.Delete(id);
                 return Results.NoContent();
             })
-            .WithName("DeleteDataset").WithSummary("Delete a dataset").WithDescription("Built-in datasets cannot be deleted (409).").Produces(204).ProducesProblem(404).ProducesProblem(409);
+            .WithName("DeleteDataset").WithSummary("Delete a dataset")
+            .WithDescription("{id} is the dataset's id. 409 for a built-in dataset and while a queued or running job uses it.")
+            .Produces(204).ProducesProblem(404).ProducesProblem(409);
+    }
+
+    /// <summary>The queued and running jobs whose dataset reference resolves to this dataset now (a name resolves to
+    /// its newest upload, as a run does).</summary>
+    private static List<Job> UsersOf(DatasetInfo info, DatasetStore store, JobService jobs) =>
+        jobs.Store.List(JobState.Queued).Concat(jobs.Store.List(JobState.Running))
+            .Where(j => j.Request.Dataset == info.Id || (j.Request.Dataset == info.Name && Resolves(store, j.Request.Dataset) == info.Id))
+            .ToList();
+
+    private static string? Resolves(DatasetStore store, string reference)
+    {
+        try { return store.Get(reference).Id; }
+        catch (ApiException) { return null; }
     }
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => string.IsNullOrWhiteSpace(v) ? null : v.ToString();

@@ -22,7 +22,13 @@ public static class JobEndpoints
             .WithSummary("Submit a training job").WithDescription("Trains a Keras JSON model (or a registered model's architecture) on a dataset and registers the result; 202 with the queued job.")
             .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
 
-        g.MapGet("", (JobService jobs) => jobs.List()).WithName("ListJobs").WithSummary("List training jobs");
+        g.MapGet("", (int? limit, [FromQuery(Name = "page_token")] string? pageToken, JobService jobs) =>
+            {
+                var q = Paging.Read(limit, pageToken, "jobs");
+                var (page, last, more) = jobs.Store.Page(q.After, q.Limit);
+                return new JobList(page, more && last is not null ? Paging.Token("jobs", last) : null);
+            })
+            .WithName("ListJobs").WithSummary("List training jobs").WithDescription("Jobs in submission order. " + Paging.Description);
         g.MapGet("/{id}", (string id, JobService jobs) => jobs.Describe(id)).WithName("GetJob").WithSummary("Get a training job")
             .WithDescription("The job with its history, the id of its latest event (last_event_id) and, while it runs, its live progress (epoch, batch of batches, samples/s, ETA, running metrics).")
             .ProducesProblem(404);
@@ -48,6 +54,23 @@ public static class JobEndpoints
                              "from the first or after the id in Last-Event-ID (or ?after=), until the job ends. Events are kept in the job store, so a stream resumes without gaps " +
                              "or repeats from any replica; only older batch events of an ended epoch are thinned (20 kept per epoch).")
             .Produces<string>(200, "text/event-stream").ProducesProblem(404);
+
+        g.MapDelete("/{id}", (string id, JobService jobs, TrainingRun run, ILogger<JobService> log) =>
+            {
+                jobs.Delete(id);
+                try
+                {
+                    foreach (var dir in new[] { run.CheckpointDirectory(id), run.FilesDirectory(id) })
+                        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                }
+                // The job is gone either way; a checkpoint left behind is removed at the next start.
+                catch (IOException e) { log.LogWarning("could not remove the checkpoint or files of deleted job {JobId}: {Error}", id, e.Message); }
+                return Results.NoContent();
+            })
+            .WithName("DeleteJob").WithSummary("Delete a training job")
+            .WithDescription("Removes a job that has ended, with its events, checkpoint and callback files; 409 while it is queued or running (cancel it first). "
+                + "The model it registered stays.")
+            .Produces(204).ProducesProblem(404).ProducesProblem(409);
     }
 
     /// <summary>How often a stream looks in the store for events of a job run by another process (a job run here wakes

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
 using NeuralService.Inference;
@@ -14,12 +15,30 @@ public static class ModelEndpoints
     {
         var g = app.MapGroup("/v1/models").WithTags("Registry").ProducesProblem(400).ProducesProblem(429).ProducesProblem(500);
 
-        g.MapGet("", async (ModelRegistry r, CancellationToken ct) =>
-                (await r.ListModelsAsync(ct)).Select(m => new ModelDto(m.Name, m.Description, m.CreatedAt, m.Aliases, null)).ToList())
-            .WithName("ListModels").WithSummary("List models").WithDescription("Every registered model with its aliases (no versions; see GetModel).");
+        g.MapGet("", async (int? limit, [FromQuery(Name = "page_token")] string? pageToken, ModelRegistry r, CancellationToken ct) =>
+            {
+                var q = Paging.Read(limit, pageToken, "models");
+                var (page, next) = Paging.Page(await r.ListModelsAsync(ct), m => m.Name, q, "models");
+                // Read after the models: a listed model got its first version in the same transaction that created it.
+                var latest = await r.LatestVersionsAsync(ct);
+                return new ModelList(page.Select(m => new ModelDto(m.Name, m.Description, m.CreatedAt, m.Aliases,
+                    latest.TryGetValue(m.Name, out var v) ? v : null)).ToList(), next);
+            })
+            .WithName("ListModels").WithSummary("List models")
+            .WithDescription("Registered models by name, each with its aliases and latest version (no version details; see GetModel). " + Paging.Description);
 
         g.MapGet("/{name}", (string name, ModelRegistry r, CancellationToken ct) => Describe(r, name, ct))
             .WithName("GetModel").WithSummary("Get a model").WithDescription("The model, its aliases and all its versions.").ProducesProblem(404);
+
+        g.MapGet("/{name}/versions", async (string name, int? limit, [FromQuery(Name = "page_token")] string? pageToken, ModelRegistry r, CancellationToken ct) =>
+            {
+                var q = Paging.Read(limit, pageToken, "versions:" + name);
+                if (await r.Store.GetModelAsync(name, ct) is null) throw new ModelNotFoundException($"no model named '{name}'");
+                var (page, next) = Paging.Page(await r.ListVersionsAsync(name, ct), v => Paging.NumberKey(v.Version), q, "versions:" + name);
+                return new VersionList(page.Select(VersionDto.From).ToList(), next);
+            })
+            .WithName("ListVersions").WithSummary("List a model's versions")
+            .WithDescription("The versions of {name}, oldest first. " + Paging.Description).ProducesProblem(404);
 
         g.MapGet("/{name}/versions/{version}", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
                 VersionDto.From(await r.ResolveAsync(name, version, ct)))
@@ -49,10 +68,17 @@ public static class ModelEndpoints
         g.MapPut("/{name}/aliases/{alias}", async (string name, string alias, AliasRequest body, ModelRegistry r, CancellationToken ct) =>
             {
                 await r.SetAliasAsync(name, alias, body.Version, ct);
-                return Results.Ok(await Describe(r, name, ct));
+                return Results.Ok(new AliasDto(name, alias, body.Version));
             })
             .WithName("SetAlias").WithSummary("Point an alias at a version")
-            .WithDescription("Creates or moves {alias} (not a number, not 'latest') to the given version; answers the model.").Produces<ModelDto>().ProducesProblem(404);
+            .WithDescription("Creates or moves {alias} (not a number, not 'latest') to the given version; answers {model, alias, version}.").Produces<AliasDto>().ProducesProblem(404);
+
+        g.MapGet("/{name}/aliases/{alias}", async (string name, string alias, ModelRegistry r, CancellationToken ct) =>
+            {
+                var m = await r.Store.GetModelAsync(name, ct) ?? throw new ModelNotFoundException($"no model named '{name}'");
+                return m.Aliases.TryGetValue(alias, out var v) ? new AliasDto(name, alias, v) : throw new ModelNotFoundException($"model '{name}' has no alias '{alias}'");
+            })
+            .WithName("GetAlias").WithSummary("Get an alias").WithDescription("The version {alias} points at, as {model, alias, version}.").ProducesProblem(404);
 
         g.MapDelete("/{name}/aliases/{alias}", async (string name, string alias, ModelRegistry r, CancellationToken ct) =>
                 await r.RemoveAliasAsync(name, alias, ct) ? Results.NoContent() : throw new ModelNotFoundException($"model '{name}' has no alias '{alias}'"))

@@ -59,7 +59,8 @@ public static class ApiApp
         app.Lifetime.ApplicationStarted.Register(guard.Check);
         app.UseMiddleware<BindGuardMiddleware>();
         // Before anything that reads the client's address (request log, rate limiter): from a trusted proxy only.
-        app.UseForwardedHeaders();
+        // Not at all without trusted proxies: the middleware would believe any peer without an address (a Unix socket).
+        if (options.TrustedProxies.Count > 0) app.UseForwardedHeaders();
         app.UseMiddleware<CorrelationIdMiddleware>();
         app.UseSerilogRequestLogging(o =>
         {

@@ -11,12 +11,14 @@ namespace NeuralService.Api.Hosting;
 /// turns the refusal into the process's start-up error.</summary>
 public sealed class BindGuard(IServer server, ApiKeys keys, IHostApplicationLifetime lifetime, ILogger<BindGuard> log)
 {
-    private volatile bool _checked;
+    private readonly TaskCompletionSource<bool> _verdict = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Why the service refused to run, once it has.</summary>
     public string? Refusal { get; private set; }
 
-    public bool Checked => _checked;
+    /// <summary>True once the bound addresses passed, false when they were refused. A request can arrive before the
+    /// started callbacks have run (their order is not defined), so requests wait for it rather than fail.</summary>
+    public Task<bool> Verdict => _verdict.Task;
 
     /// <summary>Runs when the application has started (the server is listening).</summary>
     public void Check()
@@ -26,11 +28,12 @@ public sealed class BindGuard(IServer server, ApiKeys keys, IHostApplicationLife
         try
         {
             keys.CheckBinding(addresses);
-            _checked = true;
+            _verdict.TrySetResult(true);
         }
         catch (StartupRefusedException e)
         {
             Refusal = e.Message;
+            _verdict.TrySetResult(false);
             log.LogCritical("{Refusal}", e.Message);
             lifetime.StopApplication();
         }
@@ -46,10 +49,10 @@ public sealed class BindGuard(IServer server, ApiKeys keys, IHostApplicationLife
 /// <summary>First in the pipeline: nothing is answered before <see cref="BindGuard"/> has checked the bound addresses.</summary>
 public sealed class BindGuardMiddleware(RequestDelegate next, BindGuard guard)
 {
-    public Task InvokeAsync(HttpContext http)
+    public async Task InvokeAsync(HttpContext http)
     {
-        if (guard.Checked) return next(http);
-        http.Abort();
-        return Task.CompletedTask;
+        var verdict = guard.Verdict;
+        if (verdict.IsCompletedSuccessfully ? verdict.Result : await verdict.WaitAsync(http.RequestAborted)) await next(http);
+        else http.Abort();
     }
 }

@@ -58,7 +58,7 @@ public sealed class NeuralOptions : IValidatableObject
         if (RateLimit.PermitLimit < 1 || RateLimit.WindowSeconds < 1)
             yield return new ValidationResult($"Neural:RateLimit needs PermitLimit ≥ 1 and WindowSeconds ≥ 1, got {RateLimit.PermitLimit}/{RateLimit.WindowSeconds}");
         for (var i = 0; i < TrustedProxies.Count; i++)
-            if (!Security.TrustedProxies.TryParse(TrustedProxies[i], out _, out _, out var error))
+            if (!Security.TrustedProxies.TryParse(TrustedProxies[i] ?? "", out _, out _, out var error))
                 yield return new ValidationResult($"Neural:TrustedProxies:{i}: {error}");
         if (!(Cleanup.CheckpointRetentionHours >= 0) || !(Cleanup.PartialUploadMinutes >= 0))
             yield return new ValidationResult($"Neural:Cleanup needs CheckpointRetentionHours ≥ 0 and PartialUploadMinutes ≥ 0, got {Cleanup.CheckpointRetentionHours}/{Cleanup.PartialUploadMinutes}");
@@ -99,7 +99,7 @@ public sealed class CleanupOptions
 {
     /// <summary>Checkpoint folders of ended jobs (and of jobs no longer stored) are removed this long after the job ended.</summary>
     public double CheckpointRetentionHours { get; set; } = 24;
-    /// <summary>A dataset folder without its <c>dataset.json</c>, or a temp file under <c>tmp/</c>, untouched for this
+    /// <summary>A dataset folder without its <c>dataset.json</c>, or an ASP.NET temp file under <c>tmp/aspnet/</c>, untouched for this
     /// long is a dead upload's (a live one, maybe another replica's, keeps writing).</summary>
     public double PartialUploadMinutes { get; set; } = 10;
 }

@@ -5,7 +5,7 @@ namespace NeuralService.Api.Hosting;
 
 /// <summary>Removes, before the server listens and the workers claim jobs, what a crash (<c>kill -9</c>, a lost node)
 /// left in the data directory: dataset folders whose upload never wrote its <c>dataset.json</c> (the commit marker,
-/// written last and atomically), ASP.NET's multipart temp files under <c>tmp/</c> (see <see cref="TempFiles"/>), and
+/// written last and atomically), ASP.NET's multipart temp files under <c>tmp/aspnet/</c> (see <see cref="TempFiles"/>), and
 /// checkpoint folders of jobs that ended (or are no longer stored) more than <c>Neural:Cleanup:CheckpointRetentionHours</c>
 /// ago. Whatever was touched recently is left alone: another replica sharing the directory may still be writing it.</summary>
 public sealed class StartupCleanup(IOptions<NeuralOptions> options, JobStore jobs, ILogger<StartupCleanup> log) : IHostedService
@@ -51,6 +51,8 @@ public sealed class StartupCleanup(IOptions<NeuralOptions> options, JobStore job
         }
 
         Removed = removed;
+        log.LogInformation("large uploads are buffered in {TempDirectory}",
+            Environment.GetEnvironmentVariable(TempFiles.EnvironmentVariable) is { Length: > 0 } t ? t : Path.GetTempPath());
         if (removed.Count > 0) log.LogInformation("start-up cleanup removed {Count} leftover(s) from the data directory", removed.Count);
     }
 
@@ -86,19 +88,20 @@ public sealed class StartupCleanup(IOptions<NeuralOptions> options, JobStore job
 }
 
 /// <summary>Multipart uploads larger than ASP.NET's in-memory threshold are buffered in temp files; a killed process
-/// leaves them behind. They go to <c>tmp/</c> of the data directory (unless <c>ASPNETCORE_TEMP</c> names another place),
+/// leaves them behind. They go to <c>tmp/aspnet/</c> of the data directory (unless <c>ASPNETCORE_TEMP</c> names another place),
 /// where <see cref="StartupCleanup"/> finds them.</summary>
 public static class TempFiles
 {
-    public const string Folder = "tmp";
+    /// <summary>Beside the registry's own <c>tmp/</c> files (partial model blobs, which it cleans itself).</summary>
+    public static readonly string Folder = Path.Combine("tmp", "aspnet");
     public const string EnvironmentVariable = "ASPNETCORE_TEMP";
 
-    /// <summary>Process-wide (ASP.NET reads the variable once), so only the real entry point calls it, before the server
-    /// starts; in-process test hosts keep the system temp folder.</summary>
-    public static string UseDataDirectory(NeuralOptions options)
+    /// <summary>Process-wide (ASP.NET reads the variable once, at the first buffered upload), so the entry point calls it
+    /// before the server starts; a variable set already (by the operator, or by in-process test hosts) is kept.</summary>
+    public static string UseDataDirectory(string dataDirectory)
     {
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } given) return given;
-        var tmp = Path.Combine(options.DataDirectory(), Folder);
+        var tmp = Path.Combine(Path.GetFullPath(dataDirectory), Folder);
         Directory.CreateDirectory(tmp);
         Environment.SetEnvironmentVariable(EnvironmentVariable, tmp);
         return tmp;

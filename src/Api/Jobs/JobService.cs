@@ -130,6 +130,23 @@ public sealed class JobService
     }
     public IReadOnlyList<Job> List() => _store.List();
 
+    /// <summary>Removes an ended job and its events (its checkpoint and files are the caller's to remove); a queued or running job is refused with
+    /// 409, pointing at cancel.</summary>
+    public Job Delete(string id)
+    {
+        var job = Get(id);
+        if (!job.IsTerminal || !_store.Delete(id))
+        {
+            job = Get(id);
+            if (!job.IsTerminal)
+                throw ApiException.Conflict($"job '{id}' is {job.State.ToString().ToLowerInvariant()}; cancel it first (POST /v1/jobs/{id}/cancel) and delete it once it has ended");
+            if (!_store.Delete(id)) throw ApiException.NotFound($"no job '{id}'");
+        }
+        _store.DeleteEvents(id);
+        JobCounts();
+        return job;
+    }
+
     /// <summary>A queued job is canceled at once; a running one is asked to stop (its owner, in whichever replica, ends
     /// it as canceled at the next batch).</summary>
     public Job Cancel(string id)

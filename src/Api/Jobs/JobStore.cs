@@ -68,6 +68,26 @@ public abstract partial class JobStore : IDisposable
         ? Query("SELECT body FROM api_jobs WHERE state = @s ORDER BY created_at, id", r => TryParse(r.GetString(0)), ("s", s.ToString()))
         : Query("SELECT body FROM api_jobs ORDER BY created_at, id", r => TryParse(r.GetString(0)))).OfType<Job>().ToList();
 
+    /// <summary>Up to <paramref name="limit"/> jobs in submission order after <paramref name="after"/> (the key of the
+    /// previous page's last job, <see cref="PageKey"/>), the key of the last one, and whether more follow. The key is of
+    /// the row, so an unreadable row (left out) still moves the page on.</summary>
+    public (IReadOnlyList<Job> Jobs, string? LastKey, bool More) Page(string? after, int limit)
+    {
+        var (created, id) = after?.Split('|', 2) is [var c, var i] ? (c, i) : ("", "");
+        var rows = Query("""
+            SELECT created_at, id, body FROM api_jobs WHERE created_at > @c OR (created_at = @c AND id > @i)
+            ORDER BY created_at, id LIMIT @n
+            """, r => (Key: r.GetString(0) + "|" + r.GetString(1), Job: TryParse(r.GetString(2))), ("c", created), ("i", id), ("n", limit + 1));
+        var page = rows.Take(limit).ToList();
+        return (page.Select(r => r.Job).OfType<Job>().ToList(), page.Count > 0 ? page[^1].Key : null, rows.Count > limit);
+    }
+
+    /// <summary>Deletes a job that has ended; false when it is not stored or has not ended (one conditional DELETE, so a
+    /// job that is queued or running, or was requeued meanwhile, is never removed).</summary>
+    public bool Delete(string id) =>
+        Exec("DELETE FROM api_jobs WHERE id = @id AND state IN (@s0, @s1, @s2, @s3)", ("id", id),
+            ("s0", nameof(JobState.Succeeded)), ("s1", nameof(JobState.Failed)), ("s2", nameof(JobState.Canceled)), ("s3", nameof(JobState.Interrupted))) == 1;
+
     public int Count(JobState state) =>
         Convert.ToInt32(Query("SELECT COUNT(*) FROM api_jobs WHERE state = @s", r => r.GetValue(0), ("s", state.ToString()))[0], CultureInfo.InvariantCulture);
 

@@ -78,12 +78,23 @@ public static class OpenApiExamples
              "aliases": {"production": 1}, "latest_version": 1, "versions": [__VERSION__]}
             """,
         nameof(AliasRequest) => """{"version": 1}""",
+        nameof(AliasDto) => """{"model": "mlp", "alias": "production", "version": 1}""",
+        nameof(ModelList) => """
+            {"models": [{"name": "mlp", "description": "4 features to 3 classes", "created_at": "2026-11-27T18:00:00+00:00",
+                         "aliases": {"production": 1}, "latest_version": 2, "versions": null}],
+             "next_page_token": "cDEKbW9kZWxzCm1scA"}
+            """,
+        nameof(VersionList) => """{"versions": [__VERSION__], "next_page_token": null}""",
+        nameof(JobList) => """{"jobs": [__JOB__], "next_page_token": "cDEKam9icwoyMDI2LTExLTI3VDE4OjAwOjAwLjAwMDAwMDBafGpvYi01ZjBjMmE5ZTQxZDdiM2E4"}""",
+        nameof(DatasetList) => """{"datasets": [__DATASET__], "next_page_token": null}""",
         nameof(DatasetInfo) => Dataset,
         nameof(JobRequest) => Request,
         nameof(Jobs.Job) => Job.Replace("__STATE__", status == 202 ? "queued" : "succeeded", StringComparison.Ordinal),
         _ => null,
     } is { } json
-        ? json.Replace("__VERSION__", Version, StringComparison.Ordinal).Replace("__REQUEST__", Request, StringComparison.Ordinal)
+        ? json.Replace("__JOB__", Job.Replace("__STATE__", "succeeded", StringComparison.Ordinal), StringComparison.Ordinal)
+            .Replace("__DATASET__", Dataset, StringComparison.Ordinal)
+            .Replace("__VERSION__", Version, StringComparison.Ordinal).Replace("__REQUEST__", Request, StringComparison.Ordinal)
             .Replace("__TENSORS__", Tensors, StringComparison.Ordinal)
         : null;
 

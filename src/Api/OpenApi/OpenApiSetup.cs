@@ -49,6 +49,7 @@ public static class OpenApiSetup
         o.OperationFilter<RequestBodiesFilter>();
         o.OperationFilter<ProblemResponsesFilter>();
         o.OperationFilter<ExamplesFilter>();
+        o.OperationFilter<PagingParametersFilter>();
         o.SchemaFilter<CompileSchemaFilter>();
     }
 }

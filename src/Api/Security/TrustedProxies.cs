@@ -22,12 +22,24 @@ public static class TrustedProxies
         {
             if (part.Contains('/'))
             {
-                if (IPNetwork.TryParse(part, out var network)) networks.Add(network);
-                else { error = $"'{part}' is not a CIDR network (address/prefix with no host bits set, such as 10.0.0.0/8)"; return false; }
+                if (!IPNetwork.TryParse(part, out var network))
+                {
+                    error = $"'{part}' is not a CIDR network (address/prefix with no host bits set, such as 10.0.0.0/8)";
+                    return false;
+                }
+                // A typo such as 10.0.0.1/8 would silently trust a whole /8: say what it means instead.
+                if (!IPAddress.TryParse(part[..part.IndexOf('/')], out var given) || !given.Equals(network.BaseAddress))
+                {
+                    error = $"'{part}' is not a CIDR network: it has host bits set (the network is {network})";
+                    return false;
+                }
+                networks.Add(network);
             }
             else if (IPAddress.TryParse(part, out var ip)) proxies.Add(ip);
             else { error = $"'{part}' is not an IP address (host names are not resolved; give the proxy's address or network)"; return false; }
         }
+        // ASP.NET believes every peer when it knows no proxy at all, so an entry that names none must not pass.
+        if (proxies.Count + networks.Count == 0) { error = $"'{entry}' names no address or network"; return false; }
         return true;
     }
 
@@ -39,6 +51,10 @@ public static class TrustedProxies
             f.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             f.KnownProxies.Clear();
             f.KnownIPNetworks.Clear();
+            // The obsolete list still holds loopback by default and is still consulted.
+#pragma warning disable ASPDEPR005, CS0618
+            f.KnownNetworks.Clear();
+#pragma warning restore ASPDEPR005, CS0618
             // No hop limit: the middleware walks X-Forwarded-For from the right and stops at the first address that is
             // not a trusted proxy, which is the real client however many trusted hops there are.
             f.ForwardLimit = null;

@@ -22,6 +22,8 @@ public interface IModelStore : IDisposable
 
     Task<IReadOnlyList<RegisteredModel>> ListModelsAsync(CancellationToken ct = default);
     Task<RegisteredModel?> GetModelAsync(string model, CancellationToken ct = default);
+    /// <summary>The highest version number of every model that has a version (what <c>latest</c> resolves to).</summary>
+    Task<IReadOnlyDictionary<string, int>> LatestVersionsAsync(CancellationToken ct = default);
 
     /// <summary>Creates the model if needed and adds the next version number (numbers are never reused).</summary>
     Task<ModelVersion> AddVersionAsync(NewVersion version, CancellationToken ct = default);

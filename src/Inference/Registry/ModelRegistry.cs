@@ -127,6 +127,7 @@ public sealed class ModelRegistry : IDisposable
 
     public Task<IReadOnlyList<RegisteredModel>> ListModelsAsync(CancellationToken ct = default) => Store.ListModelsAsync(ct);
     public Task<IReadOnlyList<ModelVersion>> ListVersionsAsync(string model, CancellationToken ct = default) => Store.ListVersionsAsync(model, ct);
+    public Task<IReadOnlyDictionary<string, int>> LatestVersionsAsync(CancellationToken ct = default) => Store.LatestVersionsAsync(ct);
 
     public async Task<ModelVersion> GetVersionAsync(string model, int version, CancellationToken ct = default) =>
         await Store.GetVersionAsync(model, version, ct) ?? throw new ModelNotFoundException($"no version {version} of model '{model}'");

@@ -60,6 +60,14 @@ public abstract class SqlModelStore : IModelStore
             aliases.Where(a => a.Model == m.Name).ToDictionary(a => a.Alias, a => a.Version))).ToList();
     }
 
+    public async Task<IReadOnlyDictionary<string, int>> LatestVersionsAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        var rows = await QueryAsync(c, null, "SELECT model_name, MAX(version) FROM model_versions GROUP BY model_name", ct,
+            r => (Model: r.GetString(0), Version: ToInt(r.GetValue(1))));
+        return rows.ToDictionary(r => r.Model, r => r.Version, StringComparer.Ordinal);
+    }
+
     public async Task<RegisteredModel?> GetModelAsync(string model, CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);

@@ -38,7 +38,7 @@ public sealed class DatasetEndpointsTests : IDisposable
         Assert.Equal("csv", info.GetProperty("format").GetString());
 
         var list = await Json(await _client.GetAsync("/v1/datasets"));
-        Assert.Contains(id, list.EnumerateArray().Select(d => d.GetProperty("id").GetString()));
+        Assert.Contains(id, list.GetProperty("datasets").EnumerateArray().Select(d => d.GetProperty("id").GetString()));
         Assert.Equal("blobs", (await Json(await _client.GetAsync($"/v1/datasets/{id}"))).GetProperty("name").GetString());
         Assert.Equal(id, (await Json(await _client.GetAsync("/v1/datasets/blobs"))).GetProperty("id").GetString());
 
@@ -87,7 +87,7 @@ public sealed class DatasetEndpointsTests : IDisposable
     [Fact]
     public async Task BuiltinFashionMnistIsListedWhenInstalled()
     {
-        var names = (await Json(await _client.GetAsync("/v1/datasets"))).EnumerateArray().Select(d => d.GetProperty("name").GetString()).ToList();
+        var names = (await Json(await _client.GetAsync("/v1/datasets"))).GetProperty("datasets").EnumerateArray().Select(d => d.GetProperty("name").GetString()).ToList();
         var installed = File.Exists(Path.Combine(BuiltinDatasets.FashionMnistDirectory, "train-images-idx3-ubyte.gz"));
         Assert.Equal(installed, names.Contains("fashion-mnist"));
         if (!installed) return;

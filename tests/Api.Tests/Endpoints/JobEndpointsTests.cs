@@ -83,7 +83,7 @@ public sealed class JobEndpointsTests : IDisposable
             Assert.Equal(2, resumed.GetProperty("attempts").GetInt32());
             var queued = await WaitAsync(client, "job-queued");
             Assert.True(queued.GetProperty("state").GetString() == "succeeded", queued.ToString());
-            Assert.Equal(5, JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetArrayLength());
+            Assert.Equal(5, JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetProperty("jobs").GetArrayLength());
         }
     }
 

@@ -43,12 +43,21 @@ public sealed class ModelEndpointsTests : IDisposable
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsync("/v1/models/iris/versions", form)).StatusCode);
 
         var list = await Json(await _client.GetAsync("/v1/models"));
-        Assert.Equal(["iris"], list.EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(["iris"], list.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        Assert.Equal(2, list.GetProperty("models")[0].GetProperty("latest_version").GetInt32());
         var model = await Json(await _client.GetAsync("/v1/models/iris"));
         Assert.Equal(2, model.GetProperty("latest_version").GetInt32());
         Assert.Equal(2, model.GetProperty("versions").GetArrayLength());
 
-        Assert.Equal(HttpStatusCode.OK, (await _client.PutAsJsonAsync("/v1/models/iris/aliases/production", new { version = 1 })).StatusCode);
+        var alias = await _client.PutAsJsonAsync("/v1/models/iris/aliases/production", new { version = 1 });
+        Assert.Equal(HttpStatusCode.OK, alias.StatusCode);
+        // A lean answer: the alias, not the whole model with every version.
+        Assert.Equal("""{"model":"iris","alias":"production","version":1}""", await alias.Content.ReadAsStringAsync());
+        Assert.Equal("""{"model":"iris","alias":"production","version":1}""", await _client.GetStringAsync("/v1/models/iris/aliases/production"));
+        await NeuralService.Api.Tests.Integration.ProblemAssert.IsProblemAsync(await _client.GetAsync("/v1/models/iris/aliases/staging"), 404);
+        var listed = (await Json(await _client.GetAsync("/v1/models"))).GetProperty("models")[0];
+        Assert.Equal(1, listed.GetProperty("aliases").GetProperty("production").GetInt32());
+        Assert.Equal(2, listed.GetProperty("latest_version").GetInt32());
         Assert.Equal(1, (await Json(await _client.GetAsync("/v1/models/iris/versions/production"))).GetProperty("version").GetInt32());
         Assert.Equal(2, (await Json(await _client.GetAsync("/v1/models/iris/versions/latest"))).GetProperty("version").GetInt32());
 
@@ -85,7 +94,7 @@ public sealed class ModelEndpointsTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/v1/models/nothing/versions/1")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/v1/models/nothing")).StatusCode);
-        Assert.Empty((await Json(await _client.GetAsync("/v1/models"))).EnumerateArray());
+        Assert.Empty((await Json(await _client.GetAsync("/v1/models"))).GetProperty("models").EnumerateArray());
     }
 
     [Fact]

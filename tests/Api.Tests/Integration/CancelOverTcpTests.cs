@@ -41,7 +41,7 @@ public sealed class CancelOverTcpTests : IDisposable
         Assert.Equal("canceled", job.GetProperty("state").GetString());
         Assert.Equal(JsonValueKind.Null, job.GetProperty("registered_model").ValueKind);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v1/models/never-registered")).StatusCode);
-        Assert.Equal(0, JsonDocument.Parse(await client.GetStringAsync("/v1/models")).RootElement.GetArrayLength());
+        Assert.Equal(0, JsonDocument.Parse(await client.GetStringAsync("/v1/models")).RootElement.GetProperty("models").GetArrayLength());
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, "blobs")));
         // Canceling again is a conflict, not a second cancel.
         await ProblemAssert.IsProblemAsync(await canceler.PostAsync($"/v1/jobs/{id}/cancel", null), 409);

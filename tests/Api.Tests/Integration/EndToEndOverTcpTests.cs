@@ -37,7 +37,7 @@ public sealed class EndToEndOverTcpTests : IDisposable
 
         var promoted = await client.PutAsJsonAsync("/v1/models/e2e/aliases/production", new { version });
         Assert.Equal(HttpStatusCode.OK, promoted.StatusCode);
-        Assert.Equal(version, JsonDocument.Parse(await promoted.Content.ReadAsStringAsync()).RootElement.GetProperty("aliases").GetProperty("production").GetInt32());
+        Assert.Equal(version, JsonDocument.Parse(await promoted.Content.ReadAsStringAsync()).RootElement.GetProperty("version").GetInt32());
 
         var described = JsonDocument.Parse(await client.GetStringAsync("/v1/models/e2e/versions/production")).RootElement;
         var onnx = await client.GetByteArrayAsync($"/v1/models/e2e/versions/{version}/onnx");

@@ -33,7 +33,7 @@ public sealed class JobSettingsOverTcpTests : IDisposable
 
         var list = await _s.Client.GetAsync("/v1/jobs");
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
-        Assert.Empty(JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement.EnumerateArray());
+        Assert.Empty(JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement.GetProperty("jobs").EnumerateArray());
         await Task.Delay(300); // a stored job would be claimed and register within this
         Assert.Equal(HttpStatusCode.NotFound, (await _s.Client.GetAsync("/v1/models/refused")).StatusCode);
     }
@@ -105,7 +105,7 @@ public sealed class JobSettingsOverTcpTests : IDisposable
         var list = await _s.Client.GetAsync("/v1/jobs");
         var text = await list.Content.ReadAsStringAsync();
         Assert.True(list.StatusCode == HttpStatusCode.OK, text);
-        var ids = JsonDocument.Parse(text).RootElement.EnumerateArray().Select(j => j.GetProperty("id").GetString()).ToList();
+        var ids = JsonDocument.Parse(text).RootElement.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()).ToList();
         Assert.Equal([good.GetProperty("id").GetString()], ids);
         // The bad row itself is a server-side fault, not the client's "malformed JSON".
         await ProblemAssert.IsProblemAsync(await _s.Client.GetAsync("/v1/jobs/job-0000000000000bad"), 500);

@@ -53,7 +53,7 @@ public sealed class OverloadOverTcpTests
         var refused = await s.Client.PostAsJsonAsync("/v1/jobs", JobBody(ServedModel.Dataset, "refused"));
         await ProblemAssert.IsProblemAsync(refused, 429);
         Assert.True(refused.Headers.Contains("Retry-After"));
-        var jobs = JsonDocument.Parse(await s.Client.GetStringAsync("/v1/jobs")).RootElement.EnumerateArray().Select(j => j.GetProperty("id").GetString()).Order().ToList();
+        var jobs = JsonDocument.Parse(await s.Client.GetStringAsync("/v1/jobs")).RootElement.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetString()).Order().ToList();
         Assert.Equal(new[] { running, queued }.Order(), jobs);
 
         foreach (var id in new[] { queued, running }) Assert.Equal(HttpStatusCode.Accepted, (await s.Client.PostAsync($"/v1/jobs/{id}/cancel", null)).StatusCode);

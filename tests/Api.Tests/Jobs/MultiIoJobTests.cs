@@ -141,6 +141,6 @@ public sealed class MultiIoJobTests : IDisposable
             await Refused(new { loss = "mse" }, "one-target"));
         Assert.Contains("labels of output 'category' are shaped () but the model's output 'category' gives (None, 10)",
             await Refused(new { loss = "mse" }));
-        Assert.Empty(JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.EnumerateArray());
+        Assert.Empty(JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetProperty("jobs").EnumerateArray());
     }
 }

@@ -6,6 +6,13 @@ namespace NeuralService.Api.Tests.Support;
 /// <summary>The real app over real SQLite storage in a data directory of its own (or a given one, to restart over it).</summary>
 public sealed class ApiFactory(string dataDirectory, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
+    /// <summary>In-process hosts share this process, and ASP.NET reads its temp folder once: left to the service, it would
+    /// be the first test's data directory, gone when that test ends.</summary>
+    static ApiFactory()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_TEMP"))) Environment.SetEnvironmentVariable("ASPNETCORE_TEMP", Path.GetTempPath());
+    }
+
     public string DataDirectory { get; } = dataDirectory;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

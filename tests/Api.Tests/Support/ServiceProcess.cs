@@ -32,6 +32,14 @@ public sealed class ServiceProcess : IDisposable
         return service;
     }
 
+    /// <summary>The service with the given arguments (which choose its addresses, or not), reached at
+    /// <paramref name="baseAddress"/>; not waited for.</summary>
+    public static ServiceProcess Launch(string[] args, IReadOnlyDictionary<string, string> environment, Uri baseAddress) =>
+        Start(args, environment, baseAddress);
+
+    /// <summary>Waits until the service answers its readiness probe (it must not exit before).</summary>
+    public Task ReadyAsync() => WaitReadyAsync();
+
     /// <summary><c>worker --job ID</c> as its own process (no HTTP: <see cref="Client"/> is unusable).</summary>
     public static ServiceProcess StartWorker(string jobId, IReadOnlyDictionary<string, string> environment) =>
         Start(["worker", "--job", jobId], environment, new Uri("http://127.0.0.1:1"));
@@ -42,6 +50,9 @@ public sealed class ServiceProcess : IDisposable
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NeuralService.Api.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        // What the test runner's own environment may hold must not choose the service's addresses or temp folder.
+        foreach (var inherited in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "ASPNETCORE_TEMP", "NEURAL_API_KEYS" })
+            psi.Environment.Remove(inherited);
         foreach (var (k, v) in environment) psi.Environment[k] = v;
         var service = new ServiceProcess(Process.Start(psi)!, baseAddress);
         service._process.OutputDataReceived += (_, e) => service.Append(e.Data);
@@ -88,7 +99,7 @@ public sealed class ServiceProcess : IDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
