@@ -237,14 +237,18 @@ public sealed class JobService
 
     /// <summary>The job's model: its Keras JSON read afresh and, for a <c>base_model</c>, that version's stored weights
     /// loaded and the layers in <c>base_model.freeze</c> frozen (422 when the weights do not fit the config). Also the
-    /// layers this job froze, which are trainable again in the config registered after it: freezing is the job's choice.</summary>
-    public async Task<(Model Model, IReadOnlyList<NeuralService.Graph.Layers.Layer> Frozen)> ModelAsync(JobRequest request, string json, CancellationToken ct)
+    /// layers this job froze, which are trainable again in the config registered after it: freezing is the job's choice; and
+    /// the base version's preprocessing contract, which the fine-tune keeps unless the job gives its own rescale.</summary>
+    public async Task<(Model Model, IReadOnlyList<NeuralService.Graph.Layers.Layer> Frozen, NeuralService.Training.PreprocessingContract? Preprocessing)> ModelAsync(
+        JobRequest request, string json, CancellationToken ct)
     {
         var model = KerasModelJson.Read(json);
-        if (request.Model is not null || request.BaseModel is not { } b) return (model, []);
+        if (request.Model is not null || request.BaseModel is not { } b) return (model, [], null);
         var v = await _registry.ResolveAsync(b.Name, b.Version, ct);
-        BaseWeights.Load(model, NeuralService.Graph.Onnx.OnnxModels.Load(_registry.FilePath(v)), v.ToString());
-        return (model, BaseWeights.Freeze(model, b.Freeze));
+        var stored = NeuralService.Graph.Onnx.OnnxModels.Load(_registry.FilePath(v));
+        BaseWeights.Load(model, stored, v.ToString());
+        // The base version's inputs were scaled by its contract; fine-tuning on other terms would shift what its weights see.
+        return (model, BaseWeights.Freeze(model, b.Freeze), NeuralService.Training.PreprocessingContract.FromOnnx(stored));
     }
 
     /// <summary>A <c>base_model</c> given by alias or as the latest version is pinned to the version it is now, so the

@@ -59,7 +59,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var r = job.Request;
         JobService.CheckSettings(r.Fit ?? new FitSettings(), r.Rescale);
         var json = await jobs.ModelJsonAsync(r, ct);
-        var (model, frozen) = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
+        var (model, frozen, basePreprocessing) = await jobs.ModelAsync(r, json, ct); // a base_model starts from its stored weights
         var info = datasets.Get(r.Dataset);
         // Raw values: the trainer applies the preprocessing contract (1/255 for 8-bit data, or rescale) as the CLI does.
         var data = datasets.Load(info);
@@ -69,6 +69,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var fit = r.Fit!;
         var callbacks = JobCallbacks.Build(r.Callbacks, FilesDirectory(job.Id), hasValidation: fit.ValidationSplit > 0 || validation is not null);
         using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
+        if (r.Rescale is null && basePreprocessing is not null) trainer.Preprocessing = basePreprocessing with { Folded = true };
         JobCompile.Apply(trainer, compile);
         var checkpoint = CheckpointPath(job.Id, job.CheckpointEpoch);
         var initialEpoch = 0;
