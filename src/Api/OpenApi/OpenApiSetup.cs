@@ -50,5 +50,6 @@ public static class OpenApiSetup
         o.OperationFilter<ProblemResponsesFilter>();
         o.OperationFilter<ExamplesFilter>();
         o.SchemaFilter<CompileSchemaFilter>();
+        o.SchemaFilter<OpenObjectsSchemaFilter>();
     }
 }
