@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace NeuralService.Api.OpenApi;
 
@@ -23,14 +24,17 @@ public sealed record InferenceInput(
     [property: Description("The values, nested by shape or flat; strings for BYTES. Absent when binary_data_size is given.")] JsonElement? Data = null,
     InputParameters? Parameters = null);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)] // the protocol lets clients add their own keys
 public sealed record InputParameters(
     [property: Description("Bytes of this input in the binary part of the body (little-endian; BYTES as 4-byte length + bytes each).")] long? BinaryDataSize = null);
 
 public sealed record RequestedOutput(string Name, OutputParameters? Parameters = null);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)] // the protocol lets clients add their own keys
 public sealed record OutputParameters(
     [property: Description("Return this output in the binary part of the response.")] bool? BinaryData = null);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)] // the protocol lets clients add their own keys
 public sealed record InferenceRequestParameters(
     [property: Description("Default for outputs without their own binary_data: return them as binary.")] bool? BinaryDataOutput = null);
 

@@ -51,5 +51,6 @@ public static class OpenApiSetup
         o.OperationFilter<ExamplesFilter>();
         o.OperationFilter<PagingParametersFilter>();
         o.SchemaFilter<CompileSchemaFilter>();
+        o.SchemaFilter<OpenObjectsSchemaFilter>();
     }
 }

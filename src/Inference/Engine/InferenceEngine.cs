@@ -203,8 +203,10 @@ public sealed class InferenceEngine : IAsyncDisposable
         // One load at a time in the process, so the growth measured is this model's.
         lock (MeasureGate)
         {
-            var before = NativeMemory.InUseBytes();
+            // The process-wide ONNX Runtime environment is created with the first session: not this model's cost.
+            _ = OrtEnv.Instance();
             var options = SessionOptionsFor();
+            var before = NativeMemory.InUseBytes();
             InferenceSession session;
             try
             {

@@ -9,7 +9,7 @@ namespace NeuralService.Inference.Tests.Engine;
 public sealed class MemoryMeasuringCollection;
 
 [Collection(nameof(MemoryMeasuringCollection))]
-public sealed class ModelMemoryTests
+public sealed class ModelMemoryTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const long MiB = 1 << 20;
     private static readonly NamedTensor X = NamedTensor.Create("x", [1f], 1);
@@ -89,9 +89,11 @@ public sealed class ModelMemoryTests
         await using var f = await EngineFixture.CreateAsync(cacheBytes: 256 * MiB);
         var v = await f.Registry.RegisterAsync("big", MemoryModels.ConstantOfShape([4096, 4096]).Bytes());
         var before = NativeMemory.InUseBytes();
+        var rssBefore = NativeMemory.ResidentBytes();
         await f.Engine.InferAsync(v, [X]);
         var runner = await f.Engine.GetRunnerAsync(v);
         var loaded = NativeMemory.InUseBytes();
+        var rssLoaded = NativeMemory.ResidentBytes();
         Assert.True(loaded - before >= 64 * MiB, $"loading took {loaded - before} bytes");
         Assert.True(runner.MemoryBytes >= 64 * MiB, $"measured {runner.MemoryBytes}");
 
@@ -100,6 +102,8 @@ public sealed class ModelMemoryTests
         Assert.Empty(f.Engine.LoadedVersions);
         Assert.Equal(0, f.Engine.LoadedBytes);
         var after = NativeMemory.InUseBytes();
+        output.WriteLine($"{NativeMemory.Source}: in use {before} → {loaded} loaded (measured {runner.MemoryBytes}) → {after} unloaded; "
+            + $"RSS {rssBefore} → {rssLoaded} → {NativeMemory.ResidentBytes()}");
         Assert.True(loaded - after >= 60 * MiB, $"in use: {before} before, {loaded} loaded, {after} after unloading ({NativeMemory.Source})");
     }
 }
