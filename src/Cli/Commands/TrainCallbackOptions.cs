@@ -72,6 +72,7 @@ internal sealed class TrainCallbackOptions
             callbacks.Add(new EarlyStopping(monitor, patience: p >= 0 ? p : throw new ArgumentException($"--early-stopping takes a patience ≥ 0, got {p}"),
                 restoreBestWeights: true));
         if (parse.GetValue(TensorBoard) is { } dir) callbacks.Add(new TensorBoard(dir.FullName));
+        if (watching) callbacks.Insert(0, new MonitorGuard([(monitor, "--monitor")]));
         return callbacks;
     }
 

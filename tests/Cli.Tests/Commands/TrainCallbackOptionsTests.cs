@@ -159,6 +159,16 @@ public sealed class TrainCallbackOptionsTests : IDisposable
         Assert.Contains("not both", err);
     }
 
+    [Fact]
+    public void AMonitorTheLogsLackIsAnErrorNamingTheLoggedNames()
+    {
+        var (exit, _, err) = Train(Model(), "--data", Csv("d.csv", 32, 1), "--validation-split", "0.25", "--epochs", "3",
+            "--early-stopping", "1", "--monitor", "val_acc", "--out", Path_("mistyped"));
+        Assert.Equal(1, exit);
+        Assert.Contains("--monitor 'val_acc' is not among the logs of epoch 1 (loss, val_loss)", err);
+        Assert.False(Directory.Exists(Path_("mistyped")));
+    }
+
     [Theory]
     [InlineData("2,2")]
     [InlineData("x")]
