@@ -383,7 +383,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
             var actual = x.SampleShape;
             var of = several ? $" of input '{name}'" : "";
             if (!Fits(expected, actual, x.SampleSize))
-                throw new ArgumentException($"{what}: samples{of} are shaped ({string.Join(", ", actual)}) but the model's input '{name}' takes {input.ToKerasString()}");
+                throw new ArgumentException($"{what}: samples{of} are shaped ({string.Join(", ", actual)}) but the model's input '{name}' takes {input.ToKerasString()}: " +
+                                            "give data of that shape, or change the input layer's batch_shape to fit the data");
             if (x.DType is DType.Float32 or DType.Float64)
             {
                 var values = x.ToFloat32();

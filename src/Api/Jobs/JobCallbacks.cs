@@ -37,10 +37,12 @@ public static class JobCallbacks
     {
         if (specs is null) return [];
         if (specs.Count > 16) throw ApiException.BadRequest($"callbacks: at most 16 callbacks, got {specs.Count}");
-        return specs.Select((s, i) => Build(s, $"callbacks[{i}]", directory, hasValidation)).ToList();
+        var monitors = new List<(string, string)>();
+        var callbacks = specs.Select((s, i) => Build(s, $"callbacks[{i}]", directory, hasValidation, monitors)).ToList();
+        return monitors.Count == 0 ? callbacks : [new MonitorGuard(monitors), .. callbacks];
     }
 
-    private static Callback Build(CallbackSpec? spec, string field, string directory, bool hasValidation)
+    private static Callback Build(CallbackSpec? spec, string field, string directory, bool hasValidation, List<(string, string)> monitors)
     {
         if (spec is null) throw ApiException.BadRequest($"{field} must be an object {{\"class_name\": …, \"config\": {{…}}}}");
         if (spec.ClassName is null || !Arguments.TryGetValue(spec.ClassName, out var keys))
@@ -52,6 +54,7 @@ public static class JobCallbacks
             if (monitor.StartsWith("val_", StringComparison.Ordinal) && !hasValidation)
                 throw ApiException.BadRequest($"{field}.config.monitor '{monitor}' needs validation data: set fit.validation_split or validation_dataset, " +
                                               $"or monitor '{monitor[4..]}'");
+            monitors.Add((monitor, $"{field}.config.monitor"));
             return monitor;
         }
         Callback callback = spec.ClassName switch

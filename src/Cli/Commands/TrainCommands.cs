@@ -8,6 +8,7 @@ using NeuralService.Graph.Models;
 using NeuralService.Graph.Onnx;
 using NeuralService.Graph.Training;
 using NeuralService.Training;
+using NeuralService.Training.Callbacks;
 using NeuralService.Training.Execution;
 
 namespace NeuralService.Cli.Commands;
@@ -25,7 +26,7 @@ public static class TrainCommands
 
     public static Command Train(TextWriter stdout)
     {
-        var spec = new Argument<FileInfo>("model.json") { Description = "Keras model config (model.to_json())" };
+        var spec = new Argument<FileInfo?>("model.json") { Description = "Keras model config (model.to_json()); not with --resume", Arity = ArgumentArity.ZeroOrOne };
         var data = DataOption();
         var label = LabelOption();
         var limit = LimitOption();
@@ -46,18 +47,27 @@ public static class TrainCommands
         var split = new Option<double>("--validation-split") { Description = "Fraction held out for validation (the tail)" };
         var device = DeviceOption();
         var seed = new Option<int>("--seed") { Description = "Seed for initialization, dropout and shuffling" };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Directory to write", Required = true };
+        var output = new Option<DirectoryInfo?>("--out") { Description = "Directory to write (required unless --resume: then the resumed directory)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the --out directory if it exists (by default an existing run is kept and training refused)" };
         var rescale = RescaleOption();
         var command = new Command("train", "Train a model config on a dataset and write the trained model, checkpoint and history")
             { spec, data, label, limit, epochs, batch, optimizer, lr, loss, lossWeights, metrics, split, device, seed, output, overwrite, rescale };
+        var extra = new TrainCallbackOptions();
+        foreach (var o in extra.All) command.Options.Add(o);
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
-            var target = parse.GetValue(output)!.FullName;
+            var resume = parse.GetValue(extra.Resume)?.FullName;
+            var target = parse.GetValue(output)?.FullName ?? resume ?? throw new ArgumentException("--out DIR is required: the directory the trained model is written to");
             // Checked before any work: a finished run is not replaced by accident, nor found out after an hour of training.
-            if (!parse.GetValue(overwrite) && (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+            if (target != resume && !parse.GetValue(overwrite) && (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
                 throw new ArgumentException($"--out '{parse.GetValue(output)}' already exists; pass --overwrite to replace it, or choose another directory");
-            var model = KerasModelJson.ReadFile(parse.GetValue(spec)!.FullName);
+            if (resume is not null)
+            {
+                Resume(parse, resume, extra, stdout, target, [optimizer, lr, loss, lossWeights, metrics], parse.GetValue(spec),
+                    new FitArguments(data, label, limit, epochs, batch, split, device, seed, rescale));
+                return;
+            }
+            var model = KerasModelJson.ReadFile((parse.GetValue(spec) ?? throw new ArgumentException("give the Keras model config (model.json), or --resume DIR to continue a run")).FullName);
             var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit));
             var outputs = model.OutputNames;
             var lossNames = OutputArguments.Losses(parse.GetValue(loss))?.Resolve(outputs, "--loss")
@@ -72,32 +82,87 @@ public static class TrainCommands
                 LossWeights = weights is null ? null : outputs.Zip(weights).ToDictionary(),
                 OutputMetrics = single ? null : outputs.Zip(metricLists).ToDictionary(),
             };
-            var stderr = parse.InvocationConfiguration.Error;
             using var trainer = new Trainer(model, Device(parse.GetValue(device)!), parse.GetValue(seed));
             settings.Compile(trainer);
+            FitAndWrite(parse, extra, stdout, target, model, settings, trainer, loaded, new History(), new FitArguments(data, label, limit, epochs, batch, split, device, seed, rescale));
+        }));
+        return command;
+    }
+
+    /// <summary>The options <see cref="FitAndWrite"/> reads, besides the callbacks.</summary>
+    private sealed record FitArguments(Option<string> Data, Option<string?> Label, Option<int?> Limit, Option<int> Epochs, Option<int> Batch,
+        Option<double> Split, Option<string> Device, Option<int> Seed, Option<double?> Rescale);
+
+    /// <summary><c>--resume DIR</c>: the run's model, compile settings, weights and optimizer state, trained on from the
+    /// epochs it has done (Keras's <c>initial_epoch</c>) up to <c>--epochs</c> in total, its history continued.</summary>
+    private static void Resume(ParseResult parse, string root, TrainCallbackOptions extra, TextWriter stdout, string target, Option[] compileOptions,
+        FileInfo? spec, FitArguments a)
+    {
+        if (spec is not null) throw new ArgumentException("give either model.json or --resume DIR, not both: a resumed run keeps the model of DIR/model.json");
+        foreach (var o in compileOptions)
+            if (parse.GetResult(o) is { Implicit: false }) throw new ArgumentException($"{o.Name} cannot be changed by --resume: the run keeps the compile settings of {Path.Combine(root, "training.json")}");
+        var earlier = TrainCallbackOptions.ReadHistory(Path.Combine(root, "history.json"));
+        var (model, settings, trainer) = Restore(root, Device(parse.GetValue(a.Device)!), parse.GetValue(a.Seed));
+        using (trainer)
+        {
+            var loaded = DataSources.Load(parse.GetValue(a.Data)!, model, parse.GetValue(a.Label), parse.GetValue(a.Limit));
+            FitAndWrite(parse, extra, stdout, target, model, settings, trainer, loaded, earlier, a);
+        }
+    }
+
+    /// <summary>Fits from the epochs <paramref name="earlier"/> holds, with the callbacks asked for, and writes the run's directory.</summary>
+    private static void FitAndWrite(ParseResult parse, TrainCallbackOptions extra, TextWriter stdout, string target, Model model, TrainingSettings settings,
+        Trainer trainer, LoadedData loaded, History earlier, FitArguments a)
+    {
+        var stderr = parse.InvocationConfiguration.Error;
+        var epochCount = Positive(parse.GetValue(a.Epochs), "--epochs");
+        var initialEpoch = earlier.Epochs.Count == 0 ? 0 : earlier.Epochs[^1] + 1;
+        if (initialEpoch > 0 && epochCount <= initialEpoch)
+            throw new ArgumentException($"--epochs is the total number of epochs and the run has done {initialEpoch} already: pass --epochs {initialEpoch + 1} or more");
+        var split = parse.GetValue(a.Split);
+        var validation = parse.GetValue(extra.ValidationData) is { } vd ? DataSources.Load(vd, model, parse.GetValue(a.Label)).Data : null;
+        if (validation is not null && split > 0) throw new ArgumentException("give --validation-split or --validation-data, not both");
+        var staging = Directory.CreateTempSubdirectory("neural-train-");
+        try
+        {
+            var bestPath = Path.Combine(staging.FullName, "best.npz");
+            var callbacks = extra.Build(parse, split > 0 || validation is not null, bestPath);
             var history = trainer.Fit(loaded.Data, new FitOptions
             {
-                Epochs = Positive(parse.GetValue(epochs), "--epochs"),
-                BatchSize = Positive(parse.GetValue(batch), "--batch-size"),
-                ValidationSplit = parse.GetValue(split),
+                Epochs = epochCount,
+                BatchSize = Positive(parse.GetValue(a.Batch), "--batch-size"),
+                ValidationSplit = split,
+                ValidationData = validation,
+                InitialEpoch = initialEpoch,
+                Callbacks = callbacks,
                 Output = stderr,
-                Rescale = parse.GetValue(rescale),
+                Rescale = parse.GetValue(a.Rescale),
             });
-            settings = settings with { Scale = UniformScale(trainer.Preprocessing), Rescale = parse.GetValue(rescale) };
+            settings = settings with { Scale = UniformScale(trainer.Preprocessing), Rescale = parse.GetValue(a.Rescale) ?? settings.Rescale };
+            var done = history.Epochs.Count == 0 ? initialEpoch : history.Epochs[^1] + 1;
+            history = TrainCallbackOptions.Concat(earlier, history);
             WriteAtomically(target, tmp =>
             {
                 // Scale folded into the graph and recorded with the class names (PreprocessingContract).
                 OnnxModels.Save(trainer.ToOnnx(new ExportOptions { Metadata = Metadata(model, settings) }), Path.Combine(tmp, "model.onnx"));
                 File.WriteAllText(Path.Combine(tmp, "model.json"), KerasModelJson.Write(model));
-                trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), history.Epochs.Count == 0 ? 0 : history.Epochs[^1] + 1);
+                trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), done);
                 File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings, JsonOptions));
                 File.WriteAllText(Path.Combine(tmp, "history.json"), history.ToJson());
                 HistoryPlot.Save(history, Path.Combine(tmp, "history.png"), model.Name);
+                if (File.Exists(bestPath))
+                {
+                    // Last, as it loads the best epoch's weights over the final ones written above.
+                    File.Copy(bestPath, Path.Combine(tmp, "best.npz"));
+                    trainer.LoadCheckpoint(bestPath);
+                    OnnxModels.Save(trainer.ToOnnx(new ExportOptions { Metadata = Metadata(model, settings) }), Path.Combine(tmp, "best.onnx"));
+                }
             });
             var last = history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
-            stdout.WriteLine($"wrote {target} ({history.Epochs.Count} epochs; {string.Join(", ", last.Select(kv => $"{kv.Key} {kv.Value.ToString("F4", CultureInfo.InvariantCulture)}"))})");
-        }));
-        return command;
+            var stopped = TrainCallbackOptions.Summary(callbacks) is { } s ? $"; {s}" : "";
+            stdout.WriteLine($"wrote {target} ({history.Epochs.Count} epochs{stopped}; {string.Join(", ", last.Select(kv => $"{kv.Key} {kv.Value.ToString("F4", CultureInfo.InvariantCulture)}"))})");
+        }
+        finally { staging.Delete(recursive: true); }
     }
 
     public static Command Evaluate(TextWriter stdout)
@@ -228,12 +293,12 @@ public static class TrainCommands
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>The model of a trained directory with its checkpoint loaded into a compiled trainer.</summary>
-    internal static (Model Model, TrainingSettings Settings, Trainer Trainer) Restore(string root, DeviceOptions device)
+    internal static (Model Model, TrainingSettings Settings, Trainer Trainer) Restore(string root, DeviceOptions device, int seed = 0)
     {
         var model = KerasModelJson.ReadFile(Required(Path.Combine(root, "model.json")));
         var settings = JsonSerializer.Deserialize<TrainingSettings>(File.ReadAllText(Required(Path.Combine(root, "training.json"))), JsonOptions)
             ?? throw new InvalidDataException($"{root}/training.json is empty");
-        var trainer = new Trainer(model, device);
+        var trainer = new Trainer(model, device, seed);
         try
         {
             settings.Compile(trainer);

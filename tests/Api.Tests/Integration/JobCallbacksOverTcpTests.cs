@@ -113,6 +113,21 @@ public sealed class JobCallbacksOverTcpTests : IDisposable
         Assert.Contains("blobs-val", lineage.GetProperty("hyperparameters").ToString());
     }
 
+    [Fact]
+    public async Task AMonitorTheLogsLackFailsTheJobNamingTheLoggedNames()
+    {
+        var submitted = await SubmitAsync(_s.Client, Body("mistyped", epochs: 5, validationSplit: 0.2, callbacks: new[]
+        {
+            new { class_name = "ReduceLROnPlateau", config = new { monitor = "val_acc", patience = 1 } },
+        }));
+        var job = await WaitAsync(_s.Client, submitted.GetProperty("id").GetString()!);
+        Assert.Equal("failed", job.GetProperty("state").GetString());
+        var error = job.GetProperty("error").GetString()!;
+        Assert.Contains("callbacks[0].config.monitor 'val_acc' is not among the logs of epoch 1", error);
+        Assert.Contains("val_accuracy", error);
+        Assert.Equal(HttpStatusCode.NotFound, (await _s.Client.GetAsync("/v1/models/mistyped")).StatusCode);
+    }
+
     /// <summary>Reads TFRecord frames (both CRCs checked) of tensorflow.Event protobufs into (tag, step, value).</summary>
     private static List<(string Tag, long Step, float Value)> ReadScalars(byte[] bytes)
     {

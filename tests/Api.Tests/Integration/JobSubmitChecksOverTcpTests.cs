@@ -82,6 +82,7 @@ public sealed class JobSubmitChecksOverTcpTests(DefaultService service) : IClass
         var detail = await RefusedAsync(Body("five-features"));
         Assert.Contains("(5)", detail);
         Assert.Contains("input_layer", detail);
+        Assert.Contains("change the input layer's batch_shape", detail);
     }
 
     [Fact]

@@ -18,13 +18,14 @@ public sealed class StrictSchemasTests(OpenApiFixture fx) : IClassFixture<OpenAp
         AssertClosed(body, schema, closed, []);
         Assert.Contains(schema, closed);
         if (schema == "JobRequest")
-            foreach (var nested in new[] { "FitSettings", "CompileOptions", "ModelReference" }) Assert.Contains(nested, closed);
+            foreach (var nested in new[] { "FitSettings", "CompileOptions", "ModelReference", "CallbackSpec" }) Assert.Contains(nested, closed);
     }
 
     [Theory]
     [InlineData("JobRequest", "model")]
     [InlineData("CompileOptions", "loss")]
     [InlineData("CompileOptions", "metrics")]
+    [InlineData("CallbackSpec", "config")]
     public void OpenMembersStayOpen(string schema, string member)
     {
         var property = Schema(schema)["properties"]![member]!.AsObject();

@@ -39,6 +39,14 @@ public sealed class CallbackTests : IDisposable
     }
 
     [Fact]
+    public void MonitorGuardPassesLoggedNamesAndNamesTheMissingOne()
+    {
+        Assert.Equal(3, new FakeControl().Run(new MonitorGuard([("val_loss", "--monitor"), ("loss", "x")]), 3, 2, 1));
+        var e = Assert.Throws<ArgumentException>(() => new FakeControl().Run(new MonitorGuard([("val_acc", "callbacks[1].config.monitor")]), 3, 2));
+        Assert.Equal("callbacks[1].config.monitor 'val_acc' is not among the logs of epoch 1 (loss, val_loss): use one of them", e.Message);
+    }
+
+    [Fact]
     public void SchedulerSetsTheRatePerEpoch()
     {
         var control = new FakeControl();

@@ -41,6 +41,17 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TheRateEachEpochTrainedWithIsLoggedWhenACallbackSteersIt()
+    {
+        var data = SyntheticData.Blobs(64, 1);
+        using var trainer = Compiled(Mlp());
+        var history = trainer.Fit(data, new FitOptions { Epochs = 3, BatchSize = 32, Verbose = 0, Callbacks = [new LearningRateScheduler((e, lr) => e == 0 ? lr : lr / 2)] });
+        Assert.Equal([0.01, 0.005, 0.0025], history["learning_rate"].Select(r => Math.Round(r, 9)));
+        using var plain = Compiled(Mlp());
+        Assert.DoesNotContain("learning_rate", plain.Fit(data, new FitOptions { Epochs = 1, Verbose = 0 }).Values.Keys);
+    }
+
+    [Fact]
     public void TrainedWeightsReachTheModelAndItsExport()
     {
         var model = Mlp();
