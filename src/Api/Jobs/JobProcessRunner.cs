@@ -182,15 +182,15 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
 
     private Job End(Job current, string owner, Job next)
     {
-        if (!jobs.Store.Transition(next, JobState.Running, owner)) return jobs.Store.Get(current.Id) ?? current;
-        log.LogWarning("job {JobId} ended {State}: {Error}", next.Id, next.State, next.Error);
-        jobs.Published(next);
         if (next.IsTerminal)
         {
             try { Directory.Delete(run.CheckpointDirectory(next.Id), recursive: true); }
             catch (DirectoryNotFoundException) { }
             catch (IOException e) { log.LogWarning(e, "could not remove the checkpoint of job {JobId}", next.Id); }
         }
+        if (!jobs.Store.Transition(next, JobState.Running, owner)) return jobs.Store.Get(current.Id) ?? current;
+        log.LogWarning("job {JobId} ended {State}: {Error}", next.Id, next.State, next.Error);
+        jobs.Published(next);
         return next;
     }
 
