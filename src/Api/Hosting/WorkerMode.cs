@@ -55,8 +55,29 @@ public static class WorkerMode
             await host.StopAsync();
             return 3;
         }
+        using var orphaned = new CancellationTokenSource();
+        if (adoptFrom is not null) _ = WatchParentAsync(adoptFrom, lifetime, log, orphaned.Token);
         var outcome = await host.Services.GetRequiredService<JobExecutor>().ExecuteAsync(job, JobOwner.Current, lifetime.ApplicationStopping);
+        await orphaned.CancelAsync();
         await host.StopAsync();
         return outcome.State switch { JobState.Succeeded => 0, JobState.Queued => 4, _ => 1 };
+    }
+
+    /// <summary>A child whose service process is gone (killed outright) would train on with nobody holding it to its
+    /// memory budget: it stops as on SIGTERM, checkpointing and putting the job back in the queue.</summary>
+    private static async Task WatchParentAsync(string parent, IHostApplicationLifetime lifetime, Microsoft.Extensions.Logging.ILogger log, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                if (!JobOwner.IsDeadLocalProcess(parent)) continue;
+                log.LogWarning("the service process that started this worker ({Parent}) is gone; stopping", parent);
+                lifetime.StopApplication();
+                return;
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 }

@@ -44,10 +44,12 @@ public sealed class JobExecutor(JobService jobs, TrainingRun run, ILogger<JobExe
 
         InferenceMetrics.JobDuration.WithLabels(outcome.State.ToString().ToLowerInvariant()).Observe(clock.Elapsed.TotalSeconds);
         if (local.Lost) log.LogWarning("job {JobId} was taken over by another worker; this run's result is dropped", job.Id);
-        else if (outcome.State == JobState.Queued ? jobs.Store.Transition(outcome, JobState.Running, owner) : jobs.Store.Update(outcome, owner))
+        else
         {
-            jobs.Published(outcome);
+            // Removed before the end is recorded, so whoever sees the job ended (in any process) finds no checkpoint left.
             if (outcome.IsTerminal) DeleteCheckpoint(job.Id);
+            if (outcome.State == JobState.Queued ? jobs.Store.Transition(outcome, JobState.Running, owner) : jobs.Store.Update(outcome, owner))
+                jobs.Published(outcome);
         }
         log.LogInformation("job {JobId} ended {State}", job.Id, outcome.State);
         return outcome;

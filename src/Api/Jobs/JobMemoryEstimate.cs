@@ -33,10 +33,10 @@ public sealed record JobMemoryEstimate(long Parameters, long TrainableParameters
     }
 
     /// <summary>One line for a 400: the figure, how it is made up, and the budget.</summary>
-    public string Describe(long budget) =>
+    public string Describe(long budget, string setting = "Jobs:MaxMemoryBytes") =>
         FormattableString.Invariant($"the job needs an estimated {TotalBytes:0} bytes ({Gib(TotalBytes)}): {Parameters} parameters ({TrainableParameters} trainable, ") +
         FormattableString.Invariant($"{OptimizerSlots} optimizer slot(s) and a gradient each) take {ParameterBytes:0} bytes and the activations of one batch {ActivationBytes:0} bytes; ") +
-        FormattableString.Invariant($"that is more than the memory budget of a training job, {budget} bytes ({Gib(budget)}, Jobs:MaxMemoryBytes). ") +
+        FormattableString.Invariant($"that is more than the memory budget of a training job, {budget} bytes ({Gib(budget)}, {setting}). ") +
         "Use fewer or smaller layers or a smaller fit.batch_size";
 
     private static string Gib(double bytes) => FormattableString.Invariant($"{bytes / (1L << 30):0.##} GiB");

@@ -54,7 +54,7 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
             log.LogInformation("job {JobId} started in process {Pid} (attempt {Attempt}), memory budget {Budget} bytes ({How})", claimed.Id, process.Id,
                 claimed.Attempts, budget, cgroup is not null ? "cgroup memory.max and watchdog" : $"resident-memory watchdog; no cgroup: {noCgroup}");
 
-            var watch = await WatchAsync(claimed, launcher, process, child, cgroup, budget, stopping);
+            var watch = await WatchAsync(claimed, launcher, process, child, budget, stopping);
             await process.WaitForExitAsync(CancellationToken.None);
             var code = process.ExitCode;
             if (cgroup is { OomKilled: true } && watch.OverBudgetAt is null) watch = watch with { OverBudgetAt = Math.Max(cgroup.Peak, budget) };
@@ -106,8 +106,7 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
 
     /// <summary>Polls the child until it exits: memory against the budget, the claim until the child adopts it, cancel
     /// and service stop.</summary>
-    private async Task<Watch> WatchAsync(Job job, string launcher, Process process, JobService.ChildRun child, MemoryCgroup? cgroup, long budget,
-        CancellationToken stopping)
+    private async Task<Watch> WatchAsync(Job job, string launcher, Process process, JobService.ChildRun child, long budget, CancellationToken stopping)
     {
         var o = options.Value;
         var heartbeat = TimeSpan.FromSeconds(o.HeartbeatSeconds);
@@ -115,9 +114,12 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
         var adopted = false;
         DateTime? stopSentAt = null;
         var stopGrace = TimeSpan.FromSeconds(Math.Max(1, neural.Value.ShutdownSeconds - 3));
+        var exited = process.WaitForExitAsync(CancellationToken.None);
         while (!process.HasExited)
         {
-            var used = Math.Max(ProcessMemory.TreeResidentBytes(process.Id), cgroup?.Current ?? 0);
+            // Resident memory only: a cgroup's memory.current also counts page cache, which the kernel reclaims before
+            // it ever enforces memory.max.
+            var used = ProcessMemory.TreeResidentBytes(process.Id);
             if (used > budget)
             {
                 Kill(process);
@@ -157,8 +159,7 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
                     return new Watch(null, false, true);
                 }
             }
-            try { await process.WaitForExitAsync(CancellationToken.None).WaitAsync(Poll, CancellationToken.None); }
-            catch (TimeoutException) { }
+            await Task.WhenAny(exited, Task.Delay(Poll, CancellationToken.None));
         }
         return new Watch(null, child.CancelRequestedAt is not null, stopping.IsCancellationRequested);
     }
@@ -182,15 +183,15 @@ public sealed class JobProcessRunner(JobService jobs, TrainingRun run, IOptions<
 
     private Job End(Job current, string owner, Job next)
     {
-        if (!jobs.Store.Transition(next, JobState.Running, owner)) return jobs.Store.Get(current.Id) ?? current;
-        log.LogWarning("job {JobId} ended {State}: {Error}", next.Id, next.State, next.Error);
-        jobs.Published(next);
         if (next.IsTerminal)
         {
             try { Directory.Delete(run.CheckpointDirectory(next.Id), recursive: true); }
             catch (DirectoryNotFoundException) { }
             catch (IOException e) { log.LogWarning(e, "could not remove the checkpoint of job {JobId}", next.Id); }
         }
+        if (!jobs.Store.Transition(next, JobState.Running, owner)) return jobs.Store.Get(current.Id) ?? current;
+        log.LogWarning("job {JobId} ended {State}: {Error}", next.Id, next.State, next.Error);
+        jobs.Published(next);
         return next;
     }
 

@@ -43,9 +43,10 @@ public sealed class JobService
     }
 
     public JobService(JobStore store, JobEvents events, ModelRegistry registry, DatasetStore datasets, IOptions<NeuralOptions> options,
-        IOptions<JobOptions> jobOptions)
+        IOptions<JobOptions> jobOptions, Kubernetes.KubernetesJobLauncher? kubernetes = null)
     {
         _jobOptions = jobOptions.Value;
+        SubmitBudget = SubmitBudgetOf(_jobOptions, kubernetes?.Options.MemoryLimit);
         _store = store;
         _events = events;
         _registry = registry;
@@ -55,6 +56,20 @@ public sealed class JobService
     }
 
     public int Capacity { get; }
+
+    /// <summary>The memory a job's estimate is checked against at submit: <c>Jobs:MaxMemoryBytes</c>; unset, the default
+    /// budget of this service's child processes, or with Kubernetes Jobs their pods' memory limit
+    /// (<c>Jobs:Kubernetes:MemoryLimit</c>; none set: no check, the cluster decides).</summary>
+    public long? SubmitBudget { get; }
+
+    internal static long? SubmitBudgetOf(JobOptions o, string? kubernetesMemoryLimit)
+    {
+        if (o.MaxMemoryBytes is { } set) return set;
+        if (!o.IsKubernetes) return o.MemoryBudget;
+        if (string.IsNullOrWhiteSpace(kubernetesMemoryLimit)) return null;
+        try { return (long)new k8s.Models.ResourceQuantity(kubernetesMemoryLimit).ToDecimal(); }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException) { return null; }
+    }
     public JobStore Store => _store;
     public JobEvents Events => _events;
     internal IReadOnlyDictionary<string, LocalRun> Local => _local;
@@ -113,9 +128,10 @@ public sealed class JobService
     {
         if (model.Weights.FirstOrDefault(w => w.Size > Array.MaxLength) is { } huge)
             throw ApiException.BadRequest($"model: weight '{huge.Path}' of shape [{string.Join(",", huge.Shape)}] has {huge.Size} values, more than one tensor can hold ({Array.MaxLength})");
+        if (SubmitBudget is not { } budget) return;
         var estimate = JobMemoryEstimate.Of(model, Optimizer(compile), fit.BatchSize);
-        var budget = _jobOptions.MemoryBudget;
-        if (estimate.TotalBytes > budget) throw ApiException.BadRequest(estimate.Describe(budget));
+        if (estimate.TotalBytes > budget)
+            throw ApiException.BadRequest(estimate.Describe(budget, _jobOptions is { MaxMemoryBytes: null, IsKubernetes: true } ? "Jobs:Kubernetes:MemoryLimit" : "Jobs:MaxMemoryBytes"));
     }
 
     public Job Get(string id) => _store.Get(id) ?? throw ApiException.NotFound($"no job '{id}'");

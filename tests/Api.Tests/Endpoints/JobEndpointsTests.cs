@@ -90,7 +90,8 @@ public sealed class JobEndpointsTests : IDisposable
     [Fact]
     public async Task InvalidJobsAreRefusedAndQueuedJobsCanBeCanceled()
     {
-        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1" });
+        // In-process until batch/epoch events reach SSE through the job store from a job's own process.
+        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1", ["Jobs:Runner"] = "inprocess" });
         var client = app.CreateClient();
         await UploadBlobsAsync(client, "small", rows: 30);
 

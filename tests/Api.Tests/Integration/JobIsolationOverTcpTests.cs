@@ -139,6 +139,36 @@ public sealed class JobIsolationOverTcpTests : IDisposable
     }
 
     [Fact]
+    public async Task AWorkerWhoseServiceIsKilledOutrightCheckpointsRequeuesAndExits()
+    {
+        string id;
+        int worker;
+        using (var service = await ServiceProcess.StartAsync(Environment()))
+        {
+            await UploadBlobsAsync(service.Client, "blobs", rows: 60);
+            id = (await SubmitAsync(service.Client, JobBody("blobs", "orphan", epochs: 100_000))).GetProperty("id").GetString()!;
+            JsonElement running;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            do
+            {
+                await Task.Delay(50);
+                running = JsonDocument.Parse(await service.Client.GetStringAsync($"/v1/jobs/{id}")).RootElement;
+                Assert.True(DateTime.UtcNow < deadline, $"job never trained: {running}");
+            } while (running.GetProperty("epoch").GetInt32() < 1);
+            worker = WorkerPid(running);
+            // SIGKILL to the service alone: its worker is left without anyone watching its memory.
+            using (var kill = Process.Start("kill", ["-KILL", service.ProcessId.ToString(CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            await service.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        for (var i = 0; i < 150 && IsRunning(worker); i++) await Task.Delay(100);
+        Assert.False(IsRunning(worker), $"worker {worker} outlived its service by 15 s");
+        using var store = new NeuralService.Api.Jobs.SqliteJobStore(Path.Combine(_dir.Path, "registry.db"));
+        var job = store.Get(id)!;
+        Assert.Equal(NeuralService.Api.Jobs.JobState.Queued, job.State);
+        Assert.True(job.CheckpointEpoch >= 1, $"checkpoint after epoch {job.CheckpointEpoch}");
+    }
+
+    [Fact]
     public async Task AModelThatCanNeverFitIsRefusedAtSubmitQuicklyNamingTheFigure()
     {
         using var service = await ServiceProcess.StartAsync(Environment());

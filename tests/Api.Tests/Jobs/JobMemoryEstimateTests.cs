@@ -65,4 +65,13 @@ public sealed class JobMemoryEstimateTests
         o.Runner = "thread";
         Assert.Contains(o.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(o)), r => r.ErrorMessage!.Contains("'thread'", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void KubernetesJobsAreCheckedAgainstTheirPodsMemoryLimitUnlessABudgetIsSet()
+    {
+        Assert.Equal(new JobOptions().MemoryBudget, JobService.SubmitBudgetOf(new JobOptions(), "8Gi"));
+        Assert.Equal(8L << 30, JobService.SubmitBudgetOf(new JobOptions { Runner = "kubernetes" }, "8Gi"));
+        Assert.Null(JobService.SubmitBudgetOf(new JobOptions { Runner = "kubernetes" }, null));
+        Assert.Equal(1L << 30, JobService.SubmitBudgetOf(new JobOptions { Runner = "kubernetes", MaxMemoryBytes = 1L << 30 }, "8Gi"));
+    }
 }

@@ -62,9 +62,6 @@ public sealed class MemoryCgroup : IDisposable
     /// <summary>The group's highest memory use (<c>memory.peak</c>), or its limit where the kernel does not keep one.</summary>
     public long Peak => Read("memory.peak") ?? Read("memory.max") ?? 0;
 
-    /// <summary>Memory charged to the group now.</summary>
-    public long Current => Read("memory.current") ?? 0;
-
     private long Event(string name)
     {
         try
