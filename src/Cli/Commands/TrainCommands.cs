@@ -132,7 +132,8 @@ public static class TrainCommands
         var data = DataOption();
         var label = LabelOption();
         var limit = new Option<int?>("--limit") { Description = "Predict only the first n samples", DefaultValueFactory = _ => 10 };
-        var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)") { dir, data, label, limit };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the predictions to this PNG: an image classifier's images with predicted (and, given labels, true) classes, or a regressor's actual vs predicted values" };
+        var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)") { dir, data, label, limit, plot };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
             var root = parse.GetValue(dir)!.FullName;
@@ -146,6 +147,7 @@ public static class TrainCommands
             var shown = parse.GetValue(limit);
             var read = shown is { } l && fixedBatch is { } fb ? (l + fb - 1) / fb * fb : shown;
             var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), read, scale, needLabels: false);
+            var plotted = parse.GetValue(plot) is { } plotFile ? new PredictionPlot.Collector(plotFile.FullName, parse.GetValue(data)!, model, parse.GetValue(label), read, scale) : null;
             var classes = meta.TryGetValue(ClassNamesKey, out var c) ? JsonSerializer.Deserialize<string[]>(c) : null;
             using var session = new InferenceSession(onnxPath);
             var inputs = loaded.Data.Inputs;
@@ -171,6 +173,7 @@ public static class TrainCommands
                 }).ToList();
                 using var results = session.Run(feeds);
                 var ys = outputNames.Select(o => results.First(r => r.Name == o).AsTensor<float>().ToArray()).ToList();
+                plotted?.Add(ys[0], n, shown is null ? n : Math.Min(n, shown.Value - start));
                 for (var r = 0; r < n && (shown is null || start + r < shown); r++)
                 {
                     string Fields(int o)
@@ -184,6 +187,7 @@ public static class TrainCommands
                         : $"{{\"index\":{start + r},\"outputs\":{{{string.Join(",", outputNames.Select((o, i) => $"{JsonSerializer.Serialize(o)}:{{{Fields(i)}}}"))}}}}}");
                 }
             }
+            plotted?.Save(inputs[0], described[0].Classifier, classes);
         }));
         return command;
     }
