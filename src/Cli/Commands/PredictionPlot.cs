@@ -6,8 +6,8 @@ using SkiaSharp;
 namespace NeuralService.Cli.Commands;
 
 /// <summary>The picture of <c>neural predict --plot</c>: an image classifier's test images in a grid, each captioned with
-/// its predicted class (and the true one in red when the prediction is wrong); a regressor's actual against predicted
-/// values with the identity line, and both by sample.</summary>
+/// its predicted class (and the true one in red when the prediction is wrong); another classifier's confusion matrix;
+/// a regressor's actual against predicted values with the identity line, and both by sample.</summary>
 public static class PredictionPlot
 {
     public static readonly Color Right = Colors.DarkGreen;
@@ -33,9 +33,6 @@ public static class PredictionPlot
             SaveRegression(path, predictions, labels is { } l && l.Length == predictions.Length ? l : null, count);
             return;
         }
-        if (ImageShape(inputs.SampleShape) is not { } shape)
-            throw new InvalidDataException($"--plot draws an image classifier's test images with their predicted classes, or a regressor's actual " +
-                $"vs predicted values; this classifier's input of shape [{string.Join(",", inputs.SampleShape)}] is not an image (use it without --plot)");
         var predicted = Enumerable.Range(0, count).Select(r => width > 1 ? ArgMax(predictions, r * width, width) : predictions[r] >= 0.5f ? 1 : 0).ToArray();
         int[]? truth = labels switch
         {
@@ -44,8 +41,69 @@ public static class PredictionPlot
             _ when width > 1 && labels.Length == count * width => Enumerable.Range(0, count).Select(r => ArgMax(labels, r * width, width)).ToArray(),
             _ => null,
         };
-        var pixels = inputs.Slice(0, count).ToFloat32();
-        SaveImageGrid(path, pixels, shape, predicted, truth, classNames);
+        if (ImageShape(inputs.SampleShape) is { } shape) SaveImageGrid(path, inputs.Slice(0, count).ToFloat32(), shape, predicted, truth, classNames);
+        else ChartCanvas.SaveGrid([Classes(predicted, truth, Math.Max(2, width), classNames)], path, 560, 480, 1);
+    }
+
+    /// <summary>A classifier whose input is not an image: the confusion matrix (true class down, predicted across,
+    /// counts in the cells) when the labels are known, else how many samples went to each class.</summary>
+    public static Plot Classes(IReadOnlyList<int> predicted, IReadOnlyList<int>? truth, int classes, IReadOnlyList<string>? classNames)
+    {
+        var plot = ChartCanvas.NewPlot();
+        var names = Enumerable.Range(0, classes).Select(k => Name(k, classNames)).ToArray();
+        var positions = Enumerable.Range(0, classes).Select(k => (double)k).ToArray();
+        // Names that would run into each other under the columns become class numbers there (the rows keep the names).
+        var fits = names.Max(n => n.Length) * 8.0 < 440.0 / classes;
+        var across = fits ? names : Enumerable.Range(0, classes).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToArray();
+        if (!fits) names = names.Select((n, k) => n == across[k] ? n : $"{n} ({k})").ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, across);
+        plot.XLabel("predicted class", size: 13);
+        plot.HideGrid();
+        if (truth is null)
+        {
+            var counts = new int[classes];
+            foreach (var p in predicted) if (p >= 0 && p < classes) counts[p]++;
+            plot.Title($"predicted classes of {predicted.Count} samples", size: 14);
+            plot.YLabel("samples", size: 13);
+            for (var k = 0; k < classes; k++)
+            {
+                var bar = plot.Add.Rectangle(k - 0.4, k + 0.4, 0, counts[k]);
+                bar.FillStyle.Color = HistoryPlot.Train;
+                bar.LineStyle.Width = 0;
+            }
+            plot.Axes.Left.TickGenerator = ChartCanvas.IntegerTicks();
+            plot.Axes.SetLimits(-0.6, classes - 0.4, 0, Math.Max(1, counts.Max()) * 1.08);
+            return plot;
+        }
+        var matrix = new int[classes, classes];
+        var right = 0;
+        for (var i = 0; i < predicted.Count; i++)
+        {
+            if (truth[i] < 0 || truth[i] >= classes || predicted[i] < 0 || predicted[i] >= classes) continue;
+            matrix[truth[i], predicted[i]]++;
+            if (truth[i] == predicted[i]) right++;
+        }
+        var max = Math.Max(1, matrix.Cast<int>().Max());
+        plot.Title($"confusion matrix: {right} of {predicted.Count} predicted right", size: 14);
+        plot.YLabel("true class", size: 13);
+        // True class 0 at the top, as confusion matrices are read.
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions.Select(v => -v).ToArray(), names);
+        for (var t = 0; t < classes; t++)
+        for (var p = 0; p < classes; p++)
+        {
+            var share = matrix[t, p] / (double)max;
+            var cell = plot.Add.Rectangle(p - 0.5, p + 0.5, -t - 0.5, -t + 0.5);
+            cell.FillStyle.Color = Colors.White.MixedWith(t == p ? HistoryPlot.Train : Wrong, share);
+            cell.LineStyle.Color = Colors.LightGray;
+            cell.LineStyle.Width = 1;
+            if (matrix[t, p] == 0) continue;
+            var count = plot.Add.Text(matrix[t, p].ToString(CultureInfo.InvariantCulture), p, -t);
+            count.Alignment = Alignment.MiddleCenter;
+            count.LabelFontSize = 13;
+            count.LabelFontColor = share > 0.5 ? Colors.White : Colors.Black;
+        }
+        plot.Axes.SetLimits(-0.5, classes - 0.5, -classes + 0.5, 0.5);
+        return plot;
     }
 
     /// <summary>Height, width and channels of an image sample (channels last or first, or a flat square of at least

@@ -132,7 +132,7 @@ public static class TrainCommands
         var data = DataOption();
         var label = LabelOption();
         var limit = new Option<int?>("--limit") { Description = "Predict only the first n samples", DefaultValueFactory = _ => 10 };
-        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the predictions to this PNG: an image classifier's images with predicted (and, given labels, true) classes, or a regressor's actual vs predicted values" };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the predictions to this PNG: an image classifier's images with predicted (and, given labels, true) classes, another classifier's confusion matrix, or a regressor's actual vs predicted values" };
         var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)") { dir, data, label, limit, plot };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {

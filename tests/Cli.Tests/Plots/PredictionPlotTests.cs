@@ -75,6 +75,59 @@ public sealed class PredictionPlotTests : IDisposable
     public void TabularSamplesAreNotImages(int[] sample) => Assert.Null(PredictionPlot.ImageShape(sample));
 
     [Fact]
+    public void ATabularClassifiersPlotIsItsConfusionMatrix()
+    {
+        int[] truth = [0, 0, 0, 0, 1, 1, 1, 2, 2, 2];
+        int[] predicted = [0, 0, 0, 1, 1, 1, 1, 2, 2, 0];
+        string[] names = ["setosa", "versicolor", "virginica"];
+        var plot = PredictionPlot.Classes(predicted, truth, 3, names);
+        var path = Path.Combine(_dir.FullName, "confusion.png");
+        ChartCanvas.SaveGrid([plot], path, 560, 480, 1);
+        using var png = Png.Decode(path);
+        Assert.Equal((560, 480), (png.Width, png.Height));
+        Assert.Equal(names, plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).OrderBy(t => t.Position).Select(t => t.Label));
+        Assert.Equal(names, plot.Axes.Left.TickGenerator.Ticks.Where(t => t.IsMajor).OrderByDescending(t => t.Position).Select(t => t.Label));
+        SkiaSharp.SKColor Cell(int t, int p)
+        {
+            var at = plot.GetPixel(new ScottPlot.Coordinates(p + 0.35, -t + 0.35)); // off the centre, where the count is written
+            return png.GetPixel((int)at.X, (int)at.Y);
+        }
+        var full = Cell(0, 0); // 3 right: the largest count, the full colour
+        Assert.True(Math.Abs(full.Red - HistoryPlot.Train.R) < 20 && Math.Abs(full.Blue - HistoryPlot.Train.B) < 20, $"cell (0,0) {full}");
+        var empty = Cell(2, 1);
+        Assert.True(empty.Red > 245 && empty.Green > 245 && empty.Blue > 245, $"cell (2,1) {empty}");
+        var wrong = Cell(0, 1); // one setosa taken for versicolor: a light red
+        Assert.True(wrong.Red > 240 && wrong.Green < 220 && wrong.Blue < 220, $"cell (0,1) {wrong}");
+
+        // Through Save: a classifier whose input is not an image gets this chart rather than an image grid.
+        var onehot = new float[10 * 3];
+        for (var i = 0; i < 10; i++) onehot[i * 3 + predicted[i]] = 1;
+        var saved = Path.Combine(_dir.FullName, "tabular.png");
+        PredictionPlot.Save(saved, NeuralService.Training.Data.DataArray.Create(new float[10 * 4], 10, 4), onehot, 10, classifier: true,
+            truth.Select(v => (float)v).ToArray(), names);
+        using var tabular = Png.Decode(saved);
+        Assert.Equal((560, 480), (tabular.Width, tabular.Height));
+        Assert.True(Png.Count(tabular, HistoryPlot.Train, 0, 0, 560, 480, 10) > 2000, "no shaded diagonal");
+    }
+
+    [Fact]
+    public void WithoutLabelsATabularClassifiersPlotCountsEachPredictedClass()
+    {
+        var plot = PredictionPlot.Classes([0, 2, 2, 2, 1, 2], null, 3, null);
+        var path = Path.Combine(_dir.FullName, "counts.png");
+        ChartCanvas.SaveGrid([plot], path, 560, 480, 1);
+        using var png = Png.Decode(path);
+        Assert.Equal(["0", "1", "2"], plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).OrderBy(t => t.Position).Select(t => t.Label));
+        Assert.All(plot.Axes.Left.TickGenerator.Ticks.Where(t => t.IsMajor), t => Png.IsInteger(t.Label));
+        int Height(int k)
+        {
+            var x = (int)plot.GetPixel(new ScottPlot.Coordinates(k, 0)).X;
+            return Enumerable.Range(0, png.Height).Count(y => Png.Count(png, HistoryPlot.Train, x, y, x + 1, y + 1, 10) == 1);
+        }
+        Assert.InRange(Height(2) / (double)Height(0), 3.8, 4.2); // four samples in class 2, one in class 0
+    }
+
+    [Fact]
     public void RegressionPlotsActualAgainstPredictedAndBySample()
     {
         var actual = Enumerable.Range(0, 40).Select(i => (float)Math.Sin(i / 5.0) * 3).ToArray();
