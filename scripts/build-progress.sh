@@ -19,7 +19,8 @@ build_with_progress() {
   local log="$1"; shift
   local start=$SECONDS
   echo "building $* (the first build restores packages and takes a few minutes; full log: $log)"
-  if dotnet build "$@" -nologo 2>&1 | tee "$log" | build_progress; then
+  # The build's own status, with or without the caller's pipefail.
+  if dotnet build "$@" -nologo 2>&1 | tee "$log" | build_progress && [ "${PIPESTATUS[0]}" -eq 0 ]; then
     echo "build succeeded in $((SECONDS - start)) s"
   else
     tail -30 "$log"
