@@ -1,9 +1,9 @@
 # Debian packages the project needs; sourced by run.sh and test.sh.
-#   runtime/build: libonnx-dev (onnx.proto, compiled at build time)
+#   runtime/build: libonnx-dev (onnx.proto, compiled at build time), fonts-dejavu-core (the text of every chart)
 #   tests: python3-onnx (the ONNX checker), python3-torch (GradCheck's float64 reference), libonnx-testdata
 #          (conformance data), postgresql (registry tests), dataset-fashion-mnist, python3-vega-datasets, fortunes (real data)
 install_deps() {
-  local want=(libonnx-dev)
+  local want=(libonnx-dev fonts-dejavu-core)
   if [ "${1:-}" = test ]; then
     want+=(python3-onnx python3-numpy python3-torch libonnx-testdata dataset-fashion-mnist python3-vega-datasets fortunes postgresql chromium)
   fi

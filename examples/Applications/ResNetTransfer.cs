@@ -53,11 +53,11 @@ public static class ResNetTransfer
         var x = history.Epochs.Select(e => e + 1.0).ToArray();
         HistoryPlot.Save([
             new HistoryPlot.Panel("training loss", "epoch", [
-                new("ResNet18 features", x, history["loss"].ToArray(), SkiaSharp.SKColors.SteelBlue, false),
-                new("raw pixels", x, rawHistory["loss"].ToArray(), SkiaSharp.SKColors.DarkOrange, true)]),
+                new("ResNet18 features", x, history["loss"].ToArray(), ScottPlot.Colors.SteelBlue, false),
+                new("raw pixels", x, rawHistory["loss"].ToArray(), ScottPlot.Colors.DarkOrange, true)]),
             new HistoryPlot.Panel("training accuracy", "epoch", [
-                new("ResNet18 features", x, history["accuracy"].ToArray(), SkiaSharp.SKColors.SteelBlue, false),
-                new("raw pixels", x, rawHistory["accuracy"].ToArray(), SkiaSharp.SKColors.DarkOrange, true)]),
+                new("ResNet18 features", x, history["accuracy"].ToArray(), ScottPlot.Colors.SteelBlue, false),
+                new("raw pixels", x, rawHistory["accuracy"].ToArray(), ScottPlot.Colors.DarkOrange, true)]),
         ], plot);
         var metrics = new Dictionary<string, double>(eval) { ["feature_seconds"] = featureSeconds };
         return new AppResult("resnet-transfer", history["loss"], metrics,

@@ -1,6 +1,5 @@
 using NeuralService.Cli.Commands;
 using NeuralService.Training.Data;
-using SkiaSharp;
 
 namespace NeuralService.Applications;
 
@@ -46,11 +45,11 @@ public static class StockLstm
         var x = testT.Select(t => (double)t).ToArray();
         HistoryPlot.Save([
             new HistoryPlot.Panel($"IBM monthly close, test months (RMSE {metrics["rmse_dollars"]:F2} vs naive {Rmse(naive, actual):F2})", "month index", [
-                new("actual", x, actual.Select(v => (double)v).ToArray(), SKColors.Black, false),
-                new("LSTM", x, predicted.Select(v => (double)v).ToArray(), SKColors.SteelBlue, false),
-                new("naive", x, naive.Select(v => (double)v).ToArray(), SKColors.Gray, true)]),
-            new HistoryPlot.Panel("training loss (mse, scaled)", "epoch", [new("loss", history.Epochs.Select(e => e + 1.0).ToArray(), history["loss"].ToArray(), SKColors.SteelBlue, false)]),
-        ], plot, 520, 320);
+                new("actual", x, actual.Select(v => (double)v).ToArray(), ScottPlot.Colors.Black, false),
+                new("LSTM", x, predicted.Select(v => (double)v).ToArray(), ScottPlot.Colors.SteelBlue, false),
+                new("naive", x, naive.Select(v => (double)v).ToArray(), ScottPlot.Colors.Gray, true)]) { YLabel = "close ($)" },
+            new HistoryPlot.Panel("training loss (mse, scaled)", "epoch", [new("loss", history.Epochs.Select(e => e + 1.0).ToArray(), history["loss"].ToArray(), ScottPlot.Colors.SteelBlue, false)]) { YLabel = "loss" },
+        ], plot, 640, 380);
         // A forecast that knows nothing of the recent months: the mean close of the training months.
         var trainMean = Enumerable.Repeat((float)prices[..split].Average(), actual.Length).ToArray();
         return new AppResult("stock-lstm", history["loss"], metrics,

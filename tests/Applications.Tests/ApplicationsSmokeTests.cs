@@ -21,7 +21,30 @@ public sealed class ApplicationsSmokeTests : IDisposable
     {
         Assert.True(r.Loss[^1] < r.Loss[0], $"{r.Name}: loss {string.Join(" → ", r.Loss)}");
         Assert.True(File.Exists(r.Plot) && new FileInfo(r.Plot!).Length > 1000, r.Plot);
+        AssertDrawn(r.Plot!);
         Assert.All(r.Metrics.Values, v => Assert.True(double.IsFinite(v)));
+    }
+
+    /// <summary>The plot decodes as a PNG of at least one 400×300 panel with the training series' line in it; with
+    /// NEURAL_PLOT_SAMPLES set it is copied there to be looked at.</summary>
+    private static void AssertDrawn(string path)
+    {
+        if (Environment.GetEnvironmentVariable("NEURAL_PLOT_SAMPLES") is { Length: > 0 } keep)
+        {
+            Directory.CreateDirectory(keep);
+            File.Copy(path, Path.Combine(keep, Path.GetFileName(path)), overwrite: true);
+        }
+        using var png = SkiaSharp.SKBitmap.Decode(path) ?? throw new Xunit.Sdk.XunitException($"{path} does not decode");
+        Assert.True(png.Width >= 400 && png.Height >= 300, $"{path}: {png.Width}×{png.Height}");
+        var line = NeuralService.Cli.Commands.HistoryPlot.Train;
+        var drawn = 0;
+        for (var y = 0; y < png.Height; y++)
+        for (var x = 0; x < png.Width; x++)
+        {
+            var p = png.GetPixel(x, y);
+            if (Math.Abs(p.Red - line.R) < 40 && Math.Abs(p.Green - line.G) < 40 && Math.Abs(p.Blue - line.B) < 40) drawn++;
+        }
+        Assert.True(drawn > 100, $"{path}: {drawn} pixels of the training line");
     }
 
     [Fact]

@@ -56,6 +56,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
                 Title = title,
                 Detail = mapped is null ? "an unexpected error occurred; see the server log"
                     : UnknownFieldDetail(http, exception) is { } unknown ? unknown
+                    : JsonDetail(http, exception) is { } malformed ? malformed
                     : Redact(exception.Message, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.NeuralOptions>>().Value.DataDirectory),
                 Type = $"https://httpstatuses.io/{status}",
             },
@@ -103,6 +104,68 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         var accepted = string.Join(", ", info.Properties.Where(p => p.Set is not null || p.AssociatedParameter is not null).Select(p => p.Name));
         return $"unknown field '{field}'; {(parent.Length == 0 ? "the request body" : $"'{parent}'")} accepts {accepted}";
     }
+
+    /// <summary>For a body that System.Text.Json could not read (not JSON, or a value of the wrong type): what is wrong in
+    /// the client's terms, where (line, column, JSON path) and what to send, without the serializer's .NET type names.
+    /// Null for a JsonException that does not come from the reader (it has no position) and for other errors.</summary>
+    public static string? JsonDetail(HttpContext http, Exception exception)
+    {
+        var endpoint = http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var bodyType = endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        return JsonDetail(options, bodyType, exception);
+    }
+
+    /// <summary>The detail of <see cref="JsonDetail(HttpContext, Exception)"/> for a body of <paramref name="bodyType"/>.</summary>
+    public static string? JsonDetail(JsonSerializerOptions options, Type? bodyType, Exception exception)
+    {
+        var json = exception as JsonException ?? exception.InnerException as JsonException;
+        if (json?.LineNumber is not { } line) return null;
+        var where = $"line {line + 1}, column {(json.BytePositionInLine ?? 0) + 1}";
+        var message = json.Message;
+        foreach (var marker in new[] { " Path: ", " LineNumber: " })
+            if (message.IndexOf(marker, StringComparison.Ordinal) is var cut and >= 0) message = message[..cut];
+        message = message.Trim().TrimEnd('.');
+        if (message.Contains("could not be converted", StringComparison.Ordinal) && json.Path is { } path)
+        {
+            var expected = bodyType is null ? null : TypeAt(options, bodyType, path) is { } type ? Describe(type) : null;
+            var field = path == "$" ? "the request body" : $"'{path.TrimStart('$').TrimStart('.')}'";
+            return $"{field} has a value of the wrong type ({where}){(expected is null ? "" : $": send {expected}")}; the request schemas are in /swagger";
+        }
+        return $"the request body is not valid JSON: {message} ({where}); send one JSON object with Content-Type: application/json " +
+            "(comments, trailing commas, NaN and single quotes are not JSON); the request schemas and examples are in /swagger";
+    }
+
+    /// <summary>The .NET type at <paramref name="path"/> in a body of <paramref name="bodyType"/>, or null.</summary>
+    private static Type? TypeAt(JsonSerializerOptions options, Type bodyType, string path)
+    {
+        if (JsonPathSegments(path) is not { } segments) return null;
+        var type = bodyType;
+        foreach (var (name, index) in segments)
+        {
+            var info = options.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type);
+            Type? next = index
+                ? info.Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable ? info.ElementType : null
+                : info.Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object ? info.Properties.FirstOrDefault(p => p.Name == name)?.PropertyType : null;
+            if (next is null) return null;
+            type = next;
+        }
+        return Nullable.GetUnderlyingType(type) ?? type;
+    }
+
+    /// <summary>A JSON value of <paramref name="type"/> in words.</summary>
+    private static string Describe(Type type) => Type.GetTypeCode(type) switch
+    {
+        _ when type.IsEnum => "a string",
+        TypeCode.Boolean => "true or false",
+        TypeCode.String or TypeCode.Char or TypeCode.DateTime => "a string",
+        TypeCode.Byte or TypeCode.SByte or TypeCode.Int16 or TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32 or TypeCode.Int64 or TypeCode.UInt64 => "a whole number",
+        TypeCode.Single or TypeCode.Double or TypeCode.Decimal => "a number",
+        _ when type == typeof(JsonElement) || typeof(System.Text.Json.Nodes.JsonNode).IsAssignableFrom(type) => "a JSON value",
+        _ when type.IsAssignableTo(typeof(System.Collections.IDictionary)) || type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyDictionary<,>)) => "an object",
+        _ when type.IsAssignableTo(typeof(System.Collections.IEnumerable)) => "an array",
+        _ => "an object",
+    };
 
     /// <summary>Splits System.Text.Json's exception paths (<c>$.a.b</c>, <c>$.a[0]</c>, <c>$['odd name']</c>).</summary>
     private static List<(string Name, bool Index)>? JsonPathSegments(string path)

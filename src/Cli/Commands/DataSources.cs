@@ -43,6 +43,17 @@ internal static class DataSources
     public static LoadedData LoadFeatures(string spec, IReadOnlyList<FeatureInput> inputs, string? label = null, int? limit = null) =>
         Arrange(spec, Read(spec, label, inputs, false, null), inputs, null, limit);
 
+    /// <summary>The first label array of <paramref name="spec"/>, or null when it has none (an NPY file, one image), for
+    /// plots that set predictions beside the truth.</summary>
+    public static DataArray? LoadLabels(string spec, IReadOnlyList<FeatureInput> inputs, string? label, int? limit, bool classifier)
+    {
+        InMemoryDataset data;
+        try { data = Read(spec, label, inputs, classifier, null); }
+        catch (InvalidDataException) { return null; }
+        if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());
+        return data.Targets is { Count: > 0 } t ? t[0] : null;
+    }
+
     private static LoadedData Arrange(string spec, InMemoryDataset data, IReadOnlyList<FeatureInput> inputs, IReadOnlyList<string>? outputNames, int? limit)
     {
         if (limit is { } n && n < data.Count) data = data.Take(Enumerable.Range(0, n).ToArray());

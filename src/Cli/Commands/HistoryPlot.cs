@@ -1,100 +1,84 @@
-using System.Globalization;
 using NeuralService.Training;
-using SkiaSharp;
+using ScottPlot;
 
 namespace NeuralService.Cli.Commands;
 
-/// <summary>Line charts drawn with SkiaSharp (no display needed): one panel per quantity, train solid and
-/// validation dashed, x = epoch.</summary>
+/// <summary>Line charts drawn with ScottPlot (no display needed): one panel per quantity, train solid and validation
+/// dashed, x = epoch with whole-number ticks, the legend below the data area so it never hides a curve.</summary>
 public static class HistoryPlot
 {
-    private const string FontFile = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    public static readonly Color Train = Colors.SteelBlue;
+    public static readonly Color Validation = Colors.DarkOrange;
 
     /// <summary>One panel per metric of <paramref name="history"/> (the total loss first, then each output's loss, then
     /// the metrics), with its <c>val_</c> series.</summary>
-    public static void Save(History history, string path, string title)
+    public static void Save(History history, string path, string title) => Save(Panels(history, title), path);
+
+    /// <summary>The panels <see cref="Save(History, string, string)"/> draws.</summary>
+    public static IReadOnlyList<Panel> Panels(History history, string title)
     {
         var names = history.Values.Keys.Where(k => !k.StartsWith("val_", StringComparison.Ordinal))
             .OrderBy(k => k == "loss" ? 0 : k.EndsWith("_loss", StringComparison.Ordinal) ? 1 : 2).ThenBy(k => k, StringComparer.Ordinal).ToList();
         var x = history.Epochs.Select(e => (double)e + 1).ToArray();
-        var panels = names.Select(n =>
+        return names.Select(n =>
         {
-            var series = new List<Series> { new(n, x, history[n].ToArray(), SKColors.SteelBlue, false) };
-            if (history.Values.TryGetValue("val_" + n, out var v)) series.Add(new("val_" + n, x, v.ToArray(), SKColors.DarkOrange, true));
-            return new Panel($"{title}: {n}", "epoch", series);
+            var series = new List<Series> { new(n, x, history[n].ToArray(), Train, false) };
+            if (history.Values.TryGetValue("val_" + n, out var v)) series.Add(new("val_" + n, x, v.ToArray(), Validation, true));
+            return new Panel($"{title}: {n}", "epoch", series) { YLabel = n };
         }).ToList();
-        Save(panels, path);
     }
 
-    public sealed record Series(string Name, double[] X, double[] Y, SKColor Color, bool Dashed);
+    public sealed record Series(string Name, double[] X, double[] Y, Color Color, bool Dashed);
 
-    public sealed record Panel(string Title, string XLabel, IReadOnlyList<Series> Series);
-
-    /// <summary>Panels side by side, 400×300 each, at most <paramref name="columns"/> to a row (a multi-output model's
-    /// history has many), written as PNG.</summary>
-    public static void Save(IReadOnlyList<Panel> panels, string path, int panelWidth = 400, int panelHeight = 300, int columns = 4)
+    /// <summary>One chart. <see cref="IntegerX"/>: x is a count (epoch, month, sample) and gets whole-number ticks.</summary>
+    public sealed record Panel(string Title, string XLabel, IReadOnlyList<Series> Series)
     {
-        var count = Math.Max(1, panels.Count);
-        var across = Math.Min(count, columns);
-        var rows = (count + across - 1) / across;
-        using var surface = SKSurface.Create(new SKImageInfo(panelWidth * across, panelHeight * rows));
-        var canvas = surface.Canvas;
-        canvas.Clear(SKColors.White);
-        using var typeface = File.Exists(FontFile) ? SKTypeface.FromFile(FontFile) : SKTypeface.Default;
-        using var font = new SKFont(typeface, 12);
-        for (var i = 0; i < panels.Count; i++)
-        {
-            var (row, column) = Math.DivRem(i, across);
-            Draw(canvas, font, panels[i], new SKRect(column * panelWidth, row * panelHeight, (column + 1) * panelWidth, (row + 1) * panelHeight));
-        }
-        using var image = surface.Snapshot();
-        using var png = image.Encode(SKEncodedImageFormat.Png, 90);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        public string? YLabel { get; init; }
+        public bool IntegerX { get; init; } = true;
     }
 
-    private static void Draw(SKCanvas canvas, SKFont font, Panel panel, SKRect box)
+    /// <summary>Panels side by side, <paramref name="panelWidth"/>×<paramref name="panelHeight"/> each, at most
+    /// <paramref name="columns"/> to a row (a multi-output model's history has many), written as PNG.</summary>
+    public static void Save(IReadOnlyList<Panel> panels, string path, int panelWidth = 480, int panelHeight = 360, int columns = 3) =>
+        ChartCanvas.SaveGrid(panels.Select(Build).ToList(), path, panelWidth, panelHeight, columns);
+
+    /// <summary>The ScottPlot plot of one panel (non-finite values are left out of its lines).</summary>
+    public static Plot Build(Panel panel)
     {
-        var plot = new SKRect(box.Left + 55, box.Top + 28, box.Right - 15, box.Bottom - 40);
-        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, Style = SKPaintStyle.Stroke };
-        canvas.DrawText(panel.Title, box.Left + 10, box.Top + 18, SKTextAlign.Left, font, text);
-        canvas.DrawRect(plot, axis);
-        var points = panel.Series.SelectMany(s => s.X.Zip(s.Y)).Where(p => double.IsFinite(p.Second)).ToList();
-        if (points.Count == 0) return;
-        double x0 = points.Min(p => p.First), x1 = points.Max(p => p.First), y0 = points.Min(p => p.Second), y1 = points.Max(p => p.Second);
-        if (x1 == x0) { x0 -= 0.5; x1 += 0.5; }
-        if (y1 == y0) { y0 -= 0.5; y1 += 0.5; }
-        var pad = (y1 - y0) * 0.05;
-        y0 -= pad;
-        y1 += pad;
-        float Px(double v) => plot.Left + (float)((v - x0) / (x1 - x0)) * plot.Width;
-        float Py(double v) => plot.Bottom - (float)((v - y0) / (y1 - y0)) * plot.Height;
-        for (var t = 0; t <= 4; t++)
-        {
-            var yv = y0 + (y1 - y0) * t / 4;
-            canvas.DrawText(yv.ToString("G3", CultureInfo.InvariantCulture), box.Left + 4, Py(yv) + 4, SKTextAlign.Left, font, text);
-            var xv = x0 + (x1 - x0) * t / 4;
-            canvas.DrawText(xv.ToString("G4", CultureInfo.InvariantCulture), Px(xv) - 8, plot.Bottom + 15, SKTextAlign.Left, font, text);
-        }
-        canvas.DrawText(panel.XLabel, plot.MidX - 15, box.Bottom - 8, SKTextAlign.Left, font, text);
-        var legendY = plot.Top + 14;
-        var legendX = plot.Right - 40 - panel.Series.Max(s => font.MeasureText(s.Name));
+        var plot = ChartCanvas.NewPlot();
+        plot.Title(panel.Title, size: 14);
+        plot.XLabel(panel.XLabel, size: 13);
+        if (panel.YLabel is { } y) plot.YLabel(y, size: 13);
+        var xs = new List<double>();
         foreach (var s in panel.Series)
         {
-            using var pen = new SKPaint { Color = s.Color, StrokeWidth = 2, Style = SKPaintStyle.Stroke, IsAntialias = true };
-            if (s.Dashed) pen.PathEffect = SKPathEffect.CreateDash([6, 4], 0);
-            var last = -1;
-            for (var i = 0; i < s.X.Length; i++)
-            {
-                if (!double.IsFinite(s.Y[i])) continue;
-                if (last >= 0) canvas.DrawLine(Px(s.X[last]), Py(s.Y[last]), Px(s.X[i]), Py(s.Y[i]), pen);
-                last = i;
-            }
-            if (s.X.Length == 1 && double.IsFinite(s.Y[0])) canvas.DrawCircle(Px(s.X[0]), Py(s.Y[0]), 3, pen);
-            canvas.DrawLine(legendX, legendY - 4, legendX + 25, legendY - 4, pen);
-            canvas.DrawText(s.Name, legendX + 30, legendY, SKTextAlign.Left, font, text);
-            legendY += 15;
+            var finite = Enumerable.Range(0, Math.Min(s.X.Length, s.Y.Length)).Where(i => double.IsFinite(s.X[i]) && double.IsFinite(s.Y[i])).ToArray();
+            if (finite.Length == 0) continue;
+            var line = plot.Add.Scatter(finite.Select(i => s.X[i]).ToArray(), finite.Select(i => s.Y[i]).ToArray(), s.Color);
+            line.LegendText = s.Name;
+            line.LineWidth = 2;
+            line.LinePattern = s.Dashed ? LinePattern.Dashed : LinePattern.Solid;
+            // Markers show single epochs on short runs; on long ones they would only clutter the line.
+            line.MarkerSize = finite.Length <= 30 ? 5 : 0;
+            xs.AddRange(finite.Select(i => s.X[i]));
         }
+        if (panel.IntegerX)
+        {
+            plot.Axes.Bottom.TickGenerator = ChartCanvas.IntegerTicks();
+            // A one-epoch run would otherwise get a zero-width axis that ScottPlot widens to fractions of an epoch.
+            if (xs.Count > 0 && xs.Max() - xs.Min() < 2)
+            {
+                plot.Axes.AutoScale();
+                plot.Axes.SetLimitsX(xs.Min() - 0.5, xs.Max() + 0.5);
+            }
+        }
+        // Below the data area, never over a curve; a lone series is named by the title and needs none.
+        if (panel.Series.Count > 1)
+        {
+            plot.ShowLegend(Edge.Bottom);
+            plot.Legend.Orientation = Orientation.Horizontal;
+        }
+        else plot.HideLegend();
+        return plot;
     }
 }

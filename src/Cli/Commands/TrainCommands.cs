@@ -202,8 +202,9 @@ public static class TrainCommands
         var server = new Option<string?>("--server") { Description = "NeuralService URL (e.g. http://127.0.0.1:8080): predict with a registry model over HTTP instead of a file" };
         var registryModel = new Option<string?>("--model") { Description = "With --server: the registry model as name, name:version or name:alias (default: latest)" };
         var apiKey = new Option<string?>("--api-key") { Description = "With --server: API key sent as X-Api-Key (default: $NEURAL_API_KEY)" };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the predictions to this PNG: an image classifier's images with predicted (and, given labels, true) classes, another classifier's confusion matrix, or a regressor's actual vs predicted values" };
         var command = new Command("predict", "Print the model's predictions, one line per sample (class and probability for classifiers)")
-            { source, data, label, limit, server, registryModel, apiKey };
+            { source, data, label, limit, server, registryModel, apiKey, plot };
         command.SetAction(parse => ModelCommands.Guarded(parse, () =>
         {
             using var predictor = OpenPredictor(parse.GetValue(source), parse.GetValue(server), parse.GetValue(registryModel),
@@ -213,6 +214,7 @@ public static class TrainCommands
             var shown = parse.GetValue(limit);
             var read = shown is { } l && fixedBatch is { } fb ? (l + fb - 1) / fb * fb : shown;
             var loaded = DataSources.LoadFeatures(parse.GetValue(data)!, predictor.Inputs, parse.GetValue(label), read);
+            var plotted = parse.GetValue(plot) is { } plotFile ? new PredictionPlot.Collector(plotFile.FullName) : null;
             var inputs = loaded.Data.Inputs;
             var outputNames = predictor.OutputNames;
             var count = inputs.SampleCount;
@@ -225,6 +227,7 @@ public static class TrainCommands
             {
                 var n = Math.Min(chunk, count - start);
                 var ys = predictor.Run(Enumerable.Range(0, inputs.Count).Select(i => inputs[i].Slice(start, n)).ToList());
+                plotted?.Add(ys[0], n, shown is null ? n : Math.Min(n, shown.Value - start));
                 for (var r = 0; r < n && (shown is null || start + r < shown); r++)
                 {
                     string Fields(int o)
@@ -237,6 +240,11 @@ public static class TrainCommands
                         ? $"{{\"index\":{start + r},{Fields(0)}}}"
                         : $"{{\"index\":{start + r},\"outputs\":{{{string.Join(",", outputNames.Select((o, i) => $"{JsonSerializer.Serialize(o)}:{{{Fields(i)}}}"))}}}}}");
                 }
+            }
+            if (plotted is not null)
+            {
+                var classifier = predictor.ClassCounts[0] is not null;
+                plotted.Save(inputs[0], DataSources.LoadLabels(parse.GetValue(data)!, predictor.Inputs, parse.GetValue(label), read, classifier), classifier, classes[0]);
             }
         }));
         return command;

@@ -91,7 +91,7 @@ public sealed class JobEndpointsTests : IDisposable
     public async Task InvalidJobsAreRefusedAndQueuedJobsCanBeCanceled()
     {
         // In-process until batch/epoch events reach SSE through the job store from a job's own process.
-        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1", ["Jobs:Runner"] = "inprocess" });
+        using var app = new ApiFactory(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1" });
         var client = app.CreateClient();
         await UploadBlobsAsync(client, "small", rows: 30);
 

@@ -16,7 +16,7 @@ public sealed class CancelOverTcpTests : IDisposable
     {
         // In-process until batch/epoch events reach SSE through the job store from a job's own process (the process
         // runner's cancel is covered by JobIsolationOverTcpTests).
-        using var api = new KestrelApi(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1", ["Jobs:Runner"] = "inprocess" });
+        using var api = new KestrelApi(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1" });
         using var client = api.NewClient();
         using var canceler = api.NewClient();
         await UploadBlobsAsync(client, "blobs-cancel", rows: 60);

@@ -22,7 +22,7 @@ public sealed class EndToEndOverTcpTests : IDisposable
     public async Task TrainFollowPromoteAndServeMatchTheInProcessPrediction()
     {
         // In-process until batch/epoch events reach SSE through the job store from a job's own process.
-        using var api = new KestrelApi(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1", ["Jobs:Runner"] = "inprocess" });
+        using var api = new KestrelApi(_dir.Path, new Dictionary<string, string?> { ["Neural:Workers"] = "1" });
         using var client = api.NewClient();
         await UploadBlobsAsync(client, "blobs-e2e");
         var job = await SubmitAsync(client, JobBody("blobs-e2e", "e2e", epochs: Epochs));
