@@ -34,26 +34,27 @@ internal static class RawHttp
 
     private static RawResponse Parse(byte[] response)
     {
-        var text = Encoding.UTF8.GetString(response);
-        var split = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        var head = text[..split].Split("\r\n");
+        var split = response.AsSpan().IndexOf("\r\n\r\n"u8);
+        var head = Encoding.ASCII.GetString(response, 0, split).Split("\r\n");
         var status = int.Parse(head[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         var headers = head.Skip(1).Select(l => l.Split(':', 2)).ToDictionary(p => p[0].Trim().ToLowerInvariant(), p => p[1].Trim());
-        var body = text[(split + 4)..];
+        var body = response[(split + 4)..];
         if (headers.TryGetValue("transfer-encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase)) body = Dechunk(body);
-        return new RawResponse(status, headers, body);
+        return new RawResponse(status, headers, Encoding.UTF8.GetString(body));
     }
 
-    private static string Dechunk(string chunked)
+    /// <summary>Chunk sizes count bytes, so the body is joined before it is decoded (a message with non-ASCII text would
+    /// otherwise be cut at the wrong places).</summary>
+    private static byte[] Dechunk(byte[] chunked)
     {
-        var sb = new StringBuilder();
+        using var body = new MemoryStream();
         var pos = 0;
         while (true)
         {
-            var eol = chunked.IndexOf("\r\n", pos, StringComparison.Ordinal);
-            var size = Convert.ToInt32(chunked[pos..eol].Split(';')[0], 16);
-            if (size == 0) return sb.ToString();
-            sb.Append(chunked, eol + 2, size);
+            var eol = pos + chunked.AsSpan(pos).IndexOf("\r\n"u8);
+            var size = Convert.ToInt32(Encoding.ASCII.GetString(chunked, pos, eol - pos).Split(';')[0], 16);
+            if (size == 0) return body.ToArray();
+            body.Write(chunked, eol + 2, size);
             pos = eol + 2 + size + 2;
         }
     }
