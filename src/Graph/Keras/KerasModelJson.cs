@@ -27,7 +27,22 @@ public static class KerasModelJson
             throw new GraphException($"malformed JSON: {e.Message}");
         }
         if (root is not JsonObject obj) throw new GraphException("$: a Keras model config must be a JSON object");
+        CheckStrings(json);
         return ReadModel(obj, "$");
+    }
+
+    /// <summary>JSON text may escape a lone surrogate (<c>"\uD800"</c>), which parses but is no .NET string: reading it
+    /// later throws InvalidOperationException from inside System.Text.Json. Every string is decoded once here instead,
+    /// so such a config is refused as malformed.</summary>
+    private static void CheckStrings(string json)
+    {
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 256 });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
+            try { reader.GetString(); }
+            catch (InvalidOperationException e) { throw new GraphException($"malformed JSON: the string at byte {reader.TokenStartIndex} is not valid text ({e.Message})"); }
+        }
     }
 
     public static Model ReadFile(string path) => Read(File.ReadAllText(path));
