@@ -27,21 +27,15 @@ public static class KerasModelJson
             throw new GraphException($"malformed JSON: {e.Message}");
         }
         if (root is not JsonObject obj) throw new GraphException("$: a Keras model config must be a JSON object");
-        CheckStrings(json);
-        return ReadModel(obj, "$");
-    }
-
-    /// <summary>JSON text may escape a lone surrogate (<c>"\uD800"</c>), which parses but is no .NET string: reading it
-    /// later throws InvalidOperationException from inside System.Text.Json. Every string is decoded once here instead,
-    /// so such a config is refused as malformed.</summary>
-    private static void CheckStrings(string json)
-    {
-        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 256 });
-        while (reader.Read())
+        try
         {
-            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName)) continue;
-            try { reader.GetString(); }
-            catch (InvalidOperationException e) { throw new GraphException($"malformed JSON: the string at byte {reader.TokenStartIndex} is not valid text ({e.Message})"); }
+            return ReadModel(obj, "$");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException && e.Source == "System.Text.Json")
+        {
+            // A value of the wrong JSON kind (a number where a name belongs, an object for a dim) or an escaped lone
+            // surrogate: System.Text.Json throws these when the reader takes the value, and they are the config's fault.
+            throw new GraphException($"$: a value has the wrong JSON type or form: {e.Message}");
         }
     }
 

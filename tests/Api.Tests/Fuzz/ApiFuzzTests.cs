@@ -110,7 +110,14 @@ public sealed class ApiFuzzTests(FuzzService service, ITestOutputHelper output) 
             }
             if (query.Count > 0) target += (target.Contains('?') ? "&" : "?") + string.Join("&", query);
             var (contentType, body) = ValidBody(op, index);
-            return new FuzzRequest(op.Method, target, contentType, body, op.Id, what.Count == 0 ? "valid values" : string.Join(", ", what));
+            var method = op.Method;
+            var undocumented = new[] { "GET", "PUT", "POST", "DELETE", "PATCH" }.Except(ops.Where(o => o.Path == op.Path).Select(o => o.Method)).ToList();
+            if (rng.Next(10) == 0 && undocumented.Count > 0)
+            {
+                method = undocumented[rng.Next(undocumented.Count)];
+                what.Add($"method {method}");
+            }
+            return new FuzzRequest(method, target, contentType, body, op.Id, what.Count == 0 ? "valid values" : string.Join(", ", what));
         });
     }
 
