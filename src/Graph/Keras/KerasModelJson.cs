@@ -31,10 +31,11 @@ public static class KerasModelJson
         {
             return ReadModel(obj, "$");
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException && e.Source == "System.Text.Json")
+        catch (Exception e) when (e is InvalidOperationException or FormatException && e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
         {
             // A value of the wrong JSON kind (a number where a name belongs, an object for a dim) or an escaped lone
             // surrogate: System.Text.Json throws these when the reader takes the value, and they are the config's fault.
+            // (Its reader errors carry the Source "System.Text.Json.Rethrowable".)
             throw new GraphException($"$: a value has the wrong JSON type or form: {e.Message}");
         }
     }

@@ -37,6 +37,7 @@ public sealed class FoundDefectsTests(FuzzService service) : IClassFixture<FuzzS
     // a number or an object where the model's name belongs.
     [InlineData("\"m\"", "\"units\": \"\\uD800x\\uDFFF\"")]
     [InlineData("\"m\"", "\"units\": 3, \"name\": \"\\uDC00\"")]
+    [InlineData("\"\\uD800x\"", "\"units\": 3")]
     [InlineData("421922.08809867606", "\"units\": 3")]
     [InlineData("{\"a\": {\"a\": 1}}", "\"units\": 3")]
     public async Task AKerasConfigValueOfTheWrongKindIsRefused(string modelName, string denseConfig)
