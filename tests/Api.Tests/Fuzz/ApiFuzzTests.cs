@@ -143,7 +143,13 @@ public sealed class ApiFuzzTests(FuzzService service, ITestOutputHelper output) 
         {
             // Round robin over the operations, so every one gets cases whatever the count.
             var op = ops[index % ops.Count];
-            var request = generate(FuzzSettings.Rng(category, index), op, index);
+            FuzzRequest request;
+            try { request = generate(FuzzSettings.Rng(category, index), op, index); }
+            catch (Exception e)
+            {
+                failures.Add($"[{category} #{index}, seed {FuzzSettings.Seed}] the generator failed: {e}\n  {FuzzSettings.Repro(category, index)}");
+                continue;
+            }
             var outcome = await _s.CheckAsync(request);
             ran++;
             byOperation[op.Id]++;

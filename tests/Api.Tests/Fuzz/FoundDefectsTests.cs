@@ -52,4 +52,16 @@ public sealed class FoundDefectsTests(FuzzService service) : IClassFixture<FuzzS
         Assert.Null(outcome.Failure);
         Assert.InRange(outcome.Status, 400, 422);
     }
+
+    [Theory]
+    // InferCodec read names with JsonElement.GetString, whose InvalidOperationException for an escaped lone
+    // surrogate was a 500.
+    [InlineData("/v2/models/mlp/infer", "{\"inputs\": [{\"name\": \"\\uD800x\", \"shape\": [1, 4], \"datatype\": \"FP32\", \"data\": [1, 2, 3, 4]}]}")]
+    [InlineData("/v2/models/mlp/versions/production/infer", "{\"inputs\": [{\"name\": \"input_layer\", \"shape\": [1, 4], \"datatype\": \"\\uDFFF\", \"data\": [1, 2, 3, 4]}]}")]
+    public async Task AnInferenceBodyWithALoneSurrogateIs400(string target, string body)
+    {
+        var outcome = await _s.CheckAsync(new FuzzRequest("POST", target, "application/json", Encoding.UTF8.GetBytes(body), "Infer", "lone surrogate"));
+        Assert.Null(outcome.Failure);
+        Assert.Equal(400, outcome.Status);
+    }
 }

@@ -125,7 +125,7 @@ public sealed class OnnxMutator(Random rng, byte[] valid)
                 return $"input shape [{string.Join(",", shape.Dim.Select(x => x.HasDimValue ? x.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture) : "'" + x.DimParam + "'"))}]";
             case 12:
                 if (rng.Next(2) == 0) { g.Output.Clear(); return "no outputs"; }
-                g.Output.Add(new ValueInfoProto { Name = "nowhere", Type = g.Output[0].Type.Clone() });
+                g.Output.Add(new ValueInfoProto { Name = "nowhere", Type = g.Input[0].Type.Clone() });
                 return "an output no node writes";
             case 13 when g.Node.Count > 0:
                 var n13 = Pick(g.Node);
