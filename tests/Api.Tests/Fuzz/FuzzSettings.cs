@@ -9,7 +9,7 @@ namespace NeuralService.Api.Tests.Fuzz;
 public static class FuzzSettings
 {
     public const ulong DefaultSeed = 20261202;
-    public const int DefaultCases = 150;
+    public const int DefaultCases = 200;
 
     public static ulong Seed { get; } = ulong.TryParse(Environment.GetEnvironmentVariable("NEURAL_FUZZ_SEED"), NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : DefaultSeed;
 
