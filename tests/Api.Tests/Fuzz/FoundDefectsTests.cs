@@ -64,4 +64,22 @@ public sealed class FoundDefectsTests(FuzzService service) : IClassFixture<FuzzS
         Assert.Null(outcome.Failure);
         Assert.Equal(400, outcome.Status);
     }
+
+    [Theory]
+    // OptimizerGraph.Get(null) threw NullReferenceException; Initializers.Fill let the runtime's OverflowException for a
+    // weight of more than 2^31 elements out: both 500 at submit.
+    [InlineData("\"optimizer\": null, \"loss\": \"sparse_categorical_crossentropy\"", 3)]
+    [InlineData("\"optimizer\": \"adam\", \"loss\": \"sparse_categorical_crossentropy\"", 2147483647)]
+    public async Task AJobWithNoOptimizerOrAnUnholdableWeightIs400(string compile, long units)
+    {
+        var job = $$$"""
+            {"model": {"module": "keras", "class_name": "Sequential", "config": {"name": "m", "layers": [
+              {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "dtype": "float32", "name": "input_layer"}},
+              {"module": "keras.layers", "class_name": "Dense", "config": {"units": {{{units}}}, "activation": "softmax"}}]}},
+             "dataset": "blobs", "compile": {{{{compile}}}}, "fit": {"epochs": 1}}
+            """;
+        var outcome = await _s.CheckAsync(new FuzzRequest("POST", "/v1/jobs", "application/json", Encoding.UTF8.GetBytes(job), "SubmitJob", "null optimizer or huge units"));
+        Assert.Null(outcome.Failure);
+        Assert.Equal(400, outcome.Status);
+    }
 }
