@@ -27,7 +27,7 @@ public static class DatasetEndpoints
         g.MapPost("", async (HttpContext http, DatasetStore store, CancellationToken ct) =>
             {
                 if (!http.Request.HasFormContentType) throw ApiException.BadRequest("upload a dataset as multipart/form-data with a field 'file'");
-                var form = await http.Request.ReadFormAsync(ct);
+                var form = await http.Request.ReadMultipartAsync(ct);
                 var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("the upload needs a field 'file'");
                 int? labelIndex = int.TryParse(form["label_index"], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var li) ? li : null;
                 var options = new DatasetReadOptions(

@@ -114,7 +114,7 @@ public static class ModelEndpoints
     private static async Task<byte[]> ReadModelBytesAsync(HttpContext http, CancellationToken ct)
     {
         if (!http.Request.HasFormContentType) return await BodySizeMiddleware.ReadBodyAsync(http, ct);
-        var form = await http.Request.ReadFormAsync(ct);
+        var form = await http.Request.ReadMultipartAsync(ct);
         var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("the multipart upload needs a field named 'file' with the ONNX model");
         using var ms = new MemoryStream();
         await file.CopyToAsync(ms, ct);

@@ -31,6 +31,9 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         // ReadFormAsync over its multipart limits.
         InvalidDataException => (400, "Invalid data"),
         JsonException => (400, "Malformed JSON"),
+        // System.Text.Json marks its reader's errors this way, e.g. a string holding an escaped lone surrogate ("\uD800"),
+        // which parses but cannot be read as text, in a body a codec reads by hand.
+        InvalidOperationException { Source: "System.Text.Json.Rethrowable" } => (400, "Malformed JSON"),
         BadHttpRequestException { InnerException: JsonException } b when b.StatusCode == 400 => (400, "Malformed JSON"),
         BadHttpRequestException b => (b.StatusCode, b.StatusCode == 413 ? "Payload too large" : "Bad request"),
         // Domain code reports bad user-supplied settings (unknown optimizer, loss…) as argument errors.

@@ -27,7 +27,17 @@ public static class KerasModelJson
             throw new GraphException($"malformed JSON: {e.Message}");
         }
         if (root is not JsonObject obj) throw new GraphException("$: a Keras model config must be a JSON object");
-        return ReadModel(obj, "$");
+        try
+        {
+            return ReadModel(obj, "$");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException && e.Source?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true)
+        {
+            // A value of the wrong JSON kind (a number where a name belongs, an object for a dim) or an escaped lone
+            // surrogate: System.Text.Json throws these when the reader takes the value, and they are the config's fault.
+            // (Its reader errors carry the Source "System.Text.Json.Rethrowable".)
+            throw new GraphException($"$: a value has the wrong JSON type or form: {e.Message}");
+        }
     }
 
     public static Model ReadFile(string path) => Read(File.ReadAllText(path));

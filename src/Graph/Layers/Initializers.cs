@@ -8,8 +8,12 @@ public static class Initializers
 {
     public static float[] Fill(ObjectSpec spec, long[] shape, int seed, (double In, double Out)? fans = null)
     {
-        var n = shape.Aggregate(1L, (p, d) => p * d);
-        var data = new float[n];
+        // Counted in double so no product of dims wraps; an array this large is refused by the runtime with an
+        // OverflowException, which is the config's fault (Dense(2147483647)), not the caller's.
+        var size = shape.Aggregate(1.0, (p, d) => p * d);
+        if (!(size >= 0 && size <= Array.MaxLength))
+            throw new ArgumentException($"a weight of shape [{string.Join(", ", shape)}] has {size:G} elements, more than one array holds ({Array.MaxLength})");
+        var data = new float[(long)size];
         var rng = new Random(spec.GetInt("seed") ?? seed);
         var (fanIn, fanOut) = fans ?? Fans(shape);
         switch (spec.SnakeName)

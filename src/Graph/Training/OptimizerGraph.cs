@@ -20,7 +20,7 @@ public static class OptimizerGraph
     public static string NewName(string input) => input + NewSuffix;
 
     /// <summary>Optimizers by Keras name (case-insensitive), with Keras defaults.</summary>
-    public static OptimizerSpec Get(string name) => name.ToLowerInvariant() switch
+    public static OptimizerSpec Get(string? name) => name?.ToLowerInvariant() switch
     {
         "sgd" => new Sgd(),
         "adam" => new Adam(),
@@ -30,7 +30,7 @@ public static class OptimizerGraph
         "adadelta" => new Adadelta(),
         "adamax" => new Adamax(),
         "nadam" => new Nadam(),
-        _ => throw new ArgumentException($"unknown optimizer '{name}' (sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam)"),
+        _ => throw new ArgumentException($"{(name is null ? "no optimizer given" : $"unknown optimizer '{name}'")} (sgd, adam, adamw, rmsprop, adagrad, adadelta, adamax, nadam)"),
     };
 
     /// <summary>Adds the float scalar learning-rate input and the int64 scalar iteration-count input.</summary>
