@@ -168,14 +168,18 @@ public sealed class FuzzService : IDisposable
         _current = await Snapshot.TakeAsync(this);
     }
 
-    /// <summary>Removes what accepted cases added (datasets, models, versions and aliases of <c>mlp</c> beside the
+    /// <summary>Removes what accepted cases added (jobs, datasets, models, versions and aliases of <c>mlp</c> beside the
     /// fixtures), so the store, and the cost of each snapshot, stays the same size however many cases run.</summary>
     private async Task PruneAsync()
     {
-        foreach (var d in Items(await Client.GetStringAsync("/v1/datasets")))
+        await EndAllJobsAsync();
+        foreach (var j in Items(await Client.GetStringAsync("/v1/jobs?limit=1000")))
+            if (j["id"]!.GetValue<string>() is var jobId && jobId != JobId)
+                await Client.DeleteAsync($"/v1/jobs/{Uri.EscapeDataString(jobId)}");
+        foreach (var d in Items(await Client.GetStringAsync("/v1/datasets?limit=1000")))
             if (d["builtin"]?.GetValue<bool>() != true && d["id"]!.GetValue<string>() is var id && id != DatasetId)
                 await Client.DeleteAsync($"/v1/datasets/{Uri.EscapeDataString(id)}");
-        foreach (var m in Items(await Client.GetStringAsync("/v1/models")))
+        foreach (var m in Items(await Client.GetStringAsync("/v1/models?limit=1000")))
             if (m["name"]!.GetValue<string>() is var name && name != "mlp")
                 await Client.DeleteAsync($"/v1/models/{Uri.EscapeDataString(name)}?force=true");
         var mlp = await Client.GetAsync("/v1/models/mlp");
@@ -234,7 +238,7 @@ public sealed class FuzzService : IDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var open = Items(await Client.GetStringAsync("/v1/jobs"))
+            var open = Items(await Client.GetStringAsync("/v1/jobs?limit=1000"))
                 .Where(j => j["state"]?.GetValue<string>() is "queued" or "running").Select(j => j["id"]!.GetValue<string>()).ToList();
             if (open.Count == 0) return;
             if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException($"jobs {string.Join(", ", open)} did not end within 60 s of being canceled");
@@ -274,11 +278,11 @@ public sealed class FuzzService : IDisposable
     /// <summary>How much the store holds now (accepted cases add to it).</summary>
     public async Task<string> SummaryAsync()
     {
-        var models = Items(await Client.GetStringAsync("/v1/models")).ToList();
+        var models = Items(await Client.GetStringAsync("/v1/models?limit=1000")).ToList();
         var versions = 0;
         foreach (var m in models)
             versions += JsonNode.Parse(await Client.GetStringAsync($"/v1/models/{Uri.EscapeDataString(m["name"]!.GetValue<string>())}"))!["versions"]!.AsArray().Count;
-        return $"{models.Count} models, {versions} versions, {Items(await Client.GetStringAsync("/v1/datasets")).Count()} datasets, {Items(await Client.GetStringAsync("/v1/jobs")).Count()} jobs";
+        return $"{models.Count} models, {versions} versions, {Items(await Client.GetStringAsync("/v1/datasets?limit=1000")).Count()} datasets, {Items(await Client.GetStringAsync("/v1/jobs?limit=1000")).Count()} jobs";
     }
 
     private readonly Dictionary<(string, long, DateTime), string> _hashes = [];
@@ -305,18 +309,19 @@ public sealed class FuzzService : IDisposable
 
     /// <summary>What the service has stored: the list answers, every model with its versions, and every file of the
     /// data directory with its hash, except the databases (SQLite rewrites pages and journals freely; their contents
-    /// show in the lists) and the logs.</summary>
+    /// show in the lists), the logs and the presence locks of processes (a canceled job's worker process removes its own as it
+    /// exits, whenever that is).</summary>
     private sealed record Snapshot(string Models, IReadOnlyList<string> Versions, string Datasets, string Jobs, IReadOnlyList<string> Files)
     {
         public static async Task<Snapshot> TakeAsync(FuzzService s)
         {
-            var models = s.Client.GetStringAsync("/v1/models");
-            var datasets = s.Client.GetStringAsync("/v1/datasets");
-            var jobs = s.Client.GetStringAsync("/v1/jobs");
+            var models = s.Client.GetStringAsync("/v1/models?limit=1000");
+            var datasets = s.Client.GetStringAsync("/v1/datasets?limit=1000");
+            var jobs = s.Client.GetStringAsync("/v1/jobs?limit=1000");
             var versions = await Task.WhenAll(Items(await models).Select(m => s.Client.GetStringAsync($"/v1/models/{Uri.EscapeDataString(m["name"]!.GetValue<string>())}")));
             var files = Directory.EnumerateFiles(s.DataDirectory, "*", SearchOption.AllDirectories)
                 .Select(f => Path.GetRelativePath(s.DataDirectory, f))
-                .Where(f => !f.StartsWith("logs", StringComparison.Ordinal) && !f.Contains(".db", StringComparison.Ordinal))
+                .Where(f => !f.StartsWith("logs", StringComparison.Ordinal) && !f.StartsWith("presence", StringComparison.Ordinal) && !f.Contains(".db", StringComparison.Ordinal))
                 .Select(f => $"{f} {s.Hash(Path.Combine(s.DataDirectory, f))}")
                 .Order(StringComparer.Ordinal).ToList();
             return new Snapshot(await models, versions, await datasets, await jobs, files);
