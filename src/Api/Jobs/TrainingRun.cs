@@ -44,13 +44,12 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
             : [];
     }
 
-    public static DeviceKind DeviceOf(string? device) => (device ?? "auto").ToLowerInvariant() switch
+    /// <summary>The job's <c>device</c> (auto, cpu, cuda, cuda:N); 400 naming the field when it is none of them.</summary>
+    public static DeviceOptions DeviceOf(string? device)
     {
-        "auto" => DeviceKind.Auto,
-        "cpu" => DeviceKind.Cpu,
-        "cuda" or "gpu" => DeviceKind.Cuda,
-        var d => throw ApiException.BadRequest($"device '{d}' must be auto, cpu or cuda"),
-    };
+        try { return DeviceOptions.Parse(device); }
+        catch (ArgumentException e) { throw ApiException.BadRequest(e.Message); }
+    }
 
     /// <summary>Trains the job. Returns it succeeded, or still running when <paramref name="ct"/> stopped it (the caller
     /// decides between canceled and resumable); throws when training fails.</summary>
@@ -68,7 +67,7 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
         var compile = r.Compile!;
         var fit = r.Fit!;
         var callbacks = JobCallbacks.Build(r.Callbacks, FilesDirectory(job.Id), hasValidation: fit.ValidationSplit > 0 || validation is not null);
-        using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceOf(r.Device) }, r.Seed);
+        using var trainer = new Trainer(model, DeviceOf(r.Device), r.Seed);
         if (r.Rescale is null && basePreprocessing is not null) trainer.Preprocessing = basePreprocessing with { Folded = true };
         JobCompile.Apply(trainer, compile);
         var checkpoint = CheckpointPath(job.Id, job.CheckpointEpoch);

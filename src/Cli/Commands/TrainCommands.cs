@@ -22,7 +22,7 @@ public static class TrainCommands
     private static Option<string> DataOption() => new("--data") { Description = DataSources.Help, Required = true };
     private static Option<string?> LabelOption() => new("--label") { Description = "CSV label column (default: the last)" };
     private static Option<int?> LimitOption() => new("--limit") { Description = "Use only the first n samples" };
-    private static Option<string> DeviceOption() => new("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+    private static Option<string> DeviceOption() => new("--device") { Description = "auto, cpu, cuda or cuda:N (the GPU with index N)", DefaultValueFactory = _ => "auto" };
 
     public static Command Train(TextWriter stdout)
     {
@@ -344,16 +344,11 @@ public static class TrainCommands
     private static float UniformScale(PreprocessingContract? contract) =>
         contract?.Inputs.Values.Select(s => s.Scale).Distinct().ToList() is [var one] ? one : 1f;
 
-    private static DeviceOptions Device(string name) => new()
+    private static DeviceOptions Device(string name)
     {
-        Kind = name.ToLowerInvariant() switch
-        {
-            "auto" => DeviceKind.Auto,
-            "cpu" => DeviceKind.Cpu,
-            "cuda" or "gpu" => DeviceKind.Cuda,
-            _ => throw new InvalidDataException($"unknown device '{name}' (auto, cpu, cuda)"),
-        },
-    };
+        try { return DeviceOptions.Parse(name); }
+        catch (ArgumentException e) { throw new InvalidDataException(e.Message); }
+    }
 
     private static int Positive(int value, string option) =>
         value > 0 ? value : throw new InvalidDataException($"{option} must be positive, got {value}");

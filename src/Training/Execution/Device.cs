@@ -15,6 +15,25 @@ public sealed record DeviceOptions
     public int IntraOpThreads { get; init; }
     public bool EnableProfiling { get; init; }
     public string? ProfilePrefix { get; init; }
+
+    /// <summary>The device a user names: <c>auto</c>, <c>cpu</c>, <c>cuda</c> (or <c>gpu</c>) for CUDA device 0, and
+    /// <c>cuda:N</c> (or <c>gpu:N</c>) for the GPU with index N, as ONNX Runtime and nvidia-smi number them.</summary>
+    public static DeviceOptions Parse(string? name)
+    {
+        var text = (name ?? "auto").Trim().ToLowerInvariant();
+        var colon = text.IndexOf(':');
+        var kind = colon < 0 ? text : text[..colon];
+        var index = 0;
+        if (colon >= 0 && (kind is not ("cuda" or "gpu") || !int.TryParse(text[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index) || index > 1023))
+            throw new ArgumentException($"device '{name}' is not valid: use auto, cpu, cuda or cuda:N with N the GPU index (0, 1, …)");
+        return kind switch
+        {
+            "auto" => new DeviceOptions { Kind = DeviceKind.Auto },
+            "cpu" => new DeviceOptions { Kind = DeviceKind.Cpu },
+            "cuda" or "gpu" => new DeviceOptions { Kind = DeviceKind.Cuda, CudaDeviceId = index },
+            _ => throw new ArgumentException($"device '{name}' is not valid: use auto, cpu, cuda or cuda:N with N the GPU index (0, 1, …)"),
+        };
+    }
 }
 
 /// <summary>Builds ONNX Runtime session options for a device and reports what it chose.</summary>

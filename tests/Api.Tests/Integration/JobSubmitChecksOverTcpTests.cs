@@ -76,6 +76,18 @@ public sealed class JobSubmitChecksOverTcpTests(DefaultService service) : IClass
     }
 
     [Fact]
+    public async Task AnUnknownDeviceSaysWhichDevicesThereAre()
+    {
+        await UploadCsvAsync("for-device", Csv(10, 3));
+        foreach (var device in new[] { "tpu", "cuda:x" })
+        {
+            var detail = await RefusedAsync(Body("for-device").Replace("\"device\": \"cpu\"", $"\"device\": \"{device}\"", StringComparison.Ordinal));
+            Assert.Contains($"'{device}'", detail);
+            Assert.Contains("cuda:N", detail);
+        }
+    }
+
+    [Fact]
     public async Task FeaturesOfTheWrongWidthAreRefused()
     {
         await UploadCsvAsync("five-features", Csv(10, 3, features: 5));

@@ -146,4 +146,14 @@ public sealed class TrainCommandsTests : IDisposable
         Assert.Equal(1, exit);
         Assert.Contains("neural train", err);
     }
+
+    [Fact]
+    public void ADeviceNamesAGpuByIndexAndAnythingElseIsRefusedBeforeTraining()
+    {
+        var (exit, _, err) = CliRunner.Run("train", Write("d.json", Regression), "--data", LinearCsv(), "--device", "cuda:x", "--out", Path.Combine(_dir.FullName, "d"));
+        Assert.Equal(1, exit);
+        Assert.Contains("'cuda:x'", err);
+        Assert.Contains("cuda:N", err);
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "d")));
+    }
 }
