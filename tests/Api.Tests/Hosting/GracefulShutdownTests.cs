@@ -12,25 +12,6 @@ public sealed class GracefulShutdownTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>A body that sends its first half, then waits to be released before sending the rest.</summary>
-    private sealed class TrickleContent(byte[] bytes, Task release, TaskCompletionSource halfSent) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
-            await stream.FlushAsync();
-            halfSent.SetResult();
-            await release;
-            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = bytes.Length;
-            return true;
-        }
-    }
-
     [Fact]
     public async Task StoppingFinishesTheRequestInFlightThenRefusesNewConnections()
     {
@@ -39,7 +20,7 @@ public sealed class GracefulShutdownTests : IDisposable
         var onnx = TestModels.DenseOnnx();
         var release = new TaskCompletionSource();
         var halfSent = new TaskCompletionSource();
-        var content = new TrickleContent(onnx, release.Task, halfSent);
+        var content = new HalfThenRestContent(onnx, release.Task, halfSent);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         var upload = client.PostAsync("/v1/models/drained/versions", content);
         await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));

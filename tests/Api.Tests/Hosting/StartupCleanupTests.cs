@@ -28,25 +28,6 @@ public sealed class StartupCleanupTests : IDisposable
         Directory.SetLastWriteTimeUtc(dir, when);
     }
 
-    /// <summary>Sends the first half of a body, then waits to be released before sending the rest.</summary>
-    private sealed class HalfThenRest(byte[] bytes, Task release, TaskCompletionSource halfSent) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
-        {
-            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
-            await stream.FlushAsync();
-            halfSent.SetResult();
-            await release;
-            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = bytes.Length;
-            return true;
-        }
-    }
-
     [Fact]
     public async Task ARealServerBuffersLargeUploadsUnderTheDataDirectory()
     {
@@ -56,7 +37,7 @@ public sealed class StartupCleanupTests : IDisposable
         var bytes = await form.ReadAsByteArrayAsync();
         var release = new TaskCompletionSource();
         var halfSent = new TaskCompletionSource();
-        var content = new HalfThenRest(bytes, release.Task, halfSent);
+        var content = new HalfThenRestContent(bytes, release.Task, halfSent);
         content.Headers.ContentType = form.Headers.ContentType;
         var upload = service.Client.PostAsync("/v1/datasets", content);
         await halfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -1,10 +1,8 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Google.Protobuf;
 using NeuralService.Api.Tests.Support;
-using NeuralService.Training.Callbacks;
+using NeuralService.Training.Tests.Support;
 using static NeuralService.Api.Tests.Jobs.JobTestHelpers;
 
 namespace NeuralService.Api.Tests.Integration;
@@ -128,43 +126,5 @@ public sealed class JobCallbacksOverTcpTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await _s.Client.GetAsync("/v1/models/mistyped")).StatusCode);
     }
 
-    /// <summary>Reads TFRecord frames (both CRCs checked) of tensorflow.Event protobufs into (tag, step, value).</summary>
-    private static List<(string Tag, long Step, float Value)> ReadScalars(byte[] bytes)
-    {
-        var result = new List<(string, long, float)>();
-        for (var at = 0; at < bytes.Length;)
-        {
-            var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at));
-            Assert.Equal(Crc32C.Masked(bytes.AsSpan(at, 8)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 8)));
-            var data = bytes.AsSpan(at + 12, length).ToArray();
-            Assert.Equal(Crc32C.Masked(data), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 12 + length)));
-            at += 16 + length;
-            long step = 0;
-            var input = new CodedInputStream(data);
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                switch (WireFormat.GetTagFieldNumber(tag))
-                {
-                    case 2: step = input.ReadInt64(); break;
-                    case 5:
-                        var summary = new CodedInputStream(input.ReadBytes().ToByteArray());
-                        while (summary.ReadTag() != 0)
-                        {
-                            var value = new CodedInputStream(summary.ReadBytes().ToByteArray());
-                            string? name = null;
-                            float v = float.NaN;
-                            uint vt;
-                            while ((vt = value.ReadTag()) != 0)
-                                if (WireFormat.GetTagFieldNumber(vt) == 1) name = value.ReadString();
-                                else v = value.ReadFloat();
-                            result.Add((name!, step, v));
-                        }
-                        break;
-                    default: input.SkipLastField(); break;
-                }
-            }
-        }
-        return result;
-    }
+    private static List<(string Tag, long Step, float Value)> ReadScalars(byte[] bytes) => TensorBoardEventFiles.Read(bytes).Scalars;
 }

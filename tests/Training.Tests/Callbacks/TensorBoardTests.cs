@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
 using System.Text;
-using Google.Protobuf;
 using NeuralService.Training.Callbacks;
+using NeuralService.Training.Tests.Support;
 
 namespace NeuralService.Training.Tests.Callbacks;
 
@@ -32,48 +31,10 @@ public sealed class TensorBoardTests : IDisposable
         Assert.Equal([("epoch_loss", 0L, 0.75f), ("epoch_loss", 1L, 0.5f)], validation);
     }
 
-    /// <summary>Reads TFRecord frames (checking both CRCs) and decodes Event → Summary → Value fields.</summary>
     private static List<(string Tag, long Step, float Value)> ReadScalars(string path)
     {
-        var bytes = File.ReadAllBytes(path);
-        var result = new List<(string, long, float)>();
-        var records = 0;
-        for (var at = 0; at < bytes.Length; records++)
-        {
-            var length = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(at));
-            Assert.Equal(Crc32C.Masked(bytes.AsSpan(at, 8)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 8)));
-            var data = bytes.AsSpan(at + 12, length).ToArray();
-            Assert.Equal(Crc32C.Masked(data), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + 12 + length)));
-            at += 16 + length;
-            long step = 0;
-            var input = new CodedInputStream(data);
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                switch (WireFormat.GetTagFieldNumber(tag))
-                {
-                    case 1: input.ReadDouble(); break;
-                    case 2: step = input.ReadInt64(); break;
-                    case 3: Assert.Equal("brain.Event:2", input.ReadString()); break;
-                    case 5:
-                        var summary = new CodedInputStream(input.ReadBytes().ToByteArray());
-                        while (summary.ReadTag() != 0)
-                        {
-                            var value = new CodedInputStream(summary.ReadBytes().ToByteArray());
-                            string? name = null;
-                            float v = 0;
-                            uint vt;
-                            while ((vt = value.ReadTag()) != 0)
-                                if (WireFormat.GetTagFieldNumber(vt) == 1) name = value.ReadString();
-                                else v = value.ReadFloat();
-                            result.Add((name!, step, v));
-                        }
-                        break;
-                    default: input.SkipLastField(); break;
-                }
-            }
-        }
-        Assert.True(records >= 2);
-        return result;
+        var (scalars, records) = TensorBoardEventFiles.Read(File.ReadAllBytes(path));
+        Assert.True(records >= 2); // the file-version event, then the epochs'
+        return scalars;
     }
 }
