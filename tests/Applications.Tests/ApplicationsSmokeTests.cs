@@ -55,6 +55,16 @@ public sealed class ApplicationsSmokeTests : IDisposable
         AssertBeats(r, "accuracy", r.Baseline["majority_accuracy"], 0.1, "the majority class");
     }
 
+    /// <summary>Real MNIST digits (fails, not skips, when scripts/datasets.sh has not installed them).</summary>
+    [Fact]
+    public void MnistCnnLearnsRealDigits()
+    {
+        var r = Run("mnist-cnn", new AppOptions { Quick = true, Samples = 512, Epochs = 3 });
+        AssertLearns(r);
+        Assert.True(r.Metrics["accuracy"] > 0.6, $"mnist-cnn: accuracy {r.Metrics["accuracy"]:F3} after 3 epochs of 512 digits (chance 0.1)");
+        AssertBeats(r, "accuracy", r.Baseline["majority_accuracy"], 0.4, "the majority class");
+    }
+
     [Fact]
     public void FortuneLstmLearns()
     {
