@@ -65,6 +65,24 @@ public sealed class ApplicationsSmokeTests : IDisposable
         AssertBeats(r, "accuracy", r.Baseline["majority_accuracy"], 0.4, "the majority class");
     }
 
+    /// <summary>The seed's IMDb model exactly, on a tiny run (160 fortunes, 2 epochs: seconds). Too short to beat the
+    /// majority class (the full run does, see docs/APPLICATIONS.md); it checks the model, the 500-token flow and that
+    /// binary cross-entropy falls.</summary>
+    [Fact]
+    public void ImdbLstmRunsTheSeedModel()
+    {
+        var model = ImdbLstm.BuildModel();
+        Assert.Equal(10000 * 128 + 4 * 64 * (128 + 64 + 1) + 64 * 64 + 64 + 64 + 1, model.CountParams());
+        Assert.Equal(["Embedding", "LSTM", "Dense", "Dropout", "Dense"],
+            model.Layers.Select(l => l.GetType().Name).Where(n => n != "InputLayer").ToArray());
+        var lstm = model.Layers.OfType<NeuralService.Graph.Layers.LSTM>().Single();
+        Assert.Equal((64, 0.2, 0.2), (lstm.Config.Units, lstm.Config.Dropout, lstm.Config.RecurrentDropout));
+        Assert.Equal("(None, 500)", model.Inputs[0].Shape.ToKerasString());
+        var r = Run("imdb-lstm");
+        AssertLearns(r);
+        Assert.InRange(r.Metrics["accuracy"], 0, 1);
+    }
+
     [Fact]
     public void FortuneLstmLearns()
     {
