@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 source scripts/deps.sh
 source scripts/build-progress.sh
 install_deps
+source scripts/datasets.sh
+install_datasets
 build_with_progress /tmp/neuralservice-build.log NeuralService.sln -c Release
 neural() { dotnet src/Cli/bin/Release/net10.0/neural.dll "$@"; }
 for spec in onnx-models/specs/*.json; do

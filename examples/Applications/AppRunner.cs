@@ -24,13 +24,15 @@ public sealed record AppResult(string Name, IReadOnlyList<double> Loss, IReadOnl
         new JsonSerializerOptions { WriteIndented = true });
 }
 
-/// <summary><c>neural-apps fashion-cnn|text-lstm|stock-lstm|resnet-transfer [--quick] [--epochs n] [--samples n] [--out dir]</c>.</summary>
+/// <summary><c>neural-apps fashion-cnn|mnist-cnn|text-lstm|imdb-lstm|stock-lstm|resnet-transfer [--quick] [--epochs n] [--samples n] [--out dir]</c>.</summary>
 public static class AppRunner
 {
     public static readonly IReadOnlyDictionary<string, Func<AppOptions, AppResult>> Apps = new Dictionary<string, Func<AppOptions, AppResult>>
     {
         ["fashion-cnn"] = FashionCnn.Run,
+        ["mnist-cnn"] = MnistCnn.Run,
         ["text-lstm"] = TextLstm.Run,
+        ["imdb-lstm"] = ImdbLstm.Run,
         ["stock-lstm"] = StockLstm.Run,
         ["resnet-transfer"] = ResNetTransfer.Run,
     };

@@ -48,7 +48,7 @@ public sealed record DatasetReadOptions(string? LabelColumn = null, int? LabelIn
     string? FeaturesKey = null, string? LabelsKey = null, bool HasHeader = true);
 
 /// <summary>Uploaded datasets, one folder each under <c>datasets/</c> of the data directory (the files as uploaded plus
-/// <c>dataset.json</c>), and the built-in ones Debian installs (<c>fashion-mnist</c>, <c>fashion-mnist:test</c>).</summary>
+/// <c>dataset.json</c>), and the built-in ones (<c>fashion-mnist</c>, <c>fashion-mnist:test</c> from Debian; <c>mnist</c>, <c>mnist:test</c> from scripts/datasets.sh).</summary>
 public sealed partial class DatasetStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

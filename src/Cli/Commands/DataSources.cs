@@ -19,13 +19,13 @@ internal sealed record FeatureInput(string Name, DataType DType, IReadOnlyList<l
         new FeatureInput(model.InputNames[i], t.DType, t.Shape.Dims.Skip(1).Select(d => d.IsKnown ? d.Known : (long?)null).ToList())).ToList();
 }
 
-/// <summary>What <c>--data</c> accepts: <c>fashion-mnist</c>, <c>fashion-mnist:test</c>, a CSV file (label column last,
+/// <summary>What <c>--data</c> accepts: <c>fashion-mnist</c>, <c>fashion-mnist:test</c>, <c>mnist</c>, <c>mnist:test</c>, a CSV file (label column last,
 /// or <c>--label</c>), an NPZ file (<c>x</c>/<c>y</c>, <c>x0 x1 …</c>/<c>y0 y1 …</c> by order, <c>x_&lt;input&gt;</c>/<c>y_&lt;output&gt;</c>
 /// by name, or Keras's <c>mnist.npz</c> with <c>:train</c>/<c>:test</c>), an IDX pair <c>images,labels</c>, or an NPY
 /// file of features (predict only).</summary>
 internal static class DataSources
 {
-    public const string Help = "fashion-mnist, fashion-mnist:test, a CSV file, an NPZ file (x/y; x0 x1 …/y0 y1 … by order or x_<input>/y_<output> by name for several inputs/outputs; or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
+    public const string Help = "fashion-mnist, fashion-mnist:test, mnist, mnist:test (real MNIST digits, 7996/2004), a CSV file, an NPZ file (x/y; x0 x1 …/y0 y1 … by order or x_<input>/y_<output> by name for several inputs/outputs; or mnist.npz[:test]), an IDX pair images,labels, an image folder (a sub-folder per class), or (predict) an NPY file of features or one image file";
 
     /// <summary>Loads <paramref name="spec"/>, matches its arrays to the model's inputs and outputs, keeps the first
     /// <paramref name="limit"/> samples and reshapes each feature array to its input's shape. The result holds one
@@ -88,7 +88,7 @@ internal static class DataSources
 
     private static InMemoryDataset Read(string spec, string? label, IReadOnlyList<FeatureInput> inputs, bool classifier, string? builtinDirectory)
     {
-        if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal))
+        if (spec.StartsWith("fashion-mnist", StringComparison.Ordinal) || BuiltinDatasets.IsBuiltin(spec))
         {
             try { return BuiltinDatasets.Load(spec, builtinDirectory); }
             catch (ArgumentException e) { throw new InvalidDataException(e.Message); }

@@ -96,4 +96,17 @@ public sealed class DatasetEndpointsTests : IDisposable
         Assert.True(info.GetProperty("builtin").GetBoolean());
         Assert.Equal(HttpStatusCode.Conflict, (await _client.DeleteAsync("/v1/datasets/fashion-mnist")).StatusCode);
     }
+
+    /// <summary>Real MNIST (scripts/datasets.sh, which test.sh runs): fails, not skips, when it is not installed.</summary>
+    [Fact]
+    public async Task BuiltinMnistIsListed()
+    {
+        var names = (await Json(await _client.GetAsync("/v1/datasets"))).GetProperty("datasets").EnumerateArray().Select(d => d.GetProperty("name").GetString()).ToList();
+        Assert.True(names.Contains("mnist") && names.Contains("mnist:test"),
+            $"mnist is not listed ({string.Join(", ", names)}): is it installed in {BuiltinDatasets.MnistDirectory()}? (scripts/datasets.sh)");
+        var info = await Json(await _client.GetAsync("/v1/datasets/mnist:test"));
+        Assert.Equal(2004, info.GetProperty("samples").GetInt32());
+        Assert.True(info.GetProperty("builtin").GetBoolean());
+        Assert.Equal(HttpStatusCode.Conflict, (await _client.DeleteAsync("/v1/datasets/mnist")).StatusCode);
+    }
 }

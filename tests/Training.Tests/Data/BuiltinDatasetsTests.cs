@@ -43,6 +43,6 @@ public sealed class BuiltinDatasetsTests
         using var dir = new TempDir();
         var e = Assert.Throws<FileNotFoundException>(() => BuiltinDatasets.Load("fashion-mnist", dir.Path));
         Assert.Contains("dataset-fashion-mnist", e.Message);
-        Assert.Contains("unknown dataset 'mnist'", Assert.Throws<ArgumentException>(() => BuiltinDatasets.Load("mnist")).Message);
+        Assert.Contains("unknown dataset 'cifar10'", Assert.Throws<ArgumentException>(() => BuiltinDatasets.Load("cifar10")).Message);
     }
 }
