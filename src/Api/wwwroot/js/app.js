@@ -5,11 +5,11 @@ import { jobsPage, jobPage } from './jobs.js';
 import { modelsPage, modelPage } from './models.js';
 
 const routes = [
-  [/^#?\/?$/, () => jobsPage()],
-  [/^#\/jobs$/, () => jobsPage()],
-  [/^#\/jobs\/([^/]+)$/, (m) => jobPage(decodeURIComponent(m[1]))],
-  [/^#\/models$/, () => modelsPage()],
-  [/^#\/models\/([^/]+)(?:\/(\d+))?$/, (m) => modelPage(decodeURIComponent(m[1]), m[2] ? Number(m[2]) : null)],
+  [/^#?\/?$/, (m, main) => jobsPage(m, main)],
+  [/^#\/jobs$/, (m, main) => jobsPage(m, main)],
+  [/^#\/jobs\/([^/]+)$/, (m, main) => jobPage(decodeURIComponent(m[1]), main)],
+  [/^#\/models$/, (m, main) => modelsPage(m, main)],
+  [/^#\/models\/([^/]+)(?:\/(\d+))?$/, (m, main) => modelPage(decodeURIComponent(m[1]), m[2] ? Number(m[2]) : null, main)],
 ];
 
 let leave = null;
