@@ -1,5 +1,5 @@
 // Jobs: the paginated list, and a job's page whose curves come from its history and then grow from its event stream.
-import { api, apiKey, enc } from './api.js';
+import { api, enc } from './api.js';
 import { esc, fmtNum, fmtDuration, fmtTime, stateBadge, jobDuration, showError } from './ui.js';
 
 const PAGE = 20;
@@ -160,7 +160,6 @@ export async function jobPage(id, main) {
   loss.draw(); metrics.draw(); renderHistory(); renderJob();
 
   main.querySelector('#cancel').onclick = async () => {
-    if (!apiKey.get() && !confirm('Cancel this job?')) return;
     try {
       showError(null);
       await api(`/v1/jobs/${enc(id)}/cancel`, { method: 'POST' });
