@@ -43,13 +43,14 @@ export async function jobsPage(_m, main, tokens = ['']) {
   main.querySelector('#next').onclick = () => jobsPage(null, main, [...tokens, list.next_page_token]);
 }
 
-const COLORS = ['#0b5cad', '#c4432b', '#1a7f37', '#8250df', '#bf8700', '#0a7f8f', '#cf222e', '#57606a'];
+const COLORS = ['#0b5cad', '#c4432b', '#7aa7d6', '#1a7f37', '#8250df', '#9ad0a6', '#bf8700', '#0a7f8f', '#d9b45c'];
 
 /** One Chart.js line chart of several named series over a continuous epoch axis (a batch at epoch e-1 + b/B). */
 class Curves {
   constructor(figure, title) {
     this.figure = figure;
     this.series = new Map();
+    this.bases = new Map();
     this.chart = new Chart(figure.querySelector('canvas'), {
       type: 'line',
       data: { datasets: [] },
@@ -66,7 +67,10 @@ class Curves {
     if (typeof y !== 'number' || !isFinite(y)) return;
     let s = this.series.get(name);
     if (!s) {
-      const color = COLORS[this.series.size % COLORS.length];
+      // Train, val_ and batch series of one quantity keep the same colours whatever order they arrive in.
+      const base = name.replace(' (batch)', '').replace(/^val_/, '');
+      if (!this.bases.has(base)) this.bases.set(base, this.bases.size);
+      const color = COLORS[(this.bases.get(base) * 3 + (batch ? 2 : name.startsWith('val_') ? 1 : 0)) % COLORS.length];
       s = { label: name, data: [], borderColor: color, backgroundColor: color, borderWidth: batch ? 1 : 2,
         pointRadius: batch ? 0 : 2, borderDash: batch ? [4, 3] : [], tension: 0 };
       this.series.set(name, s);
