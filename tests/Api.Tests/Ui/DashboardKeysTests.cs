@@ -29,6 +29,17 @@ public sealed class DashboardKeysTests : IDisposable
         await browser.WaitForAsync("Number(document.querySelector('#chart-loss')?.dataset.points) > 0", Wait);
         Assert.Equal("read-only", (await browser.EvaluateAsync("document.querySelector('#key-state').textContent")).GetString());
 
+        // A reload mid-training draws the stored history at once, then resumes the stream after it: epochs keep coming,
+        // each once (x strictly increasing).
+        const string epochXs = "Chart.getChart(document.querySelector('#chart-loss canvas')).data.datasets.find(d => d.label === 'loss')?.data.map(p => p.x) ?? []";
+        await browser.WaitForAsync($"({epochXs}).length >= 2", Wait);
+        await browser.EvaluateAsync("location.reload()");
+        await browser.WaitForAsync("document.querySelector('#chart-loss')", Wait);
+        var stored = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{id}")).RootElement.GetProperty("history").GetArrayLength();
+        await browser.WaitForAsync($"({epochXs}).length >= {stored + 2}", Wait);
+        var xs = (await browser.EvaluateAsync(epochXs)).EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Equal(Enumerable.Range(1, xs.Count).Select(i => (double)i), xs);
+
         await browser.EvaluateAsync("document.querySelector('#cancel').click()");
         await browser.WaitForAsync("!document.querySelector('#alert').hidden", Wait);
         Assert.Contains("needs an API key", (await browser.EvaluateAsync("document.querySelector('#alert').textContent")).GetString());

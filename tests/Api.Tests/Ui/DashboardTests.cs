@@ -35,6 +35,11 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
         };
         var id = (await SubmitAsync(client, body)).GetProperty("id").GetString()!;
 
+        // /ui is the dashboard (redirected to /ui/, under which its modules resolve); nothing it loads is off this server.
+        var page = await client.GetStringAsync("/ui");
+        Assert.Contains("<title>NeuralService dashboard</title>", page);
+        Assert.DoesNotContain("http", page.Replace("http-equiv", ""), StringComparison.OrdinalIgnoreCase);
+
         await using var browser = await Chromium.StartAsync();
         await browser.NavigateAsync(new Uri(api.BaseAddress, $"/ui/#/jobs/{id}").ToString());
         await browser.WaitForAsync("document.querySelector('#chart-loss')", Wait);
