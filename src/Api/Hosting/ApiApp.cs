@@ -84,6 +84,7 @@ public static class ApiApp
         app.UseStatusCodePages(ProblemMapping.StatusCodePageAsync);
         app.UseSwagger();
         app.UseSwaggerUI();
+        app.UseDashboard();
         app.UseRouting();
         app.UseHttpMetrics();
         app.UseRateLimiter();

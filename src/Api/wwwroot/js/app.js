@@ -1,0 +1,56 @@
+// The dashboard's entry: hash routing (#/jobs, #/jobs/{id}, #/models, #/models/{name}) and the API-key box.
+import { apiKey } from './api.js';
+import { showError } from './ui.js';
+import { jobsPage, jobPage } from './jobs.js';
+import { modelsPage, modelPage } from './models.js';
+
+const routes = [
+  [/^#?\/?$/, (m, main) => jobsPage(m, main)],
+  [/^#\/jobs$/, (m, main) => jobsPage(m, main)],
+  [/^#\/jobs\/([^/]+)$/, (m, main) => jobPage(decodeURIComponent(m[1]), main)],
+  [/^#\/models$/, (m, main) => modelsPage(m, main)],
+  [/^#\/models\/([^/]+)(?:\/(\d+))?$/, (m, main) => modelPage(decodeURIComponent(m[1]), m[2] ? Number(m[2]) : null, main)],
+];
+
+let leave = null;
+
+async function route() {
+  const main = document.getElementById('main');
+  if (leave) { leave(); leave = null; }
+  showError(null);
+  const hash = location.hash || '#/jobs';
+  const section = hash.startsWith('#/models') ? 'models' : 'jobs';
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === section) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  for (const [pattern, page] of routes) {
+    const m = hash.match(pattern);
+    if (!m) continue;
+    try {
+      leave = (await page(m, main)) || null;
+    } catch (e) {
+      main.innerHTML = '<h1>Could not load this page</h1>';
+      showError(e);
+    }
+    return;
+  }
+  main.innerHTML = '<h1>Not found</h1><p><a href="#/jobs">Jobs</a></p>';
+}
+
+function keyBox() {
+  const form = document.getElementById('key-form');
+  const input = document.getElementById('api-key');
+  const state = document.getElementById('key-state');
+  const show = () => { state.textContent = apiKey.get() ? 'key set for this session' : 'read-only'; };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    apiKey.set(input.value.trim());
+    input.value = '';
+    show();
+  });
+  show();
+}
+
+keyBox();
+window.addEventListener('hashchange', route);
+route();

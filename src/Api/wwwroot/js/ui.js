@@ -1,0 +1,41 @@
+// Small DOM helpers shared by the pages.
+export function esc(value) {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
+export function showError(error) {
+  const box = document.getElementById('alert');
+  if (!error) { box.hidden = true; box.textContent = ''; return; }
+  box.textContent = error.status === 401 || error.status === 403
+    ? `${error.message} — enter an API key at the top of the page.`
+    : error.message;
+  box.hidden = false;
+}
+
+export function fmtNum(v, digits = 4) {
+  if (v === null || v === undefined) return '';
+  if (typeof v !== 'number') return String(v);
+  return Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(digits - 1) : v.toFixed(digits);
+}
+
+export function fmtDuration(seconds) {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) return '';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+export function fmtTime(iso) {
+  return iso ? new Date(iso).toLocaleString() : '';
+}
+
+export function stateBadge(state) {
+  return `<span class="state state-${esc(state)}" data-state="${esc(state)}">${esc(state)}</span>`;
+}
+
+export function jobDuration(job) {
+  if (!job.started_at) return null;
+  const end = job.finished_at ? Date.parse(job.finished_at) : Date.now();
+  return (end - Date.parse(job.started_at)) / 1000;
+}
