@@ -1,6 +1,6 @@
 // Jobs: the paginated list, and a job's page whose curves come from its history and then grow from its event stream.
 import { api, enc } from './api.js';
-import { esc, fmtNum, fmtDuration, fmtTime, stateBadge, jobDuration, showError } from './ui.js';
+import { esc, fmtNum, fmtDuration, fmtTime, stateBadge, jobDuration, showError, pageQuery, pagerHtml, wirePager } from './ui.js';
 
 const PAGE = 20;
 const TERMINAL = new Set(['succeeded', 'failed', 'canceled', 'interrupted']);
@@ -15,8 +15,7 @@ function progressCell(job) {
 }
 
 export async function jobsPage(_m, main, tokens = ['']) {
-  const token = tokens[tokens.length - 1];
-  const list = await api(`/v1/jobs?limit=${PAGE}${token ? `&page_token=${enc(token)}` : ''}`);
+  const list = await api(`/v1/jobs?${pageQuery(PAGE, tokens)}`);
   main.innerHTML = `
     <h1>Training jobs</h1>
     <div class="table-wrap"><table id="jobs">
@@ -34,13 +33,8 @@ export async function jobsPage(_m, main, tokens = ['']) {
           <td>${esc(fmtTime(j.created_at))}</td>
         </tr>`).join('') || '<tr><td colspan="7">No jobs yet. Submit one with POST /v1/jobs.</td></tr>'}
       </tbody>
-    </table></div>
-    <div class="row" style="margin-top:10px">
-      <button type="button" id="prev" ${tokens.length > 1 ? '' : 'disabled'}>Previous page</button>
-      <button type="button" id="next" ${list.next_page_token ? '' : 'disabled'}>Next page</button>
-    </div>`;
-  main.querySelector('#prev').onclick = () => jobsPage(null, main, tokens.slice(0, -1));
-  main.querySelector('#next').onclick = () => jobsPage(null, main, [...tokens, list.next_page_token]);
+    </table></div>${pagerHtml(tokens, list.next_page_token)}`;
+  wirePager(main, tokens, list.next_page_token, (t) => jobsPage(null, main, t));
 }
 
 const COLORS = ['#0b5cad', '#c4432b', '#7aa7d6', '#1a7f37', '#8250df', '#9ad0a6', '#bf8700', '#0a7f8f', '#d9b45c'];

@@ -1,14 +1,13 @@
 // The registry: models with their latest version and aliases, and a model's page (versions, aliases, lineage, signature).
 import { api, enc } from './api.js';
-import { esc, fmtNum, fmtTime } from './ui.js';
+import { esc, fmtNum, fmtTime, pageQuery, pagerHtml, wirePager } from './ui.js';
 
 const PAGE = 50;
 
 const aliasList = (aliases) => Object.entries(aliases ?? {}).sort(([a], [b]) => a.localeCompare(b));
 
 export async function modelsPage(_m, main, tokens = ['']) {
-  const token = tokens[tokens.length - 1];
-  const list = await api(`/v1/models?limit=${PAGE}${token ? `&page_token=${enc(token)}` : ''}`);
+  const list = await api(`/v1/models?${pageQuery(PAGE, tokens)}`);
   main.innerHTML = `
     <h1>Models</h1>
     <div class="table-wrap"><table id="models">
@@ -22,13 +21,8 @@ export async function modelsPage(_m, main, tokens = ['']) {
           <td>${esc(fmtTime(m.created_at))}</td>
         </tr>`).join('') || '<tr><td colspan="5">No models registered yet.</td></tr>'}
       </tbody>
-    </table></div>
-    <div class="row" style="margin-top:10px">
-      <button type="button" id="prev" ${tokens.length > 1 ? '' : 'disabled'}>Previous page</button>
-      <button type="button" id="next" ${list.next_page_token ? '' : 'disabled'}>Next page</button>
-    </div>`;
-  main.querySelector('#prev').onclick = () => modelsPage(null, main, tokens.slice(0, -1));
-  main.querySelector('#next').onclick = () => modelsPage(null, main, [...tokens, list.next_page_token]);
+    </table></div>${pagerHtml(tokens, list.next_page_token)}`;
+  wirePager(main, tokens, list.next_page_token, (t) => modelsPage(null, main, t));
 }
 
 const shape = (t) => `[${(t.shape ?? []).map((d) => (d < 0 ? '?' : d)).join(', ')}]`;

@@ -39,3 +39,23 @@ export function jobDuration(job) {
   const end = job.finished_at ? Date.parse(job.finished_at) : Date.now();
   return (end - Date.parse(job.started_at)) / 1000;
 }
+
+// Lists are keyset-paginated: `tokens` holds the page_token of every page shown so far ('' for the first), so
+// "previous" drops the last one and "next" appends the answer's next_page_token.
+export function pageQuery(limit, tokens) {
+  const token = tokens[tokens.length - 1];
+  return `limit=${limit}${token ? `&page_token=${encodeURIComponent(token)}` : ''}`;
+}
+
+export function pagerHtml(tokens, nextToken) {
+  return `
+    <div class="row" style="margin-top:10px">
+      <button type="button" id="prev" ${tokens.length > 1 ? '' : 'disabled'}>Previous page</button>
+      <button type="button" id="next" ${nextToken ? '' : 'disabled'}>Next page</button>
+    </div>`;
+}
+
+export function wirePager(main, tokens, nextToken, show) {
+  main.querySelector('#prev').onclick = () => show(tokens.slice(0, -1));
+  main.querySelector('#next').onclick = () => show([...tokens, nextToken]);
+}
