@@ -31,6 +31,20 @@ public sealed class JobRecoveryTests : IDisposable
         }
     }
 
+    /// <summary>The stopped service's worker process puts the job back in the queue as it exits; on a loaded machine that
+    /// can land just after the host has stopped.</summary>
+    private static async Task<Job> WaitForQueuedAsync(SqliteJobStore store, string id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var job = store.Get(id)!;
+            if (job.State == JobState.Queued) return job;
+            Assert.True(DateTime.UtcNow < deadline, $"job {id} was not queued again after the stop: {job}");
+            await Task.Delay(50);
+        }
+    }
+
     private static void AssertWholeHistory(JsonElement job)
     {
         var epochs = job.GetProperty("history").EnumerateArray().Select(h => h.GetProperty("epoch").GetInt32()).ToList();
@@ -51,7 +65,7 @@ public sealed class JobRecoveryTests : IDisposable
 
         using (var store = new SqliteJobStore(Path.Combine(_dir.Path, "registry.db")))
         {
-            var stopped = store.Get(id)!;
+            var stopped = await WaitForQueuedAsync(store, id);
             Assert.Equal(JobState.Queued, stopped.State);
             Assert.True(stopped.CheckpointEpoch >= 3 && stopped.CheckpointEpoch < Epochs, $"checkpoint after epoch {stopped.CheckpointEpoch}");
             Assert.Contains("resumes from its checkpoint", stopped.Error);
@@ -86,7 +100,9 @@ public sealed class JobRecoveryTests : IDisposable
         // Make it look as if a process on another machine had claimed it and then went silent.
         using (var store = new SqliteJobStore(Path.Combine(_dir.Path, "registry.db")))
         {
-            var claimed = store.Claim("elsewhere:4242:deadbeef", id)!;
+            var requeued = await WaitForQueuedAsync(store, id);
+            var claimed = store.Claim("elsewhere:4242:deadbeef", id);
+            Assert.True(claimed is not null, $"the requeued job could not be claimed: {requeued}");
             Assert.Equal((true, false), store.Heartbeat(id, "elsewhere:4242:deadbeef"));
             Assert.True(claimed.CheckpointEpoch >= 2);
         }
