@@ -65,6 +65,11 @@ public static class StockLstm
         {
             ["rmse"] = Rmse(predicted, actual),
             ["mae"] = predicted.Zip(actual, (p, a) => Math.Abs((double)p - a)).Average(),
+            // Mean signed error: negative when the model stays below the test prices (which pass the training maximum,
+            // where the scaled inputs leave the 0..1 range the model saw).
+            ["bias"] = predicted.Zip(actual, (p, a) => (double)p - a).Average(),
+            ["train_max"] = prices[..split].Max(),
+            ["test_above_train_max"] = actual.Count(a => a > prices[..split].Max()) / (double)actual.Length,
             ["train_s"] = Math.Round(trainSeconds, 1),
             ["train_windows"] = trainT.Length,
             ["test_windows"] = testT.Length,
@@ -77,19 +82,17 @@ public static class StockLstm
         };
 
         var plot = Common.PlotPath(options, "stock_lstm.png");
-        var x = testT.Select(t => Year(dates[t])).ToArray();
+        var x = testT.Select(t => dates[t].ToDateTime(TimeOnly.MinValue).ToOADate()).ToArray();
         HistoryPlot.Save([
             new HistoryPlot.Panel($"S&P 500 daily close, test days {dates[testT[0]]:yyyy-MM-dd} to {dates[testT[^1]]:yyyy-MM-dd}: " +
-                $"RMSE {metrics["rmse"]:F1} (naive {baseline["naive_rmse"]:F1})", "year", [
+                $"RMSE {metrics["rmse"]:F1} (naive {baseline["naive_rmse"]:F1})", "date", [
                 new("actual", x, actual.Select(v => (double)v).ToArray(), ScottPlot.Colors.Black, false),
-                new("LSTM prediction", x, predicted.Select(v => (double)v).ToArray(), HistoryPlot.Validation, false)]) { YLabel = "close (index points)", IntegerX = false },
+                new("LSTM prediction", x, predicted.Select(v => (double)v).ToArray(), HistoryPlot.Validation, false)]) { YLabel = "close (index points)", DateX = true },
             new HistoryPlot.Panel("training loss (mse on scaled closes)", "epoch", [
                 new("loss", history.Epochs.Select(e => e + 1.0).ToArray(), history["loss"].ToArray(), HistoryPlot.Train, false)]) { YLabel = "loss" },
         ], plot, 720, 420);
         return new AppResult("stock-lstm", history["loss"], metrics, baseline, plot);
     }
-
-    private static double Year(DateOnly d) => d.Year + (d.DayOfYear - 1) / 365.25;
 
     private static double Rmse(float[] p, float[] a) => Math.Sqrt(p.Zip(a, (x, y) => (double)(x - y) * (x - y)).Average());
 }
