@@ -35,6 +35,9 @@ public static class HistoryPlot
     {
         public string? YLabel { get; init; }
         public bool IntegerX { get; init; } = true;
+
+        /// <summary>x holds dates as OLE Automation days (<see cref="DateTime.ToOADate"/>) and gets calendar ticks.</summary>
+        public bool DateX { get; init; }
     }
 
     /// <summary>Panels side by side, <paramref name="panelWidth"/>×<paramref name="panelHeight"/> each, at most
@@ -62,7 +65,13 @@ public static class HistoryPlot
             line.MarkerSize = finite.Length <= 30 ? 5 : 0;
             xs.AddRange(finite.Select(i => s.X[i]));
         }
-        if (panel.IntegerX)
+        if (panel.DateX)
+        {
+            // The date axis replaces the bottom axis, label included.
+            plot.Axes.DateTimeTicksBottom();
+            plot.XLabel(panel.XLabel, size: 13);
+        }
+        else if (panel.IntegerX)
         {
             plot.Axes.Bottom.TickGenerator = ChartCanvas.IntegerTicks();
             // A one-epoch run would otherwise get a zero-width axis that ScottPlot widens to fractions of an epoch.

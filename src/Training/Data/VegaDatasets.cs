@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace NeuralService.Training.Data;
 
-/// <summary>One ticker's monthly closing prices, in date order.</summary>
+/// <summary>One ticker's closing prices (monthly in stocks.csv, daily in <see cref="Sp500Daily"/>), in date order.</summary>
 public sealed record PriceSeries(string Symbol, DateOnly[] Dates, float[] Prices);
 
 /// <summary>

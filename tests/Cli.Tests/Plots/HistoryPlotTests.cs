@@ -43,6 +43,20 @@ public sealed class HistoryPlotTests : IDisposable
     }
 
     [Fact]
+    public void DateXGetsCalendarTicksNotNumbersWithThousandsSeparators()
+    {
+        var days = Enumerable.Range(0, 1000).Select(i => new DateTime(2016, 4, 1).AddDays(i * 1.5)).ToArray();
+        var panel = new HistoryPlot.Panel("closes", "date", [new("close", days.Select(d => d.ToOADate()).ToArray(),
+            days.Select((_, i) => 2000.0 + i).ToArray(), HistoryPlot.Train, false)]) { DateX = true };
+        var plot = HistoryPlot.Build(panel);
+        ChartCanvas.SaveGrid([plot], Path.Combine(_dir.FullName, "dates.png"), 720, 420, 1);
+        var x = plot.Axes.Bottom.TickGenerator.Ticks.Where(t => t.IsMajor).Select(t => t.Label).ToList();
+        Assert.Contains("2017", x);
+        Assert.All(x, l => Assert.DoesNotContain(",", l));
+        Assert.Equal("date", plot.Axes.Bottom.Label.Text);
+    }
+
+    [Fact]
     public void HistoryPngHasOnePanelPerQuantityWithCurvesInsideAndTheLegendOutsideTheData()
     {
         var path = Path.Combine(_dir.FullName, "history-train-val.png");
