@@ -24,7 +24,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
           const rows = ['f' + [...Array(784).keys()].join(',f') + ',label'];
           let seed = 7;
           const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-          for (let i = 0; i < 300; i++) {
+          for (let i = 0; i < 200; i++) {
             const c = i % 10;
             const x = [];
             for (let f = 0; f < 784; f++) x.push(((Math.floor(f / 78) === c ? 0.8 : 0) + rand() * 0.2).toFixed(2));
@@ -77,7 +77,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         var datasetId = (await browser.EvaluateAsync("document.querySelector('#f-dataset').value")).GetString()!;
         var dataset = JsonDocument.Parse(await client.GetStringAsync($"/v1/datasets/{datasetId}")).RootElement;
         Assert.Equal("tenclass", dataset.GetProperty("name").GetString());
-        Assert.Equal(300, dataset.GetProperty("samples").GetInt32());
+        Assert.Equal(200, dataset.GetProperty("samples").GetInt32());
         Assert.Contains("tenclass", (await browser.EvaluateAsync("document.querySelector('#f-dataset').selectedOptions[0].textContent")).GetString());
         // The built-in datasets the API lists are offered too.
         foreach (var builtin in JsonDocument.Parse(await client.GetStringAsync("/v1/datasets")).RootElement.GetProperty("datasets").EnumerateArray().Where(d => d.GetProperty("builtin").GetBoolean()))
@@ -94,7 +94,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // An unknown loss: the server's message under the loss field, which takes the focus; nothing is queued.
         await SetAsync(browser, "#f-compile-loss", "no_such_loss");
-        await SetAsync(browser, "#f-fit-epochs", "40");
+        await SetAsync(browser, "#f-fit-epochs", "15");
         await browser.EvaluateAsync("document.querySelector('#submit-form').requestSubmit()");
         await browser.WaitForAsync("document.querySelector('[data-field=\"compile.loss\"] .field-error')", Wait);
         await AssertFieldErrorAsync(browser, "compile.loss", "#f-compile-loss", "compile.loss: unknown loss 'no_such_loss'");
@@ -108,17 +108,17 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, (await browser.EvaluateAsync("document.querySelectorAll('#submit-form .field-error').length - 1")).GetInt32());
         Assert.False((await browser.EvaluateAsync("document.querySelector('#f-compile-loss').hasAttribute('aria-invalid')")).GetBoolean());
         Assert.Equal(0, JsonDocument.Parse(await client.GetStringAsync("/v1/jobs")).RootElement.GetProperty("jobs").GetArrayLength());
-        await SaveScreenshotAsync(browser, "ui-submit.png", scrollTop: true);
+        await SaveScreenshotAsync(browser, "ui-submit.png", docs: true);
 
         // Both viewports: the form never scrolls sideways.
         Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 1280, "the submit page scrolls sideways at 1280 px");
         await browser.SetViewportAsync(390, 844);
         await browser.WaitForAsync("document.documentElement.scrollWidth <= 390", TimeSpan.FromSeconds(5));
-        await SaveScreenshotAsync(browser, "ui-submit-narrow.png", scrollTop: true);
+        await SaveScreenshotAsync(browser, "ui-submit-narrow.png", docs: false);
         await browser.SetViewportAsync(1280, 800);
 
         // Valid now: submitted, the browser lands on the new job's page.
-        await SetAsync(browser, "#f-fit-epochs", "40");
+        await SetAsync(browser, "#f-fit-epochs", "15");
         await browser.EvaluateAsync("document.querySelector('#submit-button').click()");
         await browser.WaitForAsync("location.hash.startsWith('#/jobs/job-') && document.querySelector('#chart-loss')", Wait);
         var id = (await browser.EvaluateAsync("decodeURIComponent(location.hash.slice('#/jobs/'.length))")).GetString()!;
@@ -146,7 +146,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("cpu", (string?)request["device"]);
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"optimizer": "adam", "learning_rate": 0.01, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "loss_weights": null}"""),
             request["compile"]), request["compile"]!.ToJsonString());
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"epochs": 40, "batch_size": 16, "validation_split": 0.2, "shuffle": true}"""), request["fit"]), request["fit"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"epochs": 15, "batch_size": 16, "validation_split": 0.2, "shuffle": true}"""), request["fit"]), request["fit"]!.ToJsonString());
 
         // ... and its page shows what the API holds: the history value for value, the state, the registered version.
         var expected = job.GetProperty("history").EnumerateArray()
@@ -159,7 +159,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
             .Select(e => (Epoch: e.GetProperty("epoch").GetInt32(), Name: e.GetProperty("name").GetString()!,
                 Value: double.Parse(e.GetProperty("value").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
             .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
-        Assert.Equal(40 * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
+        Assert.Equal(15 * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
         Assert.Equal(expected, shown);
         Assert.Equal("succeeded", (await browser.EvaluateAsync("document.querySelector('#job-state [data-state]').dataset.state")).GetString());
         Assert.Equal($"ui-submit-mlp v{job.GetProperty("registered_version").GetInt32()}",
@@ -194,10 +194,11 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(state.GetProperty("inside").GetBoolean());
     }
 
-    /// <summary>Decodes the screenshot and checks it shows something, then keeps it (docs/img with UPDATE_UI_SCREENSHOTS=1).</summary>
-    private async Task SaveScreenshotAsync(Chromium browser, string name, bool scrollTop)
+    /// <summary>Decodes the screenshot (from the top of the page) and checks it shows something, then keeps it: in
+    /// docs/img with UPDATE_UI_SCREENSHOTS=1 when <paramref name="docs"/>, else in the test's directory.</summary>
+    private async Task SaveScreenshotAsync(Chromium browser, string name, bool docs)
     {
-        if (scrollTop) await browser.EvaluateAsync("window.scrollTo(0, 0)");
+        await browser.EvaluateAsync("window.scrollTo(0, 0)");
         await Task.Delay(150);
         var png = await browser.ScreenshotAsync();
         using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
@@ -209,7 +210,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         var fraction = differing / (bitmap.Width / 2.0 * bitmap.Height / 2.0);
         output.WriteLine($"{name}: {bitmap.Width}x{bitmap.Height}, {fraction:P1} of pixels differ from the background");
         Assert.True(fraction > 0.03, $"{name} looks blank ({fraction:P2} of pixels drawn)");
-        var dir = Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1" ? DocsImg() : Path.Combine(_dir.Path, "screenshots");
+        var dir = docs && Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1" ? DocsImg() : Path.Combine(_dir.Path, "screenshots");
         Directory.CreateDirectory(dir);
         await File.WriteAllBytesAsync(Path.Combine(dir, name), png);
     }

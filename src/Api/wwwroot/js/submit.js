@@ -21,7 +21,7 @@ function field(name, label, control, hint = '') {
 function datasetLabel(d) {
   const shape = `[${(d.feature_shape || []).join(', ')}]`;
   const labels = d.label_shape ? '' : ', no labels';
-  return `${d.name}${d.builtin ? '' : ` (${d.id})`} — ${d.samples} samples of ${shape}${labels}`;
+  return `${d.name} — ${d.samples} × ${shape}${labels}${d.builtin ? '' : ` (${d.id})`}`;
 }
 
 async function allDatasets() {
@@ -40,13 +40,14 @@ export async function submitPage(_m, main) {
   const [specs, datasets] = await Promise.all([api('/v1/specs'), allDatasets()]);
   main.innerHTML = `
     <h1>Submit a training job</h1>
-    <p class="muted">Fields left empty take the service's defaults. The service checks everything before it queues the job.</p>
+    <p class="muted">Empty fields take the service's defaults; the service checks the job before it queues it.</p>
     <form id="submit-form" novalidate>
+      <div class="form-cols">
       <fieldset>
         <legend>Model</legend>
         ${field('spec', 'Start from a spec', `<select id="$ID" $HINT><option value="">None: paste Keras JSON below</option>${specs.specs.map((s) =>
           `<option value="${esc(s.name)}">${esc(s.name)}</option>`).join('')}</select>`, 'Shipped architectures (onnx-models/specs); choosing one fills in its JSON.')}
-        ${field('model', 'Keras model JSON', '<textarea id="$ID" rows="8" spellcheck="false" autocomplete="off" $HINT></textarea>',
+        ${field('model', 'Keras model JSON', '<textarea id="$ID" rows="9" spellcheck="false" autocomplete="off" $HINT></textarea>',
           'As <code>model.to_json()</code> writes it.')}
       </fieldset>
       <fieldset>
@@ -62,8 +63,9 @@ export async function submitPage(_m, main) {
             ${field('upload.label_column', 'CSV label column', '<input id="$ID" type="text" autocomplete="off" $HINT>', 'Default: the last column.')}
             ${field('upload.label_type', 'Label type', '<select id="$ID"><option value="int64">int64 (class indices)</option><option value="float32">float32 (values)</option></select>')}
           </div>
-          <div class="row"><button type="button" id="upload-button">Upload</button><span id="upload-state" aria-live="polite"></span></div>
+          <div class="row"><button type="button" id="upload-button">Upload</button></div>
         </details>
+        <p id="upload-state" class="hint" aria-live="polite"></p>
         <div class="grid">
           ${field('validation_dataset', 'Validation dataset', `<select id="$ID" $HINT></select>`, 'Evaluated after every epoch (Keras validation_data).')}
           ${field('fit.validation_split', 'Validation split', '<input id="$ID" type="number" min="0" max="0.99" step="any" inputmode="decimal" placeholder="0" $HINT>',
@@ -78,11 +80,11 @@ export async function submitPage(_m, main) {
         <div class="grid">
           ${field('compile.optimizer', 'Optimizer', '<input id="$ID" type="text" list="optimizers" value="adam" autocomplete="off" spellcheck="false">')}
           ${field('compile.learning_rate', 'Learning rate', '<input id="$ID" type="number" min="0" step="any" inputmode="decimal" placeholder="optimizer default" $HINT>',
-            'Empty: Keras\'s default for the optimizer.')}
+            'Empty: the optimizer\'s default.')}
           ${field('compile.loss', 'Loss', '<input id="$ID" type="text" list="losses" value="sparse_categorical_crossentropy" autocomplete="off" spellcheck="false" $HINT>',
-            'A Keras loss name; a JSON list or object for several outputs.')}
+            'Keras name; a JSON list or object for several outputs.')}
           ${field('compile.metrics', 'Metrics', '<input id="$ID" type="text" value="accuracy" autocomplete="off" spellcheck="false" $HINT>',
-            'Comma-separated (accuracy, mae, auc…); empty for none.')}
+            'Comma-separated (accuracy, mae…); may be empty.')}
           ${field('fit.epochs', 'Epochs', '<input id="$ID" type="number" min="1" step="1" inputmode="numeric" value="5">')}
           ${field('fit.batch_size', 'Batch size', '<input id="$ID" type="number" min="1" step="1" inputmode="numeric" value="32">')}
           ${field('seed', 'Seed', '<input id="$ID" type="number" step="1" inputmode="numeric" value="0">')}
@@ -97,6 +99,7 @@ export async function submitPage(_m, main) {
         ${field('register_as', 'Register the trained model as', '<input id="$ID" type="text" autocomplete="off" spellcheck="false" $HINT>',
           'Registry name: letters, digits, ".", "_" or "-".')}
       </fieldset>
+      </div>
       <div id="form-error" class="form-error" role="alert" hidden></div>
       <div class="row"><button type="submit" class="primary" id="submit-button">Start training</button><span id="submit-state" aria-live="polite"></span></div>
     </form>`;
@@ -146,6 +149,7 @@ export async function submitPage(_m, main) {
       datasets.push(info);
       fillDatasets(info.id);
       state.textContent = `Uploaded ${datasetLabel(info)}.`;
+      main.querySelector('#upload').open = false;
       $('dataset').focus();
     } catch (e) {
       state.textContent = '';
