@@ -14,6 +14,8 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private readonly TempDir _dir = new();
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    /// <summary>How long the job may take to train: a few seconds alone, much longer on a machine busy with other builds.</summary>
+    private static readonly TimeSpan TrainWait = TimeSpan.FromSeconds(180);
 
     public void Dispose() => _dir.Dispose();
 
@@ -129,7 +131,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while ((await browser.EvaluateAsync("document.querySelector('#history').dataset.done === 'true'")).ValueKind != JsonValueKind.True)
         {
-            Assert.True(clock.Elapsed < Wait, $"the page did not see job {id} end; page errors: {string.Join(" | ", browser.PageErrors)}");
+            Assert.True(clock.Elapsed < TrainWait, $"the page did not see job {id} end; page errors: {string.Join(" | ", browser.PageErrors)}");
             seen.Add((await browser.EvaluateAsync(points)).GetInt32());
             await Task.Delay(100);
         }
@@ -137,7 +139,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(seen.Distinct().Count() >= 3, $"the curves did not grow while the job trained: {string.Join(",", seen)}");
 
         // The job the API holds is the one the form described ...
-        var job = await WaitAsync(client, id);
+        var job = await WaitAsync(client, id, seconds: 180);
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
         var request = JsonNode.Parse(job.GetProperty("request").GetRawText())!;
         Assert.True(JsonNode.DeepEquals(spec["model"], request["model"]), "the job's model is not the mlp spec");
