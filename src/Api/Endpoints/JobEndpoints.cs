@@ -19,7 +19,8 @@ public static class JobEndpoints
                 var job = await jobs.SubmitAsync(request, ct);
                 return Results.Accepted($"/v1/jobs/{job.Id}", job);
             })
-            .WithSummary("Submit a training job").WithDescription("Trains a Keras JSON model (or a registered model's architecture) on a dataset and registers the result; 202 with the queued job.")
+            .WithSummary("Submit a training job").WithDescription("Trains a Keras JSON model (or a registered model's architecture) on a dataset and registers the result; 202 with the queued job. " +
+                "A 400 about one member of the body names it in the problem's errors, keyed by its JSON path ({\"errors\": {\"fit.epochs\": [\"…\"]}}).")
             .WithName("SubmitJob").Produces<Job>(202).ProducesProblem(404).ProducesProblem(422);
 
         g.MapGet("", (int? limit, [FromQuery(Name = "page_token")] string? pageToken, JobService jobs) =>

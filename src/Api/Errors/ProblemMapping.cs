@@ -10,7 +10,7 @@ namespace NeuralService.Api.Errors;
 
 /// <summary>The one place where exceptions become RFC 7807 problem details: domain errors keep their message as the
 /// detail, anything unexpected is a 500 without internals.</summary>
-public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> log) : IExceptionHandler
+public sealed partial class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> log) : IExceptionHandler
 {
     public static (int Status, string Title)? Map(Exception e) => e switch
     {
@@ -49,22 +49,61 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         var (status, title) = mapped ?? (500, "Internal server error");
         http.Response.StatusCode = status;
         if (status == 429) http.Response.Headers.RetryAfter = "1";
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetails
         {
-            HttpContext = http,
-            Exception = exception,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = status,
-                Title = title,
-                Detail = mapped is null ? "an unexpected error occurred; see the server log"
-                    : UnknownFieldDetail(http, exception) is { } unknown ? unknown
-                    : JsonDetail(http, exception) is { } malformed ? malformed
-                    : Redact(exception.Message, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.NeuralOptions>>().Value.DataDirectory),
-                Type = $"https://httpstatuses.io/{status}",
-            },
-        });
+            Status = status,
+            Title = title,
+            Detail = mapped is null ? "an unexpected error occurred; see the server log"
+                : UnknownFieldDetail(http, exception) is { } unknown ? unknown
+                : JsonDetail(http, exception) is { } malformed ? malformed
+                : Redact(exception.Message, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.NeuralOptions>>().Value.DataDirectory),
+            Type = $"https://httpstatuses.io/{status}",
+        };
+        if (status is >= 400 and < 500 && problem.Detail is { } detail && FieldOf(http, exception, detail) is { } field)
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [detail] };
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, Exception = exception, ProblemDetails = problem });
     }
+
+    /// <summary>The request body member a client error is about, by its JSON path (<c>fit.epochs</c>), so that a form
+    /// can show the error next to that field: the path of a JSON reader error, or the member a domain error's detail
+    /// starts with (they name the field first: "fit.epochs must be in 1..100000", "compile.loss: unknown loss 'x'").
+    /// Only a path the endpoint's body type has counts (cut to its longest such prefix, so <c>compile.loss[1]</c> is
+    /// <c>compile.loss</c>); null otherwise.</summary>
+    public static string? FieldOf(HttpContext http, Exception exception, string detail)
+    {
+        var endpoint = http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var bodyType = endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType;
+        if (bodyType is null) return null;
+        var options = http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
+        return FieldOf(options, bodyType, exception, detail);
+    }
+
+    /// <summary><see cref="FieldOf(HttpContext, Exception, string)"/> for a body of <paramref name="bodyType"/>.</summary>
+    public static string? FieldOf(JsonSerializerOptions options, Type bodyType, Exception exception, string detail)
+    {
+        var json = exception as JsonException ?? exception.InnerException as JsonException;
+        // An unknown member is named as sent: it is the field to remove, though the body type has no such member.
+        if (json?.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) && UnknownFieldDetail(options, bodyType, path) is not null)
+            return path[2..];
+        // A reader error names the member only when its value had the wrong type; a body cut short is not about a field.
+        var lead = json is not null
+            ? json.Path is { } p && p.StartsWith("$.", StringComparison.Ordinal) && json.Message.Contains("could not be converted", StringComparison.Ordinal) ? p[2..] : null
+            : LeadingPath().Match(detail) is { Success: true } m ? m.Value : null;
+        if (lead is null) return null;
+        var segments = JsonPathSegments("$." + lead);
+        if (segments is null) return null;
+        for (var n = segments.Count; n > 0; n--)
+        {
+            if (segments[n - 1].Index) continue;
+            var prefix = string.Join(".", segments.Take(n).Select(s => s.Name));
+            if (segments.Take(n).All(s => !s.Index) && TypeAt(options, bodyType, "$." + prefix) is not null) return prefix;
+        }
+        return null;
+    }
+
+    /// <summary>A snake_case member path at the start of a message, up to the first character that cannot be in one.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*|\[\d+\])*(?=[\s:'.,]|$)")]
+    private static partial System.Text.RegularExpressions.Regex LeadingPath();
 
     /// <summary>For a request body refused by the strict JSON options (a field no request DTO has): which field, by its
     /// JSON path, and what that object accepts. Null for any other error. The field is found by walking the endpoint's

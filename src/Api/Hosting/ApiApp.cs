@@ -47,6 +47,7 @@ public static class ApiApp
         AddRateLimiting(builder.Services, options.RateLimit);
         builder.Services.AddNeuralCore();
         // Before the preloader and the job workers: they must not see what a crash left half-written.
+        builder.Services.AddSingleton<Specs.SpecLibrary>();
         builder.Services.AddSingleton<StartupCleanup>().AddHostedService(sp => sp.GetRequiredService<StartupCleanup>());
         builder.Services.AddSingleton<ModelPreloader>().AddHostedService(sp => sp.GetRequiredService<ModelPreloader>());
         builder.Services.AddDatasets();
@@ -96,6 +97,7 @@ public static class ApiApp
         app.MapInferenceEndpoints();
         app.MapJobEndpoints();
         app.MapDatasetEndpoints();
+        app.MapSpecEndpoints();
         app.MapMetrics("/metrics").DisableRateLimiting();
         return app;
     }

@@ -284,7 +284,9 @@ public sealed class JobService
 
     public static OptimizerSpec Optimizer(CompileOptions c)
     {
-        var spec = OptimizerGraph.Get(c.Optimizer);
+        OptimizerSpec spec;
+        try { spec = OptimizerGraph.Get(c.Optimizer); }
+        catch (ArgumentException e) { throw ApiException.BadRequest($"compile.optimizer: {e.Message}"); }
         if (c.LearningRate is { } lr)
         {
             if (!(lr is > 0 and <= MaxLearningRate)) throw ApiException.BadRequest($"compile.learning_rate must be in (0, {MaxLearningRate}], got {lr}");

@@ -89,6 +89,15 @@ public static class OpenApiExamples
         nameof(DatasetList) => """{"datasets": [__DATASET__], "next_page_token": null}""",
         nameof(DatasetInfo) => Dataset,
         nameof(JobRequest) => Request,
+        nameof(Specs.SpecList) => $$"""{"specs": [{{Spec}}]}""",
+        nameof(Specs.ModelSpec) => """
+            {"name": "mlp", "description": "Sequential, 3 layers (Dense ×3), 52,650 parameters; input [784] → output [10]",
+             "model": {"module": "keras", "class_name": "Sequential", "config": {"name": "mlp", "layers": [
+               {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 784], "dtype": "float32", "name": "pixels"}},
+               {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu"}},
+               {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 32, "activation": "relu"}},
+               {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_2", "units": 10, "activation": "softmax"}}]}}}
+            """,
         nameof(Jobs.Job) => Job.Replace("__STATE__", status == 202 ? "queued" : "succeeded", StringComparison.Ordinal),
         _ => null,
     } is { } json
@@ -97,6 +106,11 @@ public static class OpenApiExamples
             .Replace("__VERSION__", Version, StringComparison.Ordinal).Replace("__REQUEST__", Request, StringComparison.Ordinal)
             .Replace("__TENSORS__", Tensors, StringComparison.Ordinal)
         : null;
+
+    private const string Spec = """
+        {"name": "mlp", "description": "Sequential, 3 layers (Dense ×3), 52,650 parameters; input [784] → output [10]", "class_name": "Sequential",
+         "parameters": 52650, "inputs": [{"name": "pixels", "shape": [784]}], "outputs": [{"name": "dense_2", "shape": [10]}]}
+        """;
 
     /// <summary>Form fields of the multipart uploads, by operation id; a file part's example is a file name.</summary>
     public static string? Form(string operationId) => operationId switch

@@ -1,12 +1,14 @@
-// The dashboard's entry: hash routing (#/jobs, #/jobs/{id}, #/models, #/models/{name}) and the API-key box.
+// The dashboard's entry: hash routing (#/jobs, #/jobs/{id}, #/submit, #/models, #/models/{name}) and the API-key box.
 import { apiKey } from './api.js';
 import { showError } from './ui.js';
 import { jobsPage, jobPage } from './jobs.js';
 import { modelsPage, modelPage } from './models.js';
+import { submitPage } from './submit.js';
 
 const routes = [
   [/^#?\/?$/, (m, main) => jobsPage(m, main)],
   [/^#\/jobs$/, (m, main) => jobsPage(m, main)],
+  [/^#\/submit$/, (m, main) => submitPage(m, main)],
   [/^#\/jobs\/([^/]+)$/, (m, main) => jobPage(decodeURIComponent(m[1]), main)],
   [/^#\/models$/, (m, main) => modelsPage(m, main)],
   [/^#\/models\/([^/]+)(?:\/(\d+))?$/, (m, main) => modelPage(decodeURIComponent(m[1]), m[2] ? Number(m[2]) : null, main)],
@@ -19,7 +21,7 @@ async function route() {
   if (leave) { leave(); leave = null; }
   showError(null);
   const hash = location.hash || '#/jobs';
-  const section = hash.startsWith('#/models') ? 'models' : 'jobs';
+  const section = hash.startsWith('#/models') ? 'models' : hash.startsWith('#/submit') ? 'submit' : 'jobs';
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }

@@ -18,6 +18,7 @@ export async function jobsPage(_m, main, tokens = ['']) {
   const list = await api(`/v1/jobs?${pageQuery(PAGE, tokens)}`);
   main.innerHTML = `
     <h1>Training jobs</h1>
+    <p><a href="#/submit" id="new-job">Submit a training job</a></p>
     <div class="table-wrap"><table id="jobs">
       <caption class="muted" style="text-align:left">${PAGE} jobs a page</caption>
       <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Registers as</th><th scope="col">Dataset</th>
@@ -31,7 +32,7 @@ export async function jobsPage(_m, main, tokens = ['']) {
           <td>${progressCell(j)}</td>
           <td class="num">${esc(fmtDuration(jobDuration(j)))}</td>
           <td>${esc(fmtTime(j.created_at))}</td>
-        </tr>`).join('') || '<tr><td colspan="7">No jobs yet. Submit one with POST /v1/jobs.</td></tr>'}
+        </tr>`).join('') || '<tr><td colspan="7">No jobs yet. <a href="#/submit">Submit one</a> (or POST /v1/jobs).</td></tr>'}
       </tbody>
     </table></div>${pagerHtml(tokens, list.next_page_token)}`;
   wirePager(main, tokens, list.next_page_token, (t) => jobsPage(null, main, t));
