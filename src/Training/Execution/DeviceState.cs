@@ -54,6 +54,13 @@ internal sealed class DeviceState : IStepState
         _state = new OrtValue[2][];
         for (var set = 0; set < 2; set++)
             _state[set] = layout.StateDims.Select(d => OrtValue.CreateAllocatedTensorValue(_allocator, TensorElementType.Float, d)).ToArray();
+        // Feed copies of a mis-placed input would not show up as nodes in a profile: check the placement itself.
+        foreach (var v in _state[0].Concat(_state[1]))
+        {
+            using var where = v.GetTensorMemoryInfo();
+            if (where.Name != memory.Name || where.Id != memory.Id)
+                throw new InvalidOperationException($"carried state was allocated in {where.Name}:{where.Id}, not {memory.Name}:{memory.Id}");
+        }
         var initial = layout.InitialState.Select((data, i) => OrtValue.CreateTensorValueFromMemory((float[])data.Clone(), layout.StateDims[i])).ToList();
         try
         {
