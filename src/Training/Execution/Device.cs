@@ -61,8 +61,9 @@ public static class Devices
         var profile = options.EnableProfiling ? options.ProfilePrefix ?? "ort-profile" : Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } p ? p : null;
         if (profile is not null)
         {
-            so.EnableProfiling = true;
+            // The prefix first: ONNX Runtime takes it when profiling is switched on.
             so.ProfileOutputPathPrefix = profile;
+            so.EnableProfiling = true;
         }
         chosen = DeviceKind.Cpu;
         reason = "CPU requested";

@@ -144,4 +144,21 @@ public sealed class DeviceStateTests
         }
         foreach (var name in host.StateNames) Assert.Equal(host.ReadState(name), device.ReadState(name));
     }
+
+    /// <summary>gpu-check.sh finds a step's profile by its prefix (NEURAL_ORT_PROFILE goes through the same option).</summary>
+    [Fact]
+    public void AProfileIsWrittenUnderItsPrefix()
+    {
+        var (model, sig) = Linear();
+        var dir = Directory.CreateTempSubdirectory("step-profile-");
+        try
+        {
+            using var session = new StepSession(model, sig, Start(), Cpu with { EnableProfiling = true, ProfilePrefix = Path.Combine(dir.FullName, "step") }, Host);
+            RunLinear(session);
+            var path = session.EndProfiling();
+            Assert.StartsWith(Path.Combine(dir.FullName, "step"), path);
+            Assert.Contains("\"cat\" : \"Node\"", File.ReadAllText(path).Replace("\"cat\":\"Node\"", "\"cat\" : \"Node\""));
+        }
+        finally { dir.Delete(recursive: true); }
+    }
 }
