@@ -22,7 +22,7 @@ public static class TrainCommands
     private static Option<string> DataOption() => new("--data") { Description = DataSources.Help, Required = true };
     private static Option<string?> LabelOption() => new("--label") { Description = "CSV label column (default: the last)" };
     private static Option<int?> LimitOption() => new("--limit") { Description = "Use only the first n samples" };
-    private static Option<string> DeviceOption() => new("--device") { Description = "auto, cpu, cuda or cuda:N (the GPU with index N)", DefaultValueFactory = _ => "auto" };
+    private static Option<string> DeviceOption() => new("--device") { Description = "auto, cpu, cuda or cuda:N (the GPU with index N); cuda+graphs replays each train step as a CUDA graph", DefaultValueFactory = _ => "auto" };
 
     public static Command Train(TextWriter stdout)
     {

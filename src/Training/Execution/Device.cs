@@ -17,10 +17,18 @@ public sealed record DeviceOptions
     public string? ProfilePrefix { get; init; }
 
     /// <summary>The device a user names: <c>auto</c>, <c>cpu</c>, <c>cuda</c> (or <c>gpu</c>) for CUDA device 0, and
-    /// <c>cuda:N</c> (or <c>gpu:N</c>) for the GPU with index N, as ONNX Runtime and nvidia-smi number them.</summary>
+    /// <c>cuda:N</c> (or <c>gpu:N</c>) for the GPU with index N, as ONNX Runtime and nvidia-smi number them. A
+    /// <c>+graphs</c> suffix on a CUDA name (<c>cuda+graphs</c>, <c>cuda:1+graphs</c>) replays each step as a CUDA graph.</summary>
     public static DeviceOptions Parse(string? name)
     {
         var text = (name ?? "auto").Trim().ToLowerInvariant();
+        if (text.EndsWith("+graphs", StringComparison.Ordinal) || text.EndsWith("+graph", StringComparison.Ordinal))
+        {
+            var plain = Parse(text[..text.LastIndexOf('+')]);
+            if (plain.Kind != DeviceKind.Cuda)
+                throw new ArgumentException($"device '{name}' is not valid: CUDA graphs need a CUDA device (cuda+graphs or cuda:N+graphs)");
+            return plain with { CudaGraphs = true };
+        }
         var colon = text.IndexOf(':');
         var kind = colon < 0 ? text : text[..colon];
         var index = 0;
@@ -40,14 +48,22 @@ public sealed record DeviceOptions
 public static class Devices
 {
     /// <summary>Session options for <paramref name="options"/>; <paramref name="chosen"/> says which device and why.</summary>
+    /// <summary>Set to a path prefix, profiles every session built here (ONNX Runtime's Chrome-trace JSON, written when
+    /// the session ends): how <c>scripts/gpu-check.sh</c> looks for host↔device copies in a step run by the CLI or a worker.</summary>
+    public const string ProfileVariable = "NEURAL_ORT_PROFILE";
+
     public static SessionOptions Create(DeviceOptions options, out DeviceKind chosen, out string reason)
     {
+        if (options.CudaGraphs && options.Kind == DeviceKind.Cpu)
+            throw new ArgumentException("CUDA graphs need a CUDA device: use cuda+graphs, or turn CUDA graphs off for the CPU");
         var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (options.IntraOpThreads > 0) so.IntraOpNumThreads = options.IntraOpThreads;
-        if (options.EnableProfiling)
+        var profile = options.EnableProfiling ? options.ProfilePrefix ?? "ort-profile" : Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } p ? p : null;
+        if (profile is not null)
         {
+            // The prefix first: ONNX Runtime takes it when profiling is switched on.
+            so.ProfileOutputPathPrefix = profile;
             so.EnableProfiling = true;
-            so.ProfileOutputPathPrefix = options.ProfilePrefix ?? "ort-profile";
         }
         chosen = DeviceKind.Cpu;
         reason = "CPU requested";
@@ -60,16 +76,18 @@ public static class Devices
             cuda.UpdateOptions(settings);
             so.AppendExecutionProvider_CUDA(cuda);
             chosen = DeviceKind.Cuda;
-            reason = $"CUDA device {options.CudaDeviceId}";
+            reason = $"CUDA device {options.CudaDeviceId}{(options.CudaGraphs ? ", steps replayed as CUDA graphs" : "")}";
         }
         catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
         {
             if (options.Kind == DeviceKind.Cuda)
             {
                 so.Dispose();
-                throw new InvalidOperationException($"CUDA was requested but its provider did not load: {e.Message}", e);
+                throw new InvalidOperationException($"CUDA was requested but its provider did not load: {FirstLine(e.Message)}. " +
+                    "Run a build made with -p:UseCuda=true (Microsoft.ML.OnnxRuntime.Gpu.Linux, docs/GPU.md) on a machine whose CUDA and cuDNN 9 libraries are " +
+                    "on the library path (LD_LIBRARY_PATH), or choose --device cpu", e);
             }
-            reason = $"CUDA provider unavailable ({FirstLine(e.Message)}); running on CPU";
+            reason = $"CUDA provider unavailable ({FirstLine(e.Message)}); running on CPU{(options.CudaGraphs ? " without CUDA graphs" : "")}";
         }
         return so;
     }

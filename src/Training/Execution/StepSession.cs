@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
 
 namespace NeuralService.Training.Execution;
@@ -15,63 +14,43 @@ public sealed record StepSignature(
 
 /// <summary>Runs a step graph repeatedly with its carried state kept in ONNX Runtime buffers between steps.
 /// Two buffer sets A and B are bound crosswise: step k reads A and writes B, step k+1 reads B and writes A,
-/// so no step's outputs alias its inputs (the graph may read an old parameter after writing its update).</summary>
+/// so no step's outputs alias its inputs (the graph may read an old parameter after writing its update).
+/// Where those buffers live is the <see cref="IStepState"/> chosen for the device: host arrays on the CPU, device
+/// memory on CUDA (docs/GPU.md).</summary>
 public sealed class StepSession : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly StepSignature _signature;
-    private readonly OrtValue[][] _state;           // [set][i]
-    private readonly OrtIoBinding[] _bindings;      // binding s reads set s, writes set 1-s
-    private readonly Dictionary<string, OrtValue> _scalars = new(StringComparer.Ordinal);
-    private readonly OrtMemoryInfo _host = OrtMemoryInfo.DefaultInstance;
-    private readonly RunOptions _run = new();
-    private readonly Dictionary<string, (OrtValue Value, float[]? F, long[]? L, long[] Dims)> _batch = new(StringComparer.Ordinal);
+    private readonly IStepState _state;
     private int _current;
     private long _steps;
 
     public StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, float[]> initialState, DeviceOptions device)
+        : this(model, signature, initialState, device, null)
+    {
+    }
+
+    /// <summary><paramref name="state"/> overrides the device's choice of <see cref="IStepState"/> (tests run the
+    /// device-memory path on the CPU with it).</summary>
+    internal StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, float[]> initialState, DeviceOptions device,
+        Func<InferenceSession, StepLayout, IStepState>? state)
     {
         _signature = signature;
-        var options = Devices.Create(device, out var chosen, out var reason);
-        Device = chosen;
-        DeviceReason = reason;
-        _session = new InferenceSession(model.ToByteArray(), options);
-        options.Dispose();
-        var inputs = _session.InputMetadata;
-        _state = new OrtValue[2][];
-        for (var set = 0; set < 2; set++)
+        using (var options = Devices.Create(device, out var chosen, out var reason))
         {
-            _state[set] = new OrtValue[signature.State.Count];
-            for (var i = 0; i < signature.State.Count; i++)
-            {
-                var (name, _) = signature.State[i];
-                if (!inputs.TryGetValue(name, out var meta)) throw new ArgumentException($"step graph has no input '{name}'");
-                var dims = meta.Dimensions.Select(d => (long)d).ToArray();
-                if (dims.Any(d => d < 0)) throw new ArgumentException($"carried tensor '{name}' must have a static shape, has [{string.Join(",", dims)}]");
-                if (!initialState.TryGetValue(name, out var data)) throw new ArgumentException($"no initial value for '{name}'");
-                var value = OrtValue.CreateTensorValueFromMemory((float[])data.Clone(), dims);
-                _state[set][i] = value;
-            }
+            Device = chosen;
+            DeviceReason = reason;
+            _session = new InferenceSession(model.ToByteArray(), options);
         }
-        foreach (var s in signature.ScalarInputs)
+        try
         {
-            var type = inputs.TryGetValue(s, out var meta) ? meta.ElementDataType : throw new ArgumentException($"step graph has no input '{s}'");
-            _scalars[s] = type == TensorElementType.Int64
-                ? OrtValue.CreateTensorValueFromMemory(new long[1], [])
-                : OrtValue.CreateTensorValueFromMemory(new float[1], []);
+            var layout = StepLayout.Resolve(_session, signature, initialState);
+            _state = state?.Invoke(_session, layout) ?? StepStates.Create(_session, layout, Device, device);
         }
-        _bindings = new OrtIoBinding[2];
-        for (var set = 0; set < 2; set++)
+        catch
         {
-            var b = _session.CreateIoBinding();
-            for (var i = 0; i < signature.State.Count; i++)
-            {
-                b.BindInput(signature.State[i].Input, _state[set][i]);
-                b.BindOutput(signature.State[i].Output, _state[1 - set][i]);
-            }
-            foreach (var (name, v) in _scalars) b.BindInput(name, v);
-            foreach (var f in signature.Fetches) b.BindOutputToDevice(f, _host);
-            _bindings[set] = b;
+            _session.Dispose();
+            throw;
         }
     }
 
@@ -80,75 +59,29 @@ public sealed class StepSession : IDisposable
     public string DeviceReason { get; }
     public long Steps => _steps;
 
-    public void SetScalar(string name, double value)
-    {
-        var v = _scalars[name];
-        if (v.GetTensorTypeAndShape().ElementDataType == TensorElementType.Int64) v.GetTensorMutableDataAsSpan<long>()[0] = (long)value;
-        else v.GetTensorMutableDataAsSpan<float>()[0] = (float)value;
-    }
+    public void SetScalar(string name, double value) => _state.SetScalar(name, value);
 
-    /// <summary>Copies a float batch tensor into its bound buffer (reallocated only when the shape changes, e.g. a last partial batch).</summary>
-    public void SetBatch(string name, ReadOnlySpan<float> data, long[] dims)
-    {
-        var n = data.Length;
-        var slot = Slot(name, dims, () => new float[n], null);
-        data.CopyTo(slot.F);
-    }
+    /// <summary>Copies a float batch tensor into its bound buffer (one per shape, e.g. a last partial batch has its own).</summary>
+    public void SetBatch(string name, ReadOnlySpan<float> data, long[] dims) => _state.SetBatch(name, data, dims);
 
-    public void SetBatch(string name, ReadOnlySpan<long> data, long[] dims)
-    {
-        var n = data.Length;
-        var slot = Slot(name, dims, null, () => new long[n]);
-        data.CopyTo(slot.L);
-    }
-
-    private (OrtValue Value, float[]? F, long[]? L, long[] Dims) Slot(string name, long[] dims, Func<float[]>? f, Func<long[]>? l)
-    {
-        if (_batch.TryGetValue(name, out var slot) && slot.Dims.SequenceEqual(dims)) return slot;
-        slot.Value?.Dispose();
-        var fa = f?.Invoke();
-        var la = l?.Invoke();
-        var value = fa is not null ? OrtValue.CreateTensorValueFromMemory(fa, dims) : OrtValue.CreateTensorValueFromMemory(la!, dims);
-        slot = (value, fa, la, dims);
-        _batch[name] = slot;
-        foreach (var b in _bindings)
-        {
-            b.BindInput(name, value);
-            // A bound output keeps its previous run's buffer; batch-sized fetches (predictions) must be reallocated.
-            foreach (var fetch in _signature.Fetches) b.BindOutputToDevice(fetch, _host);
-        }
-        return slot;
-    }
+    public void SetBatch(string name, ReadOnlySpan<long> data, long[] dims) => _state.SetBatch(name, data, dims);
 
     /// <summary>Runs one step and returns the fetched tensors (loss, predictions…) in signature order, as host copies.</summary>
     public float[][] Run()
     {
-        var binding = _bindings[_current];
-        _session.RunWithBinding(_run, binding);
+        var fetched = _state.Run(_current);
         _current = 1 - _current;
         _steps++;
-        using var outputs = binding.GetOutputValues();
-        // Output values come back in binding order: carried state first, then the fetches.
-        return outputs.Skip(_signature.State.Count).Select(v => v.GetTensorDataAsSpan<float>().ToArray()).ToArray();
+        return fetched;
     }
 
     /// <summary>Runs one step and returns the first element of each fetch (loss and scalar metrics).</summary>
     public float[] Step() => Run().Select(f => f.Length > 0 ? f[0] : float.NaN).ToArray();
 
-    /// <summary>The current value of a carried tensor (a host copy).</summary>
-    public float[] ReadState(string inputName)
-    {
-        var i = IndexOf(inputName);
-        return _state[_current][i].GetTensorDataAsSpan<float>().ToArray();
-    }
+    /// <summary>The current value of a carried tensor (a host copy: on a GPU, read back from the device).</summary>
+    public float[] ReadState(string inputName) => _state.Read(_current, IndexOf(inputName));
 
-    public void WriteState(string inputName, ReadOnlySpan<float> values)
-    {
-        var i = IndexOf(inputName);
-        var target = _state[_current][i].GetTensorMutableDataAsSpan<float>();
-        if (values.Length != target.Length) throw new ArgumentException($"'{inputName}' holds {target.Length} values, got {values.Length}");
-        values.CopyTo(target);
-    }
+    public void WriteState(string inputName, ReadOnlySpan<float> values) => _state.Write(_current, IndexOf(inputName), values);
 
     /// <summary>Ends ONNX Runtime profiling (when enabled) and returns the profile file's path.</summary>
     public string EndProfiling() => _session.EndProfiling();
@@ -163,11 +96,7 @@ public sealed class StepSession : IDisposable
 
     public void Dispose()
     {
-        foreach (var b in _bindings) b.Dispose();
-        foreach (var set in _state) foreach (var v in set) v.Dispose();
-        foreach (var v in _scalars.Values) v.Dispose();
-        foreach (var s in _batch.Values) s.Value.Dispose();
-        _run.Dispose();
+        _state.Dispose();
         _session.Dispose();
     }
 }
