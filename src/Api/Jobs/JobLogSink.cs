@@ -15,7 +15,7 @@ namespace NeuralService.Api.Jobs;
 /// <c>worker --job</c> processes write through it, so the log is complete whichever process ran the job.</summary>
 public sealed class JobLogSink(IServiceProvider services) : ILogEventSink
 {
-    private static readonly MessageTemplateTextFormatter Text = new("{Message:lj}", CultureInfo.InvariantCulture);
+    private static readonly MessageTemplateTextFormatter Text = new("{Message:l}", CultureInfo.InvariantCulture);
 
     // A store that logged while appending would come back here; such lines are left to the other sinks.
     [ThreadStatic] private static bool _appending;
