@@ -157,9 +157,17 @@ class JobLog {
     this.box.querySelector('#log-empty')?.remove();
     this.box.insertAdjacentHTML('beforeend', lines.map((l) => `
       <div class="log-line level-${esc(l.level)}" data-id="${l.id}" data-level="${esc(l.level)}"><time datetime="${esc(l.time)}">${esc(new Date(l.time).toLocaleTimeString())}</time>` +
-      `<span class="level">${esc(l.level === 'information' ? 'info' : l.level)}</span><span class="message">${esc(l.message)}</span></div>`).join(''));
+      `<span class="level">${esc(l.level === 'information' ? 'info' : l.level)}</span><span class="message">${esc(this.short(l.message))}</span></div>`).join(''));
     this.box.dataset.lines = String(this.box.querySelectorAll('.log-line').length);
     if (atBottom) this.box.scrollTop = this.box.scrollHeight;
+  }
+
+  /** A line without the "job ID" it starts with: on the job's own page that goes without saying. */
+  short(message) {
+    const prefix = `job ${this.id}`;
+    if (!message.startsWith(prefix)) return message;
+    const rest = message.slice(prefix.length).replace(/^:? /, '');
+    return rest.charAt(0).toUpperCase() + rest.slice(1);
   }
 
   /** One loop reads the log: every second until finish() set an end, then once past that end. */
