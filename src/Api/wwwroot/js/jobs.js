@@ -185,10 +185,11 @@ class JobLog {
 
   follow() { this.loop(); }
 
-  /** The job ended: read on for a few seconds more when it ended just now, then mark the log final. */
+  /** The job ended: read on for 5 s after its end (its worker and launcher log the end and the exit just after
+   * recording it), then mark the log final. */
   finish(finishedAt) {
     const ended = finishedAt ? Date.parse(finishedAt) : Date.now();
-    this.until = Math.max(Date.now(), ended + 3000);
+    this.until = Math.max(Date.now(), ended + 5000);
     if (!this.running) this.loop();
   }
 
