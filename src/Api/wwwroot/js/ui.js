@@ -67,8 +67,9 @@ export function keyboardScrollers(root) {
   for (const box of root.querySelectorAll('.table-wrap:not([tabindex]), pre:not([tabindex])')) {
     box.tabIndex = 0;
     box.setAttribute('role', 'region');
-    const name = box.querySelector('caption')?.textContent || box.closest('details')?.querySelector('summary')?.textContent
-      || box.closest('section')?.querySelector('h2')?.textContent || document.querySelector('main h1')?.textContent || 'Scrollable content';
+    // Named apart from the section around it ("History table" in "History"), so that no two regions share a name.
+    const name = box.closest('details')?.querySelector('summary')?.textContent
+      || `${box.closest('section')?.querySelector('h2')?.textContent || document.querySelector('main h1')?.textContent || 'Scrollable'} ${box.matches('pre') ? 'text' : 'table'}`;
     box.setAttribute('aria-label', name.trim());
   }
 }
