@@ -8,6 +8,8 @@ source scripts/k8s-tools.sh
 install_k8s_tools
 source scripts/openapi-tools.sh
 install_openapi_tools
+source scripts/axe-tools.sh
+install_axe_tools
 source scripts/datasets.sh
 install_datasets
 dotnet build NeuralService.sln -c Release > /tmp/neuralservice-build.log 2>&1 || { tail -30 /tmp/neuralservice-build.log; exit 1; }

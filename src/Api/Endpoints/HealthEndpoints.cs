@@ -15,8 +15,8 @@ public static class HealthEndpoints
 
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        // The service's front page is its API documentation.
-        app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
+        // The service's front page is its dashboard, whose header links the API documentation (/swagger) back.
+        app.MapGet("/", () => Results.Redirect(Hosting.Dashboard.Path + "/")).ExcludeFromDescription();
         var g = app.MapGroup("/v2").WithTags("Health");
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
             .WithName("ServerMetadata").WithSummary("KServe v2 server metadata")

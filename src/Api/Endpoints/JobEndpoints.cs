@@ -7,7 +7,7 @@ using NeuralService.Api.Jobs;
 
 namespace NeuralService.Api.Endpoints;
 
-/// <summary>Training jobs: submit (202), list, inspect, follow as Server-Sent Events, cancel.</summary>
+/// <summary>Training jobs: submit (202), list, inspect, follow as Server-Sent Events, read their log, cancel.</summary>
 public static class JobEndpoints
 {
     public static void MapJobEndpoints(this IEndpointRouteBuilder app)
@@ -49,6 +49,13 @@ public static class JobEndpoints
             .WithDescription("TensorBoard event files, ModelCheckpoint files and CSV logs, by the paths listed in the job's 'files'.")
             .Produces<byte[]>(200, "application/octet-stream").ProducesProblem(404);
 
+        g.MapGet("/{id}/logs", (string id, long? after, int? limit, JobService jobs) => jobs.Logs(id, after, limit, Paging.DefaultLimit, Paging.MaxLimit))
+            .WithName("GetJobLogs").WithSummary("Read a training job's log")
+            .WithDescription("The log lines the service and the job's worker process wrote about the job (started, each epoch's metrics, warnings, errors, how it ended), "
+                + "oldest first, each with an id increasing by one per job. ?after= (a line id, default 0) returns the lines after it; next_after is the after of the next call "
+                + "and more says whether lines beyond this page are already there, so following a running job is calling again with next_after. "
+                + "The log stays when the job ends and goes with DELETE.")
+            .Produces<JobLogPage>(200).ProducesProblem(404);
         g.MapGet("/{id}/events", Stream).WithName("JobEvents")
             .WithSummary("Follow a training job")
             .WithDescription("Server-Sent Events, each with an id (increasing per job): state changes (state), every epoch's logs (epoch) and batch progress (batch, at most 4 a second), " +
@@ -69,7 +76,7 @@ public static class JobEndpoints
                 return Results.NoContent();
             })
             .WithName("DeleteJob").WithSummary("Delete a training job")
-            .WithDescription("Removes a job that has ended, with its events, checkpoint and callback files; 409 while it is queued or running (cancel it first). "
+            .WithDescription("Removes a job that has ended, with its events, log, checkpoint and callback files; 409 while it is queued or running (cancel it first). "
                 + "The model it registered stays.")
             .Produces(204).ProducesProblem(404).ProducesProblem(409);
     }

@@ -34,8 +34,8 @@ public static class WorkerMode
 
         var builder = Host.CreateApplicationBuilder(rest);
         builder.Services.AddNeuralOptions(builder.Configuration);
-        builder.Services.AddSerilog(lc => lc.MinimumLevel.Information().Enrich.FromLogContext().Enrich.WithProperty("JobId", jobId)
-            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+        builder.Services.AddSerilog((services, lc) => lc.MinimumLevel.Information().Enrich.FromLogContext().Enrich.WithProperty("JobId", jobId)
+            .WriteTo.Console(new RenderedCompactJsonFormatter()).WriteTo.Sink(new JobLogSink(services)));
         builder.Services.AddNeuralCore();
         builder.Services.AddDatasets();
         builder.Services.AddJobs(builder.Configuration);

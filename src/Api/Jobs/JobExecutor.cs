@@ -51,7 +51,9 @@ public sealed class JobExecutor(JobService jobs, TrainingRun run, ILogger<JobExe
             if (outcome.State == JobState.Queued ? jobs.Store.Transition(outcome, JobState.Running, owner) : jobs.Store.Update(outcome, owner))
                 jobs.Published(outcome);
         }
-        log.LogInformation("job {JobId} ended {State}", job.Id, outcome.State);
+        if (outcome.Error is { } error && outcome.State != JobState.Succeeded)
+            log.LogInformation("job {JobId} ended {State}: {Error}", job.Id, outcome.State, error);
+        else log.LogInformation("job {JobId} ended {State}", job.Id, outcome.State);
         return outcome;
     }
 

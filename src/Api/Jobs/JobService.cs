@@ -146,7 +146,21 @@ public sealed class JobService
     }
     public IReadOnlyList<Job> List() => _store.List();
 
-    /// <summary>Removes an ended job and its events (its checkpoint and files are the caller's to remove); a queued or running job is refused with
+    /// <summary>A page of the job's log lines after line <paramref name="after"/> (404 for an unknown job, 400 for a
+    /// negative <paramref name="after"/> or a limit outside 1–<paramref name="maxLimit"/>).</summary>
+    public JobLogPage Logs(string id, long? after, int? limit, int defaultLimit, int maxLimit)
+    {
+        if (after is < 0) throw ApiException.BadRequest($"after must be a non-negative log line id, got {after}");
+        if (limit is { } l && (l < 1 || l > maxLimit)) throw ApiException.BadRequest($"limit must be between 1 and {maxLimit}, got {l}");
+        Get(id);
+        var n = limit ?? defaultLimit;
+        var from = after ?? 0;
+        var lines = _store.Logs(id, from, n + 1);
+        var page = lines.Take(n).ToList();
+        return new JobLogPage(id, page, page.Count > 0 ? page[^1].Id : from, lines.Count > n);
+    }
+
+    /// <summary>Removes an ended job with its events and log lines (its checkpoint and files are the caller's to remove); a queued or running job is refused with
     /// 409, pointing at cancel.</summary>
     public Job Delete(string id)
     {
@@ -159,6 +173,7 @@ public sealed class JobService
             if (!_store.Delete(id)) throw ApiException.NotFound($"no job '{id}'");
         }
         _store.DeleteEvents(id);
+        _store.DeleteLogs(id);
         JobCounts();
         return job;
     }

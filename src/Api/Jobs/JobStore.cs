@@ -8,7 +8,8 @@ namespace NeuralService.Api.Jobs;
 /// columns replicas coordinate on: <c>state</c>, <c>owner</c> (the process running it), <c>heartbeat_ms</c> and
 /// <c>cancel_requested</c>. Every transition is one conditional UPDATE, so two replicas can never both claim a job and a
 /// process that lost a job (its lease expired) cannot overwrite what the new owner writes. Each job's events (state
-/// changes, epochs, batch progress) are kept beside it with a per-job sequence (see JobStore.Events.cs); a state change
+/// changes, epochs, batch progress) and its log lines are kept beside it with per-job sequences (JobStore.Events.cs,
+/// JobStore.Logs.cs); a state change
 /// and its event are written in one transaction.</summary>
 public abstract partial class JobStore : IDisposable
 {
@@ -17,13 +18,13 @@ public abstract partial class JobStore : IDisposable
           id TEXT PRIMARY KEY, created_at TEXT NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL,
           owner TEXT NULL, heartbeat_ms BIGINT NOT NULL DEFAULT 0, cancel_requested INTEGER NOT NULL DEFAULT 0);
         CREATE INDEX IF NOT EXISTS api_jobs_state_created ON api_jobs (state, created_at);
-        """ + EventsSql;
+        """ + EventsSql + LogsSql;
 
     /// <summary>Columns added after the first release of the table, with how to add them to an older one.</summary>
     private static readonly (string Name, string Definition)[] AddedColumns =
     [
         ("owner", "owner TEXT NULL"), ("heartbeat_ms", "heartbeat_ms BIGINT NOT NULL DEFAULT 0"), ("cancel_requested", "cancel_requested INTEGER NOT NULL DEFAULT 0"),
-        ("event_seq", "event_seq BIGINT NOT NULL DEFAULT 0"),
+        ("event_seq", "event_seq BIGINT NOT NULL DEFAULT 0"), ("log_seq", "log_seq BIGINT NOT NULL DEFAULT 0"),
     ];
 
     protected abstract DbConnection Open();

@@ -211,6 +211,9 @@ public sealed class TrainingRun(JobService jobs, ModelRegistry registry, Dataset
                 : null;
             // The epoch's event is stored with the job's new history, in one transaction.
             if (!jobs.Progress(Job, owner, ended)) { Lost = true; control.StopTraining = true; return; } // another replica took the job over
+            if (ended is not null)
+                log.LogInformation("job {JobId} epoch {Epoch}/{Epochs}: {Logs:l} ({Seconds:0.00} s)", Job.Id, ended.Epoch, ended.Epochs,
+                    string.Join(", ", logs.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", System.Globalization.CultureInfo.InvariantCulture)}")), seconds);
             foreach (var old in Directory.EnumerateFiles(Path.GetDirectoryName(checkpoint)!, "epoch-*.ckpt").Where(f => f != checkpoint).ToList())
                 File.Delete(old);
             if (ct.IsCancellationRequested) control.StopTraining = true;

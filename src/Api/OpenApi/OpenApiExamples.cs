@@ -86,6 +86,12 @@ public static class OpenApiExamples
             """,
         nameof(VersionList) => """{"versions": [__VERSION__], "next_page_token": null}""",
         nameof(JobList) => """{"jobs": [__JOB__], "next_page_token": "cDEKam9icwoyMDI2LTExLTI3VDE4OjAwOjAwLjAwMDAwMDBafGpvYi01ZjBjMmE5ZTQxZDdiM2E4"}""",
+        nameof(JobLogPage) => """
+            {"job_id": "job-5f0c2a9e41d7b3a8", "lines": [
+              {"id": 3, "time": "2026-11-27T18:00:02.120+00:00", "level": "information", "message": "job job-5f0c2a9e41d7b3a8 epoch 1/2: loss 0.61234, accuracy 0.81111 (0.42 s)"},
+              {"id": 4, "time": "2026-11-27T18:00:02.310+00:00", "level": "information", "message": "job job-5f0c2a9e41d7b3a8 epoch 2/2: loss 0.30871, accuracy 0.93333 (0.19 s)"}],
+             "next_after": 4, "more": false}
+            """,
         nameof(DatasetList) => """{"datasets": [__DATASET__], "next_page_token": null}""",
         nameof(DatasetInfo) => Dataset,
         nameof(JobRequest) => Request,

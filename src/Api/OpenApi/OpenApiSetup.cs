@@ -21,6 +21,8 @@ public static class OpenApiSetup
                 Model registry, KServe v2 (Open Inference Protocol) inference with the binary tensor extension, training jobs
                 and datasets. Errors are RFC 7807 problem details (`application/problem+json`).
 
+                **Dashboard**: [/ui/](/ui/) shows the jobs (live curves, log) and the registry's models in the browser.
+
                 **Authentication**: when the server runs with API keys (`NEURAL_API_KEYS`), every mutating request (POST, PUT,
                 DELETE; inference and `:predict` excepted) needs `X-Api-Key: <key>` or `Authorization: Bearer <key>`.
                 Reads never need a key.

@@ -22,13 +22,20 @@ public sealed class HealthEndpointsTests : IDisposable
     }
 
     [Fact]
-    public async Task TheRootLeadsToTheApiDocumentation()
+    public async Task TheRootLeadsToTheDashboardWhichLinksTheApiDocumentation()
     {
         var client = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
         var root = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.Redirect, root.StatusCode);
-        Assert.Equal("/swagger", root.Headers.Location?.OriginalString);
-        Assert.Equal(HttpStatusCode.OK, (await _app.CreateClient().GetAsync("/")).StatusCode);
+        Assert.Equal("/ui/", root.Headers.Location?.OriginalString);
+        var page = await _app.CreateClient().GetAsync("/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("<title>NeuralService dashboard</title>", html);
+        Assert.Contains("href=\"/swagger\"", html);
+        // …and the API documentation links the dashboard.
+        var info = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/swagger/v1/swagger.json")).RootElement.GetProperty("info");
+        Assert.Contains("](/ui/)", info.GetProperty("description").GetString());
     }
 
     [Fact]

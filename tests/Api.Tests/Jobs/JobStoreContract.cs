@@ -75,6 +75,35 @@ public abstract class JobStoreContract
     }
 
     [SkippableFact]
+    public void LogLinesAreNumberedPerJobKeptAfterTheEndAndGoWithTheJob()
+    {
+        using var store = Open();
+        store.Insert(Queued("job-l"));
+        store.Insert(Queued("job-m", 1));
+        var t = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000);
+        Assert.Equal(1, store.AppendLog("job-l", t, "information", "started"));
+        Assert.Equal(1, store.AppendLog("job-m", t, "information", "other")); // each job counts its own
+        Assert.Equal(2, store.AppendLog("job-l", t.AddSeconds(1), "warning", new string('x', JobStore.MaxLogMessageChars + 10)));
+        Assert.Null(store.AppendLog("job-none", t, "information", "nobody")); // no job, no line
+        // Log lines are not events: the event stream and its numbering are untouched.
+        Assert.Equal([1L], store.Events("job-l").Select(e => e.Id));
+
+        var lines = store.Logs("job-l");
+        Assert.Equal([(1L, "information", "started")], lines.Take(1).Select(l => (l.Id, l.Level, l.Message)));
+        Assert.Equal(t.AddSeconds(1), lines[1].Time);
+        Assert.Equal(JobStore.MaxLogMessageChars + 1, lines[1].Message.Length); // cut, with an ellipsis
+        Assert.Equal([2L], store.Logs("job-l", after: 1).Select(l => l.Id));
+        Assert.Equal([1L], store.Logs("job-l", limit: 1).Select(l => l.Id));
+
+        Assert.True(store.Transition(store.Get("job-l")! with { State = JobState.Canceled }, JobState.Queued));
+        Assert.Equal(3, store.AppendLog("job-l", t, "information", "ended"));
+        Assert.True(store.Delete("job-l"));
+        Assert.Equal(3, store.DeleteLogs("job-l"));
+        Assert.Empty(store.Logs("job-l"));
+        Assert.Single(store.Logs("job-m"));
+    }
+
+    [SkippableFact]
     public void ConcurrentWritersNeverLetAReaderSeeAGap()
     {
         using var store = Open();

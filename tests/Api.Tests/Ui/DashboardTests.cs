@@ -13,7 +13,7 @@ namespace NeuralService.Api.Tests.Ui;
 public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly TempDir _dir = new();
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120); // 120 epochs on a busy test machine
 
     public void Dispose() => _dir.Dispose();
 
@@ -128,13 +128,7 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.Equal(v1.GetProperty("size_bytes").GetInt64(), onnx.LongLength);
         await SaveScreenshotAsync(browser, "ui-model.png");
 
-        // A phone-sized viewport: the page itself does not scroll sideways (wide tables scroll in their own box).
-        await browser.SetViewportAsync(390, 844);
-        await browser.EvaluateAsync($"location.hash = '#/jobs/{id}'");
-        await browser.WaitForAsync("document.querySelector('#history')?.dataset.done === 'true'", Wait);
-        Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 390, "the job page scrolls sideways at 390 px");
-        await SaveScreenshotAsync(browser, "ui-job-narrow.png");
-
+        // Phone-sized viewports are checked page by page in AccessibilityTests.
         Assert.Empty(browser.PageErrors);
     }
 

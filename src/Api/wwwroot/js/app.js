@@ -1,6 +1,6 @@
 // The dashboard's entry: hash routing (#/jobs, #/jobs/{id}, #/submit, #/models, #/models/{name}) and the API-key box.
 import { apiKey } from './api.js';
-import { showError } from './ui.js';
+import { showError, keyboardScrollers } from './ui.js';
 import { jobsPage, jobPage } from './jobs.js';
 import { modelsPage, modelPage } from './models.js';
 import { submitPage } from './submit.js';
@@ -54,5 +54,7 @@ function keyBox() {
 }
 
 keyBox();
+const main = document.getElementById('main');
+new MutationObserver(() => keyboardScrollers(main)).observe(main, { childList: true, subtree: true });
 window.addEventListener('hashchange', route);
 route();

@@ -86,6 +86,117 @@ class Curves {
 
 const isLoss = (name) => /(^|_)loss$/.test(name);
 
+/** What a Keras loss or metrics field says, whichever of its forms (a name, a list, an object per output) it takes. */
+function kerasValue(v) {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return v.map(kerasValue).join(', ');
+  return Object.entries(v).map(([k, x]) => `${k}: ${kerasValue(x)}`).join('; ');
+}
+
+/** The model of a request in one line: its class, name and layers (class, units or filters, activation). */
+function modelSummary(model) {
+  const cfg = model?.config ?? {};
+  const layers = Array.isArray(cfg.layers) ? cfg.layers : [];
+  const layer = (l) => [l.class_name, l.config?.units ?? l.config?.filters ?? '', l.config?.activation && l.config.activation !== 'linear' ? l.config.activation : '']
+    .filter((x) => x !== '').join(' ');
+  return `${model?.class_name ?? 'model'}${cfg.name ? ` “${cfg.name}”` : ''} · ${layers.length} layer${layers.length === 1 ? '' : 's'}` +
+    (layers.length ? `: ${layers.slice(0, 12).map(layer).join(', ')}${layers.length > 12 ? ', …' : ''}` : '');
+}
+
+/** The submitted spec as [label, value, key] rows, defaults filled in as the service applies them. */
+function specFacts(r) {
+  if (!r) return [];
+  const c = r.compile ?? {}, f = r.fit ?? {};
+  return [
+    ['Model', r.model ? modelSummary(r.model) : '', 'model'],
+    ['Base model', r.base_model ? `${r.base_model.name}${r.base_model.version ? ` v${r.base_model.version}` : ''}${r.base_model.freeze?.length ? ` (frozen: ${r.base_model.freeze.join(', ')})` : ''}` : '', 'base_model'],
+    ['Dataset', r.dataset, 'dataset'],
+    ['Validation', r.validation_dataset ? `dataset ${r.validation_dataset}` : f.validation_split ? `${+(f.validation_split * 100).toFixed(2)} % of the training data` : 'none', 'validation'],
+    ['Optimizer', `${c.optimizer ?? 'adam'}${c.learning_rate != null ? `, learning rate ${c.learning_rate}` : ''}`, 'optimizer'],
+    ['Loss', kerasValue(c.loss) || 'sparse_categorical_crossentropy', 'loss'],
+    ['Loss weights', kerasValue(c.loss_weights), 'loss_weights'],
+    ['Metrics', kerasValue(c.metrics) || 'none', 'metrics'],
+    ['Epochs', f.epochs ?? 1, 'epochs'],
+    ['Batch size', f.batch_size ?? 32, 'batch_size'],
+    ['Shuffle', f.shuffle === false ? 'no' : 'yes', 'shuffle'],
+    ['Callbacks', (r.callbacks ?? []).map((cb) => cb.class_name).join(', '), 'callbacks'],
+    ['Rescale', r.rescale, 'rescale'],
+    ['Seed', r.seed ?? 0, 'seed'],
+    ['Device', r.device ?? 'auto', 'device'],
+    ['Registers as', r.register_as, 'register_as'],
+  ].filter(([, v]) => v !== null && v !== undefined && v !== '');
+}
+
+/** The job's log lines (GET /v1/jobs/{id}/logs), read page by page after the last one shown: once for an ended job,
+ * every second while it runs, and for a few seconds after it ends (its worker logs the end just after recording it). */
+class JobLog {
+  constructor(id, box) {
+    this.id = id;
+    this.box = box;
+    this.after = 0;
+    this.timer = null;
+    this.until = null;
+    this.running = false;
+    this.stopped = false;
+  }
+
+  async read() {
+    let more = true;
+    while (more && !this.stopped) {
+      const page = await api(`/v1/jobs/${enc(this.id)}/logs?after=${this.after}&limit=1000`);
+      this.append(page.lines);
+      this.after = page.next_after;
+      more = page.more;
+    }
+  }
+
+  append(lines) {
+    if (!lines.length) return;
+    // Kept at the bottom while the reader is there; left alone when they scrolled up to read.
+    const atBottom = this.box.scrollTop + this.box.clientHeight >= this.box.scrollHeight - 4;
+    this.box.querySelector('#log-empty')?.remove();
+    this.box.insertAdjacentHTML('beforeend', lines.map((l) => `
+      <div class="log-line level-${esc(l.level)}" data-id="${l.id}" data-level="${esc(l.level)}"><time datetime="${esc(l.time)}">${esc(new Date(l.time).toLocaleTimeString())}</time>` +
+      `<span class="level">${esc(l.level === 'information' ? 'info' : l.level)}</span><span class="message">${esc(this.short(l.message))}</span></div>`).join(''));
+    this.box.dataset.lines = String(this.box.querySelectorAll('.log-line').length);
+    if (atBottom) this.box.scrollTop = this.box.scrollHeight;
+  }
+
+  /** A line without the "job ID" it starts with: on the job's own page that goes without saying. */
+  short(message) {
+    const prefix = `job ${this.id}`;
+    if (!message.startsWith(prefix)) return message;
+    const rest = message.slice(prefix.length).replace(/^:? /, '');
+    return rest.charAt(0).toUpperCase() + rest.slice(1);
+  }
+
+  /** One loop reads the log: every second until finish() set an end, then once past that end. */
+  async loop() {
+    if (this.running) return;
+    this.running = true;
+    while (!this.stopped) {
+      const last = this.until !== null && Date.now() >= this.until;
+      try { await this.read(); } catch (e) { showError(e); }
+      if (last) { this.box.dataset.done = 'true'; break; }
+      await new Promise((resolve) => { this.timer = setTimeout(resolve, 1000); });
+    }
+    this.running = false;
+  }
+
+  follow() { this.loop(); }
+
+  /** The job ended: read on for 5 s after its end (its worker and launcher log the end and the exit just after
+   * recording it), then mark the log final. */
+  finish(finishedAt) {
+    const ended = finishedAt ? Date.parse(finishedAt) : Date.now();
+    this.until = Math.max(Date.now(), ended + 5000);
+    if (!this.running) this.loop();
+  }
+
+  stop() { this.stopped = true; clearTimeout(this.timer); }
+}
+
 export async function jobPage(id, main) {
   let job = await api(`/v1/jobs/${enc(id)}`);
   main.innerHTML = `
@@ -107,10 +218,19 @@ export async function jobPage(id, main) {
       <h2 id="history-h">History</h2>
       <div class="table-wrap"><table id="history"><thead></thead><tbody></tbody></table></div>
     </section>
+    <section aria-labelledby="log-h">
+      <h2 id="log-h">Log</h2>
+      <div class="log" id="log" role="log" tabindex="0" aria-labelledby="log-h" data-lines="0"><p class="muted" id="log-empty">No log lines yet.</p></div>
+    </section>
     <section aria-labelledby="spec-h">
-      <h2 id="spec-h">Job</h2>
+      <h2 id="spec-h">Specification</h2>
+      <dl class="facts" id="spec-facts">${specFacts(job.request).map(([k, v, key]) => `<dt>${esc(k)}</dt><dd data-spec="${key}">${esc(v)}</dd>`).join('')}</dl>
+      ${job.request?.model ? `<details><summary>Model config (Keras JSON)</summary><pre id="model-json">${esc(JSON.stringify(job.request.model, null, 2))}</pre></details>` : ''}
+      <details><summary>Whole request (JSON)</summary><pre id="spec">${esc(JSON.stringify(job.request, null, 2))}</pre></details>
+    </section>
+    <section aria-labelledby="run-h">
+      <h2 id="run-h">Run</h2>
       <dl class="facts" id="facts"></dl>
-      <details><summary>Request</summary><pre id="spec"></pre></details>
     </section>`;
 
   const loss = new Curves(main.querySelector('#chart-loss'), 'loss');
@@ -146,12 +266,11 @@ export async function jobPage(id, main) {
       ? `Registered: <a id="registered-link" href="#/models/${enc(job.registered_model)}/${job.registered_version}">${esc(job.registered_model)} v${job.registered_version}</a>` : '';
     if (TERMINAL.has(job.state)) main.querySelector('#job-progress').textContent = `${job.epoch} of ${epochs} epochs`;
     const facts = [
-      ['Registers as', job.request?.register_as], ['Dataset', job.request?.dataset], ['Created', fmtTime(job.created_at)],
+      ['Created', fmtTime(job.created_at)],
       ['Started', fmtTime(job.started_at)], ['Finished', fmtTime(job.finished_at)], ['Duration', fmtDuration(jobDuration(job))],
       ['Device', job.device], ['Attempts', job.attempts], ['Error', job.error],
     ].filter(([, v]) => v !== null && v !== undefined && v !== '');
     main.querySelector('#facts').innerHTML = facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('');
-    main.querySelector('#spec').textContent = JSON.stringify(job.request, null, 2);
   };
 
   for (const h of job.history ?? []) addEpoch(h.epoch, h.metrics);
@@ -167,7 +286,13 @@ export async function jobPage(id, main) {
     } catch (e) { showError(e); }
   };
 
-  if (TERMINAL.has(job.state)) { main.querySelector('#history').dataset.done = 'true'; return null; }
+  const log = new JobLog(id, main.querySelector('#log'));
+  if (TERMINAL.has(job.state)) {
+    main.querySelector('#history').dataset.done = 'true';
+    log.finish(job.finished_at);
+    return () => log.stop();
+  }
+  log.follow();
 
   // The stream resumes after the last event the history already covers; on a dropped connection EventSource itself
   // reconnects with Last-Event-ID, which the server prefers to ?after=. Reads need no API key, so EventSource suffices.
@@ -206,9 +331,10 @@ export async function jobPage(id, main) {
       loss.draw(); metrics.draw(); renderJob();
       // Set last: tests (and readers) take it to mean that everything on the page is final.
       main.querySelector('#history').dataset.done = 'true';
+      log.finish(job.finished_at);
       return;
     }
     renderJob();
   });
-  return () => { source.close(); loss.destroy(); metrics.destroy(); };
+  return () => { source.close(); log.stop(); loss.destroy(); metrics.destroy(); };
 }

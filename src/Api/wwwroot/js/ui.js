@@ -59,3 +59,17 @@ export function wirePager(main, tokens, nextToken, show) {
   main.querySelector('#prev').onclick = () => show(tokens.slice(0, -1));
   main.querySelector('#next').onclick = () => show([...tokens, nextToken]);
 }
+
+// A box that scrolls (a wide table on a phone, a long log or JSON) must be reachable by keyboard to be scrolled without
+// a pointer (WCAG 2.1.1): each gets a tab stop and a name taken from its caption or section heading. Run on every change
+// of the page, so boxes that pages draw later (pagers, live updates) get it too.
+export function keyboardScrollers(root) {
+  for (const box of root.querySelectorAll('.table-wrap:not([tabindex]), pre:not([tabindex])')) {
+    box.tabIndex = 0;
+    box.setAttribute('role', 'region');
+    // Named apart from the section around it ("History table" in "History"), so that no two regions share a name.
+    const name = box.closest('details')?.querySelector('summary')?.textContent
+      || `${box.closest('section')?.querySelector('h2')?.textContent || document.querySelector('main h1')?.textContent || 'Scrollable'} ${box.matches('pre') ? 'text' : 'table'}`;
+    box.setAttribute('aria-label', name.trim());
+  }
+}
