@@ -35,7 +35,12 @@ public static class HistoryPlot
     {
         public string? YLabel { get; init; }
         public bool IntegerX { get; init; } = true;
+        /// <summary>Dotted vertical lines at these x positions, each named in the legend (e.g. where a second
+        /// training stage starts).</summary>
+        public IReadOnlyList<Marker> Markers { get; init; } = [];
     }
+
+    public sealed record Marker(double X, string Name);
 
     /// <summary>Panels side by side, <paramref name="panelWidth"/>×<paramref name="panelHeight"/> each, at most
     /// <paramref name="columns"/> to a row (a multi-output model's history has many), written as PNG.</summary>
@@ -62,6 +67,11 @@ public static class HistoryPlot
             line.MarkerSize = finite.Length <= 30 ? 5 : 0;
             xs.AddRange(finite.Select(i => s.X[i]));
         }
+        foreach (var m in panel.Markers)
+        {
+            var v = plot.Add.VerticalLine(m.X, 1.5f, Colors.Gray, LinePattern.Dotted);
+            v.LegendText = m.Name;
+        }
         if (panel.IntegerX)
         {
             plot.Axes.Bottom.TickGenerator = ChartCanvas.IntegerTicks();
@@ -73,7 +83,7 @@ public static class HistoryPlot
             }
         }
         // Below the data area, never over a curve; a lone series is named by the title and needs none.
-        if (panel.Series.Count > 1)
+        if (panel.Series.Count + panel.Markers.Count > 1)
         {
             plot.ShowLegend(Edge.Bottom);
             plot.Legend.Orientation = Orientation.Horizontal;
