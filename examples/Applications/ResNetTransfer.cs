@@ -54,8 +54,8 @@ public static class ResNetTransfer
     {
         var perClassTrain = options.Samples ?? (options.Quick ? 2 : 100);
         var perClassTest = options.Quick ? 1 : 50;
-        var epochs = options.Epochs ?? (options.Quick ? 1 : 3);
-        var batch = options.Quick ? 8 : 32;
+        var epochs = options.Epochs ?? (options.Quick ? 1 : 4);
+        var batch = options.Quick ? 8 : 16;
         var (trainPixels, trainLabels) = Pick("fashion-mnist", perClassTrain);
         var (testPixels, testLabels) = Pick("fashion-mnist:test", perClassTest);
         var labels = DataArray.Vector(trainLabels);

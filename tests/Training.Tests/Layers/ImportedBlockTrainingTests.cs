@@ -30,6 +30,8 @@ public sealed class ImportedBlockTrainingTests
         trainer.Compile(new Adam { LearningRate = 1e-3 }, "sparse_categorical_crossentropy", ["accuracy"]);
         var second = trainer.Fit(data, new FitOptions { Epochs = 4, InitialEpoch = 2, BatchSize = 4, Verbose = 0 });
         Assert.Equal([2, 3], second.Epochs);
+        // A new optimizer: Adam's step count restarted with the recompile (3 steps per epoch).
+        Assert.Equal(6, trainer.Step);
         Assert.All(second["loss"], l => Assert.True(double.IsFinite(l)));
         foreach (var w in block.Weights)
         {
