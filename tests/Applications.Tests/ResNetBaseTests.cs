@@ -7,7 +7,7 @@ namespace NeuralService.Applications.Tests;
 
 /// <summary>The split ResNet18 against the untouched ML.NET model in ONNX Runtime, and the PyTorch peer's network
 /// (bench/apps/resnet_transfer.py, weights read from the same ONNX file) against both.</summary>
-public sealed class ResNetBaseTests : IDisposable
+public sealed class ResNetBaseTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("resnet-base");
     public void Dispose() => _dir.Delete(recursive: true);
@@ -48,6 +48,7 @@ public sealed class ResNetBaseTests : IDisposable
         });
         var script = Path.Combine(Common.RepoRoot(), "bench", "apps", "resnet_transfer.py");
         var (code, stdout, stderr) = Exec("/usr/bin/python3", script, "--verify", path);
+        output.WriteLine($"split network vs original: max |diff| {original.Zip(pooledHere).Max(p => Math.Abs(p.First - p.Second)):G3} (largest feature {scale:G3}); torch peer: {stdout.Trim()}");
         Assert.True(code == 0, $"torch peer differs from ONNX Runtime (exit {code}): {stdout} {stderr}");
         Assert.Contains("max_abs_diff", stdout);
     }
