@@ -1,19 +1,31 @@
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
+using System.Diagnostics;
 using NeuralService.Cli.Commands;
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Layers;
+using NeuralService.Graph.Models;
+using NeuralService.Graph.Training;
+using NeuralService.Training;
 using NeuralService.Training.Data;
 
 namespace NeuralService.Applications;
 
-/// <summary>(d) Transfer learning: ML.NET's pretrained ResNet18 (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18,
-/// with its ResNetPreprocess mean subtraction) frozen as a feature extractor — one image per run, fixed input
-/// [1, 3, 224, 224] — and a Dense softmax head trained on its 512 pooled features. Images: Fashion-MNIST classes
-/// T-shirt/top, Pullover, Coat, Shirt (the four most confusable), 28×28 grey upsampled bilinearly to 224×224 and
-/// copied into three channels (0..255). Baseline: the same head trained on the raw 784 pixels / 255.</summary>
+/// <summary>(d) Transfer learning in the seed's two stages on ML.NET's pretrained ResNet18 (NuGet
+/// Microsoft.ML.DnnImageFeaturizer.ResNet18, with its ResNetPreprocess mean subtraction). The network is split at the
+/// input of its last residual stage (<see cref="ResNetBase"/>): the bottom stays frozen and runs in ONNX Runtime on every
+/// augmented image each epoch; layer4 is imported into the model as an <see cref="ImportedBlock"/> under a new head
+/// (GlobalAveragePooling2D → Dense softmax). Stage 1 trains the head with layer4 frozen (Adam 1e-3); stage 2 unfreezes
+/// layer4 (convolutions and BatchNorm scale/bias; BatchNorm statistics stay frozen) and fine-tunes it with the head at
+/// Adam 1e-5 from stage 1's weights, continuing the epoch count (<c>initial_epoch</c>). Augmentation: Keras
+/// ImageDataGenerator shifts of 10%, zoom 10%, horizontal flips, on the 28×28 image before upsampling (the same
+/// bilinear resampling either way, 64× fewer pixels). Images: Fashion-MNIST classes T-shirt/top, Pullover, Coat, Shirt
+/// (the four most confusable), 28×28 grey upsampled bilinearly to 224×224 and copied into three channels (0..255).
+/// Baseline: a Dense softmax head trained on the raw 784 pixels / 255.</summary>
 public static class ResNetTransfer
 {
     public static readonly int[] Classes = [0, 2, 4, 6];
     private const string Package = "microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels";
+    public const double HeadLearningRate = 1e-3;
+    public const double FineTuneLearningRate = 1e-5;
 
     public static string ModelDirectory()
     {
@@ -25,46 +37,116 @@ public static class ResNetTransfer
         return dir;
     }
 
-    public static AppResult Run(AppOptions options)
-    {
-        var perClassTrain = options.Samples ?? (options.Quick ? 6 : 150);
-        var perClassTest = options.Quick ? 3 : 75;
-        var (trainPixels, trainLabels) = Pick("fashion-mnist", perClassTrain);
-        var (testPixels, testLabels) = Pick("fashion-mnist:test", perClassTest);
-        var dir = ModelDirectory();
-        using var prep = new InferenceSession(Path.Combine(dir, "ResNetPrepOnnx", "ResNetPreprocess.onnx"));
-        using var resnet = new InferenceSession(Path.Combine(dir, "ResNet18Onnx", "ResNet18.onnx"));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var trainFeatures = Features(prep, resnet, trainPixels);
-        var testFeatures = Features(prep, resnet, testPixels);
-        var featureSeconds = clock.Elapsed.TotalSeconds;
-        options.Log.WriteLine($"ResNet18 features of {trainPixels.Count + testPixels.Count} images in {featureSeconds:F0}s");
+    /// <summary>The seed's augmentation (Keras ImageDataGenerator arguments).</summary>
+    public static ImageDataGenerator Augmentation() => new(widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1, horizontalFlip: true);
 
-        var epochs = options.Epochs ?? (options.Quick ? 5 : 40);
-        var labels = DataArray.Vector(trainLabels);
-        var testY = DataArray.Vector(testLabels);
-        var (history, eval, t1) = Common.Fit(Head(512, "resnet_head"), new InMemoryDataset(DataArray.Create(trainFeatures, trainPixels.Count, 512), labels),
-            new InMemoryDataset(DataArray.Create(testFeatures, testPixels.Count, 512), testY), options, epochs, 32, 1e-3, "sparse_categorical_crossentropy", ["accuracy"]);
-        t1.Dispose();
-        var (rawHistory, rawEval, t2) = Common.Fit(Head(784, "pixel_head"), new InMemoryDataset(Raw(trainPixels), labels),
-            new InMemoryDataset(Raw(testPixels), testY), options, epochs, 32, 1e-3, "sparse_categorical_crossentropy", ["accuracy"]);
-        t2.Dispose();
-        var plot = Common.PlotPath(options, "resnet_transfer.png");
-        var x = history.Epochs.Select(e => e + 1.0).ToArray();
-        HistoryPlot.Save([
-            new HistoryPlot.Panel("training loss", "epoch", [
-                new("ResNet18 features", x, history["loss"].ToArray(), ScottPlot.Colors.SteelBlue, false),
-                new("raw pixels", x, rawHistory["loss"].ToArray(), ScottPlot.Colors.DarkOrange, true)]),
-            new HistoryPlot.Panel("training accuracy", "epoch", [
-                new("ResNet18 features", x, history["accuracy"].ToArray(), ScottPlot.Colors.SteelBlue, false),
-                new("raw pixels", x, rawHistory["accuracy"].ToArray(), ScottPlot.Colors.DarkOrange, true)]),
-        ], plot);
-        var metrics = new Dictionary<string, double>(eval) { ["feature_seconds"] = featureSeconds };
-        return new AppResult("resnet-transfer", history["loss"], metrics,
-            new Dictionary<string, double> { ["raw_pixel_accuracy"] = rawEval["accuracy"], ["raw_pixel_loss"] = rawEval["loss"] }, plot);
+    /// <summary>layer4 input → layer4 (frozen until stage 2) → GlobalAveragePooling2D → Dense(4, softmax).</summary>
+    public static Model BuildModel(GraphCut layer4)
+    {
+        var x = Input.Of([.. ResNetBase.Layer4InputShape.Select(d => (int?)d)], "layer4_input");
+        var h = new ImportedBlock(layer4, name: "layer4", source: "ResNet18.onnx", trainable: false).Apply(x);
+        h = new GlobalAveragePooling2D(new GlobalPoolingConfig { Name = "pool", DataFormat = "channels_first" }).Apply(h);
+        var y = new Dense(Classes.Length, "softmax", name: "classes").Apply(h);
+        return new Functional(x, y, "resnet18_transfer");
     }
 
-    private static Graph.Models.Model Head(int inputs, string name) => Common.Json($$$"""
+    public static AppResult Run(AppOptions options)
+    {
+        var perClassTrain = options.Samples ?? (options.Quick ? 2 : 100);
+        var perClassTest = options.Quick ? 1 : 50;
+        var epochs = options.Epochs ?? (options.Quick ? 1 : 4);
+        var batch = options.Quick ? 8 : 16;
+        var (trainPixels, trainLabels) = Pick("fashion-mnist", perClassTrain);
+        var (testPixels, testLabels) = Pick("fashion-mnist:test", perClassTest);
+        var labels = DataArray.Vector(trainLabels);
+        var testY = DataArray.Vector(testLabels);
+        using var resnet = new ResNetBase(ModelDirectory());
+
+        var clock = Stopwatch.StartNew();
+        var test = new InMemoryDataset(resnet.Features(Images(testPixels)), testY);
+        options.Log.WriteLine($"frozen ResNet18 bottom on {testPixels.Count} test images in {clock.Elapsed.TotalSeconds:F0}s");
+        var train = new BottomFeatureDataset(Augmentation().Flow(new InMemoryDataset(Images(trainPixels), labels), batch, shuffle: true, seed: options.Seed), resnet);
+
+        var model = BuildModel(resnet.Top);
+        var layer4 = model.GetLayer("layer4");
+        using var trainer = new Trainer(model, seed: options.Seed);
+        clock.Restart();
+        trainer.Compile(new Adam { LearningRate = HeadLearningRate }, "sparse_categorical_crossentropy", ["accuracy"]);
+        var before = Snapshot(layer4);
+        var stage1 = trainer.Fit(train, test.Batches(batch), new FitOptions { Epochs = epochs, BatchSize = batch, Output = options.Log, Verbose = 2 });
+        var eval1 = trainer.Evaluate(test, batch);
+        var stage1Seconds = clock.Elapsed.TotalSeconds;
+        var afterStage1 = Snapshot(layer4);
+        options.Log.WriteLine($"stage 1 (head, layer4 frozen): test accuracy {eval1["accuracy"]:F3} in {stage1Seconds:F0}s");
+
+        clock.Restart();
+        layer4.Trainable = true;
+        trainer.Compile(new Adam { LearningRate = FineTuneLearningRate }, "sparse_categorical_crossentropy", ["accuracy"]);
+        var stage2 = trainer.Fit(train, test.Batches(batch),
+            new FitOptions { Epochs = 2 * epochs, InitialEpoch = epochs, BatchSize = batch, Output = options.Log, Verbose = 2 });
+        var eval2 = trainer.Evaluate(test, batch);
+        var stage2Seconds = clock.Elapsed.TotalSeconds;
+        options.Log.WriteLine($"stage 2 (layer4 fine-tuned): test accuracy {eval2["accuracy"]:F3} in {stage2Seconds:F0}s");
+
+        var (rawHistory, rawEval, raw) = Common.Fit(Head(784, "pixel_head"), new InMemoryDataset(Raw(trainPixels), labels),
+            new InMemoryDataset(Raw(testPixels), testY), options, options.Quick ? 5 : 40, 32, 1e-3, "sparse_categorical_crossentropy", ["accuracy"]);
+        raw.Dispose();
+
+        var history = Concat(stage1, stage2);
+        var plot = Common.PlotPath(options, "resnet_transfer.png");
+        Plot(history, epochs, rawEval["accuracy"], plot);
+        var metrics = new Dictionary<string, double>(eval2)
+        {
+            ["stage1_accuracy"] = eval1["accuracy"],
+            ["stage1_loss"] = eval1["loss"],
+            ["stage1_s"] = stage1Seconds,
+            ["stage2_s"] = stage2Seconds,
+            ["train_s"] = stage1Seconds + stage2Seconds,
+            ["layer4_change_stage1"] = MaxChange(before, afterStage1),
+            ["layer4_change_stage2"] = MaxChange(afterStage1, Snapshot(layer4)),
+        };
+        return new AppResult("resnet-transfer", history["loss"], metrics,
+            new Dictionary<string, double>
+            {
+                ["raw_pixel_accuracy"] = rawEval["accuracy"],
+                ["raw_pixel_loss"] = rawEval["loss"],
+                ["majority_accuracy"] = testLabels.GroupBy(l => l).Max(g => g.Count()) / (double)testLabels.Length,
+            }, plot);
+    }
+
+    private static Dictionary<string, float[]> Snapshot(Layer layer) => layer.Weights.ToDictionary(w => w.Path, w => w.Data.ToArray());
+
+    /// <summary>The largest absolute change of any weight between two snapshots.</summary>
+    private static double MaxChange(Dictionary<string, float[]> a, Dictionary<string, float[]> b) =>
+        a.Max(kv => kv.Value.Zip(b[kv.Key]).Max(p => Math.Abs(p.First - p.Second)));
+
+    /// <summary>One history over both stages: stage 2 continues stage 1's epoch numbers.</summary>
+    private static History Concat(History first, History second)
+    {
+        var all = new History();
+        foreach (var h in new[] { first, second })
+            for (var i = 0; i < h.Epochs.Count; i++)
+                all.Add(h.Epochs[i], h.Values.ToDictionary(kv => kv.Key, kv => kv.Value[i]));
+        return all;
+    }
+
+    private static void Plot(History history, int stage1Epochs, double rawAccuracy, string path)
+    {
+        var x = history.Epochs.Select(e => e + 1.0).ToArray();
+        // Stage 2's first epoch is stage1Epochs + 1: the boundary sits between the two stages' points.
+        HistoryPlot.Marker[] boundary = [new(stage1Epochs + 0.5, "layer4 unfrozen (stage 2)")];
+        HistoryPlot.Save([
+            new HistoryPlot.Panel("loss", "epoch", [
+                new("training (augmented)", x, history["loss"].ToArray(), HistoryPlot.Train, false),
+                new("held-out test", x, history["val_loss"].ToArray(), HistoryPlot.Validation, true)]) { Markers = boundary },
+            new HistoryPlot.Panel("accuracy", "epoch", [
+                new("training (augmented)", x, history["accuracy"].ToArray(), HistoryPlot.Train, false),
+                new("held-out test", x, history["val_accuracy"].ToArray(), HistoryPlot.Validation, true),
+                new("raw-pixel head (test)", [x[0], x[^1]], [rawAccuracy, rawAccuracy], ScottPlot.Colors.Gray, true)]) { Markers = boundary },
+        ], path);
+    }
+
+    private static Model Head(int inputs, string name) => Common.Json($$$"""
         {"class_name": "Sequential", "config": {"name": "{{{name}}}", "layers": [
           {"class_name": "InputLayer", "config": {"batch_shape": [null, {{{inputs}}}], "name": "features"}},
           {"class_name": "Dense", "config": {"units": {{{Classes.Length}}}, "activation": "softmax", "name": "classes"}}]}}
@@ -93,38 +175,7 @@ public static class ResNetTransfer
     private static DataArray Raw(List<byte[]> images) =>
         DataArray.Create(images.SelectMany(p => p.Select(v => v / 255f)).ToArray(), images.Count, 784);
 
-    private static float[] Features(InferenceSession prep, InferenceSession resnet, List<byte[]> images)
-    {
-        var result = new float[images.Count * 512];
-        var input = new DenseTensor<float>([1, 3, 224, 224]);
-        for (var n = 0; n < images.Count; n++)
-        {
-            Upsample(images[n], input.Buffer.Span);
-            using var prepped = prep.Run([NamedOnnxValue.CreateFromTensor(prep.InputMetadata.Keys.Single(), input)]);
-            using var features = resnet.Run([NamedOnnxValue.CreateFromTensor(resnet.InputMetadata.Keys.Single(), prepped.First().AsTensor<float>())]);
-            features.First().AsTensor<float>().ToArray().CopyTo(result, n * 512);
-        }
-        return result;
-    }
-
-    /// <summary>28×28 → 224×224 bilinear (pixel centres aligned, edges clamped), the grey value in all three channels.</summary>
-    private static void Upsample(byte[] image, Span<float> chw)
-    {
-        const int src = 28, dst = 224;
-        const float ratio = (float)src / dst;
-        for (var oy = 0; oy < dst; oy++)
-        {
-            var fy = Math.Clamp((oy + 0.5f) * ratio - 0.5f, 0, src - 1);
-            int y0 = (int)fy, y1 = Math.Min(y0 + 1, src - 1);
-            var wy = fy - y0;
-            for (var ox = 0; ox < dst; ox++)
-            {
-                var fx = Math.Clamp((ox + 0.5f) * ratio - 0.5f, 0, src - 1);
-                int x0 = (int)fx, x1 = Math.Min(x0 + 1, src - 1);
-                var wx = fx - x0;
-                var v = (1 - wy) * ((1 - wx) * image[y0 * src + x0] + wx * image[y0 * src + x1]) + wy * ((1 - wx) * image[y1 * src + x0] + wx * image[y1 * src + x1]);
-                for (var c = 0; c < 3; c++) chw[c * dst * dst + oy * dst + ox] = v;
-            }
-        }
-    }
+    /// <summary>Grey images as [n, 28, 28, 1] floats 0..255 (the layout ImageDataGenerator takes).</summary>
+    private static DataArray Images(List<byte[]> images) =>
+        DataArray.Create(images.SelectMany(p => p.Select(v => (float)v)).ToArray(), images.Count, 28, 28, 1);
 }

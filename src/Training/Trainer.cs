@@ -111,6 +111,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
         LearningRate = optimizer.LearningRate;
         DisposeSession();
         _train = _eval = null;
+        // As Keras's compile makes a new optimizer, its state (dropped with the session) and its iteration count
+        // (Adam's bias correction) start over: fine-tuning after a first fit takes full first steps.
+        _step = 0;
     }
 
     public History Fit(InMemoryDataset data, FitOptions? options = null)

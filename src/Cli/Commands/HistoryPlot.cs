@@ -38,7 +38,13 @@ public static class HistoryPlot
 
         /// <summary>x holds dates as OLE Automation days (<see cref="DateTime.ToOADate"/>) and gets calendar ticks.</summary>
         public bool DateX { get; init; }
+
+        /// <summary>Dotted vertical lines at these x positions, each named in the legend (e.g. where a second
+        /// training stage starts).</summary>
+        public IReadOnlyList<Marker> Markers { get; init; } = [];
     }
+
+    public sealed record Marker(double X, string Name);
 
     /// <summary>Panels side by side, <paramref name="panelWidth"/>×<paramref name="panelHeight"/> each, at most
     /// <paramref name="columns"/> to a row (a multi-output model's history has many), written as PNG.</summary>
@@ -65,6 +71,11 @@ public static class HistoryPlot
             line.MarkerSize = finite.Length <= 30 ? 5 : 0;
             xs.AddRange(finite.Select(i => s.X[i]));
         }
+        foreach (var m in panel.Markers)
+        {
+            var v = plot.Add.VerticalLine(m.X, 1.5f, Colors.Gray, LinePattern.Dotted);
+            v.LegendText = m.Name;
+        }
         if (panel.DateX)
         {
             // The date axis replaces the bottom axis, label included.
@@ -82,7 +93,7 @@ public static class HistoryPlot
             }
         }
         // Below the data area, never over a curve; a lone series is named by the title and needs none.
-        if (panel.Series.Count > 1)
+        if (panel.Series.Count + panel.Markers.Count > 1)
         {
             plot.ShowLegend(Edge.Bottom);
             plot.Legend.Orientation = Orientation.Horizontal;

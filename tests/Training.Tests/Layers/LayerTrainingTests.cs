@@ -35,8 +35,9 @@ public sealed class LayerTrainingTests
     [Fact]
     public void EveryConcreteLayerClassIsRegistered()
     {
+        // ImportedBlock wraps a cut of an ONNX model, not a Keras class: there is no Keras config to register it under.
         var layers = typeof(Layer).Assembly.GetTypes()
-            .Where(t => t is { IsAbstract: false, IsPublic: true } && t.IsSubclassOf(typeof(Layer)) && !t.IsSubclassOf(typeof(Model)))
+            .Where(t => t is { IsAbstract: false, IsPublic: true } && t.IsSubclassOf(typeof(Layer)) && !t.IsSubclassOf(typeof(Model)) && t != typeof(ImportedBlock))
             .Select(t => t.Name).ToList();
         Assert.NotEmpty(layers);
         var missing = layers.Where(n => LayerRegistry.Find(n) is null).ToList();
