@@ -4,7 +4,7 @@ import gzip, os, struct, sys
 import numpy as np
 import torch
 
-import common
+import peer_common as common
 
 
 def read_idx(path):

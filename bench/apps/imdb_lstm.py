@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import torch
 
-import common
+import peer_common as common
 
 
 class SeedLstm(torch.nn.Module):
