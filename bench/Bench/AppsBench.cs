@@ -20,7 +20,7 @@ public static class AppsBench
     public const string PythonVariable = "BENCH_PYTHON";
 
     public sealed record Options(IReadOnlyList<string> Apps, int? Epochs, int? Samples, int Seed, int Threads, int Rounds,
-        IReadOnlyList<string> Pythons, string? AppsDll, string Out)
+        IReadOnlyList<string> Pythons, string? AppsDll, string Out, IReadOnlyList<string> TorchArguments)
     {
         public static Options Parse(string[] args, string? pythonFromEnvironment)
         {
@@ -35,7 +35,8 @@ public static class AppsBench
             IReadOnlyList<string> pythons = python is null ? ["python3", "/usr/bin/python3"] : [python];
             return new Options(Get("--apps") is { } apps ? apps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : DefaultApps,
                 Int("--epochs"), Int("--samples"), Int("--seed") ?? 1, Int("--threads") ?? 2, Int("--rounds") ?? 2, pythons,
-                Get("--apps-dll"), Get("--out") ?? Path.Combine(Path.GetTempPath(), "bench-apps"));
+                Get("--apps-dll"), Get("--out") ?? Path.Combine(Path.GetTempPath(), "bench-apps"),
+                Get("--torch-args")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? []);
         }
 
         /// <summary>The arguments both sides get.</summary>
@@ -185,7 +186,7 @@ public static class AppsBench
                 Console.WriteLine($"  {app} NeuralService round {round + 1}: {Describe(ours[^1])}");
                 if (python is null) { theirs.Add(Side.Missing("torch not importable")); continue; }
                 if (!hasScript) { theirs.Add(Side.Missing("no PyTorch script")); continue; }
-                List<string> pyArgs = [script, .. common, "--threads", o.Threads.ToString(CultureInfo.InvariantCulture)];
+                List<string> pyArgs = [script, .. common, "--threads", o.Threads.ToString(CultureInfo.InvariantCulture), .. o.TorchArguments];
                 if (ExportingApps.Contains(app)) pyArgs.AddRange(["--data", data]);
                 var (pyCode, stdout, pyErr, pyWall) = Child(python, pyArgs, root);
                 theirs.Add(pyCode == 0 ? ParseTorchOutput(stdout, pyWall) : Side.Missing($"failed ({LastLine(pyErr)})"));

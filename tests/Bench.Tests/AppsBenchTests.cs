@@ -57,6 +57,8 @@ public sealed class AppsBenchTests
         Assert.Equal(["fashion-cnn", "imdb-lstm"], options.Apps);
         Assert.Equal(["--epochs", "3", "--seed", "7", "--samples", "600"], options.CommonArguments());
         Assert.Equal(1, options.Rounds);
+        Assert.Empty(options.TorchArguments);
+        Assert.Equal(["--lstm", "loop"], AppsBench.Options.Parse(["apps", "--torch-args", "--lstm loop"], null).TorchArguments);
         Assert.Equal(["--seed", "1"], AppsBench.Options.Parse(["apps"], null).CommonArguments());
     }
 
