@@ -12,6 +12,11 @@ public sealed record AppOptions
     public int Seed { get; init; } = 1;
     public int? Epochs { get; init; }
     public int? Samples { get; init; }
+    /// <summary>ONNX Runtime intra-op threads for training (0: its default), so a side-by-side run can match PyTorch's.</summary>
+    public int Threads { get; init; }
+    /// <summary>Where an application that supports it writes its prepared train/test arrays (.npz), so a reference
+    /// implementation (bench/apps) trains on exactly the same data.</summary>
+    public string? ExportData { get; init; }
     public TextWriter Log { get; init; } = Console.Error;
 }
 
@@ -24,7 +29,7 @@ public sealed record AppResult(string Name, IReadOnlyList<double> Loss, IReadOnl
         new JsonSerializerOptions { WriteIndented = true });
 }
 
-/// <summary><c>neural-apps fashion-cnn|mnist-cnn|text-lstm|imdb-lstm|stock-lstm|resnet-transfer [--quick] [--epochs n] [--samples n] [--out dir]</c>.</summary>
+/// <summary><c>neural-apps fashion-cnn|mnist-cnn|text-lstm|imdb-lstm|stock-lstm|resnet-transfer [--quick] [--epochs n] [--samples n] [--seed n] [--threads n] [--export-data file.npz] [--out dir]</c>.</summary>
 public static class AppRunner
 {
     public static readonly IReadOnlyDictionary<string, Func<AppOptions, AppResult>> Apps = new Dictionary<string, Func<AppOptions, AppResult>>
@@ -41,7 +46,7 @@ public static class AppRunner
     {
         if (args.Length == 0 || !Apps.TryGetValue(args[0], out var app))
         {
-            Console.Error.WriteLine($"usage: neural-apps {string.Join("|", Apps.Keys)} [--quick] [--epochs n] [--samples n] [--out dir]");
+            Console.Error.WriteLine($"usage: neural-apps {string.Join("|", Apps.Keys)} [--quick] [--epochs n] [--samples n] [--seed n] [--threads n] [--export-data file.npz] [--out dir]");
             return 2;
         }
         var options = new AppOptions();
@@ -54,6 +59,8 @@ public static class AppRunner
                 "--samples" => options with { Samples = int.Parse(args[++i], CultureInfo.InvariantCulture) },
                 "--out" => options with { OutputDirectory = args[++i] },
                 "--seed" => options with { Seed = int.Parse(args[++i], CultureInfo.InvariantCulture) },
+                "--threads" => options with { Threads = int.Parse(args[++i], CultureInfo.InvariantCulture) },
+                "--export-data" => options with { ExportData = args[++i] },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }

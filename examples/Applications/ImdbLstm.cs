@@ -27,7 +27,9 @@ public static class ImdbLstm
           {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid", "name": "sentiment"}}]}}
         """);
 
-    public static AppResult Run(AppOptions options)
+    /// <summary>The training and test sets of a run with <paramref name="options"/> (seeded 80/20 split, tokenizer
+    /// fitted on the training texts, pre-padded to <see cref="Length"/>).</summary>
+    public static (InMemoryDataset Train, InMemoryDataset Test) Prepare(AppOptions options)
     {
         var texts = TextData.LoadFortunes(categories: Categories);
         var order = Common.Permutation(texts.Count, options.Seed);
@@ -41,8 +43,17 @@ public static class ImdbLstm
         InMemoryDataset Set(int[] idx) => new(
             Sequences.PadSequences(tokenizer.TextsToSequences(idx.Select(i => texts.Texts[i])), Length).Cast(DType.Int64),
             DataArray.Vector(idx.Select(i => (float)texts.Labels[i]).ToArray()).Reshape([idx.Length, 1]), classNames: texts.ClassNames);
-        var train = Set(trainIdx);
-        var test = Set(testIdx);
+        return (Set(trainIdx), Set(testIdx));
+    }
+
+    /// <summary>Writes <c>x_train</c>, <c>y_train</c>, <c>x_test</c>, <c>y_test</c> (int64 tokens, float32 labels) to an .npz.</summary>
+    public static void Export(string path, InMemoryDataset train, InMemoryDataset test) =>
+        Npz.Write(path, new Dictionary<string, DataArray> { ["x_train"] = train.Features, ["y_train"] = train.Labels!, ["x_test"] = test.Features, ["y_test"] = test.Labels! });
+
+    public static AppResult Run(AppOptions options)
+    {
+        var (train, test) = Prepare(options);
+        if (options.ExportData is { } path) Export(path, train, test);
         var model = BuildModel();
         var (history, eval, trainer) = Common.Fit(model, train, test, options, options.Epochs ?? (options.Quick ? 2 : 5), 64, 1e-3,
             "binary_crossentropy", ["accuracy"], options.Quick ? 0 : 0.1);
