@@ -62,26 +62,26 @@ function summaryHtml(s) {
     <details><summary>As model.summary() prints it</summary><pre id="summary-text">${esc(s.text)}</pre></details>`;
 }
 
-function aliasesHtml(name, model, shown) {
+function aliasesHtml(name, model, shown, ro) {
   const aliases = aliasList(model.aliases);
   return `
     <ul id="alias-list" class="aliases-list">${aliases.map(([a, n]) => `
       <li data-alias="${esc(a)}" data-version="${n}"><strong>${esc(a)}</strong> → <a href="#/models/${enc(name)}/${n}">v${n}</a>
-        <button type="button" class="danger alias-remove" data-alias="${esc(a)}" aria-label="Remove alias ${esc(a)}">Remove</button></li>`).join('')
+        <button type="button" class="danger alias-remove" data-alias="${esc(a)}" aria-label="Remove alias ${esc(a)}"${ro ? ' hidden' : ''}>Remove</button></li>`).join('')
       || '<li class="muted">No aliases yet.</li>'}
     </ul>
     <form id="alias-form" class="inline-form">
-      <fieldset id="alias-fields">
+      <fieldset id="alias-fields"${ro ? ' disabled' : ''}>
         <legend>Set or move an alias</legend>
         <label for="alias-name">Alias</label>
-        <input id="alias-name" name="alias" required pattern="[A-Za-z][A-Za-z0-9._\\-]*" list="alias-names" placeholder="production" autocomplete="off">
+        <input id="alias-name" name="alias" required list="alias-names" placeholder="production" autocomplete="off">
         <datalist id="alias-names">${aliases.map(([a]) => `<option value="${esc(a)}"></option>`).join('')}</datalist>
         <label for="alias-version">Version</label>
         <select id="alias-version">${[...model.versions].reverse().map((x) =>
           `<option value="${x.version}"${x.version === shown ? ' selected' : ''}>v${x.version}</option>`).join('')}</select>
         <button type="submit" id="alias-set">Set alias</button>
       </fieldset>
-      <p id="alias-readonly" class="muted" hidden>Read-only: enter an API key at the top of the page to change aliases.</p>
+      <p id="alias-readonly" class="muted"${ro ? '' : ' hidden'}>Read-only: enter an API key at the top of the page to change aliases.</p>
       <p id="alias-status" class="muted" aria-live="polite"></p>
     </form>`;
 }
@@ -89,9 +89,10 @@ function aliasesHtml(name, model, shown) {
 export async function modelPage(name, version, main, status = '') {
   const model = await api(`/v1/models/${enc(name)}`);
   const chosen = version ?? model.latest_version;
-  const [v, summary] = await Promise.all([
+  const [v, summary, ro] = await Promise.all([
     api(`/v1/models/${enc(name)}/versions/${chosen}`),
     api(`/v1/models/${enc(name)}/versions/${chosen}/summary`).catch((e) => ({ error: e })),
+    readOnly(),
   ]);
   const byVersion = new Map();
   for (const [a, n] of aliasList(model.aliases)) byVersion.set(n, [...(byVersion.get(n) ?? []), a]);
@@ -117,7 +118,7 @@ export async function modelPage(name, version, main, status = '') {
     </section>
     <section aria-labelledby="aliases-h">
       <h2 id="aliases-h">Aliases</h2>
-      ${aliasesHtml(name, model, v.version)}
+      ${aliasesHtml(name, model, v.version, ro)}
     </section>
     <section aria-labelledby="version-h">
       <h2 id="version-h">Version ${v.version}</h2>
@@ -161,7 +162,6 @@ async function wireAliases(name, version, main, status) {
     note.hidden = !ro;
     for (const b of removes) b.hidden = ro;
   };
-  await refresh();
   // The key box lives outside the page: a key entered there enables the controls at once.
   const form = document.getElementById('key-form');
   if (keyListener) form?.removeEventListener('submit', keyListener);
