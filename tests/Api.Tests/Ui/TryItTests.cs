@@ -95,6 +95,8 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
         // The page sends raw 0–255 pixels because the graph scales them itself.
         Assert.True(version.GetProperty("preprocessing").GetProperty("folded").GetBoolean());
 
+        Assert.True((await client.PutAsJsonAsync("/v1/models/fm-try/aliases/production", new { version = 1 })).IsSuccessStatusCode);
+
         await using var browser = await Chromium.StartAsync();
         await browser.NavigateAsync(new Uri(api.BaseAddress, "/ui/#/models/fm-try").ToString());
         await browser.WaitForAsync("document.querySelector('#sample-dataset')?.dataset.loaded === 'true'", Wait);
@@ -143,6 +145,7 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
         await browser.EvaluateAsync("location.reload()");
         await browser.WaitForAsync("document.querySelector('#sample-dataset')?.dataset.loaded === 'true'", Wait);
         Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 390, "the model page scrolls sideways at 390 px");
+        await SaveFullPageAsync(browser, "ui-model-narrow.png", 390);
         Assert.Empty(browser.PageErrors);
     }
 
@@ -197,13 +200,13 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
 
     /// <summary>The whole page (the viewport grown to its height for the shot), checked for content; docs/img with
     /// UPDATE_UI_SCREENSHOTS=1.</summary>
-    private async Task SaveFullPageAsync(Chromium browser, string name)
+    private async Task SaveFullPageAsync(Chromium browser, string name, int width = 1280)
     {
         var height = (await browser.EvaluateAsync("document.documentElement.scrollHeight")).GetInt32();
-        await browser.SetViewportAsync(1280, height);
+        await browser.SetViewportAsync(width, height);
         await Task.Delay(200);
         var png = await browser.ScreenshotAsync();
-        await browser.SetViewportAsync(1280, 800);
+        await browser.SetViewportAsync(width, width < 600 ? 844 : 800);
         using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
         var background = bitmap.GetPixel(bitmap.Width - 1, bitmap.Height - 1);
         long differing = 0;

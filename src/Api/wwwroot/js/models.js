@@ -53,9 +53,9 @@ function summaryHtml(s) {
           <td><code>${esc(l.output_shape)}</code></td><td class="num">${int(l.params)}</td>${connected ? `<td>${esc((l.connected_to ?? []).join(', ') || '-')}</td>` : ''}</tr>`).join('')}
       </tbody>
       <tfoot>
-        <tr><th scope="row">Total params</th><td></td><td class="num" id="total-params" data-value="${s.total_params}">${int(s.total_params)}</td>${connected ? '<td></td>' : ''}</tr>
-        <tr><th scope="row">Trainable params</th><td></td><td class="num" id="trainable-params" data-value="${s.trainable_params}">${int(s.trainable_params)}</td>${connected ? '<td></td>' : ''}</tr>
-        <tr><th scope="row">Non-trainable params</th><td></td><td class="num" id="non-trainable-params" data-value="${s.non_trainable_params}">${int(s.non_trainable_params)}</td>${connected ? '<td></td>' : ''}</tr>
+        <tr><th scope="row" colspan="2">Total params</th><td class="num" id="total-params" data-value="${s.total_params}">${int(s.total_params)}</td>${connected ? '<td></td>' : ''}</tr>
+        <tr><th scope="row" colspan="2">Trainable params</th><td class="num" id="trainable-params" data-value="${s.trainable_params}">${int(s.trainable_params)}</td>${connected ? '<td></td>' : ''}</tr>
+        <tr><th scope="row" colspan="2">Non-trainable params</th><td class="num" id="non-trainable-params" data-value="${s.non_trainable_params}">${int(s.non_trainable_params)}</td>${connected ? '<td></td>' : ''}</tr>
       </tfoot>
     </table></div>
     <p class="muted">Parameter memory: ${esc(s.total_size)} (float32).</p>
@@ -73,12 +73,12 @@ function aliasesHtml(name, model, shown, ro) {
     <form id="alias-form" class="inline-form">
       <fieldset id="alias-fields"${ro ? ' disabled' : ''}>
         <legend>Set or move an alias</legend>
-        <label for="alias-name">Alias</label>
-        <input id="alias-name" name="alias" required list="alias-names" placeholder="production" autocomplete="off">
+        <span class="pair"><label for="alias-name">Alias</label>
+        <input id="alias-name" name="alias" required list="alias-names" placeholder="production" autocomplete="off"></span>
         <datalist id="alias-names">${aliases.map(([a]) => `<option value="${esc(a)}"></option>`).join('')}</datalist>
-        <label for="alias-version">Version</label>
+        <span class="pair"><label for="alias-version">Version</label>
         <select id="alias-version">${[...model.versions].reverse().map((x) =>
-          `<option value="${x.version}"${x.version === shown ? ' selected' : ''}>v${x.version}</option>`).join('')}</select>
+          `<option value="${x.version}"${x.version === shown ? ' selected' : ''}>v${x.version}</option>`).join('')}</select></span>
         <button type="submit" id="alias-set">Set alias</button>
       </fieldset>
       <p id="alias-readonly" class="muted"${ro ? '' : ' hidden'}>Read-only: enter an API key at the top of the page to change aliases.</p>
