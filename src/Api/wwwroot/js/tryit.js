@@ -120,10 +120,10 @@ export function tryIt(name, v, section) {
         <div>
           <fieldset>
             <legend>A dataset sample</legend>
-            <label for="sample-dataset">Dataset</label>
-            <select id="sample-dataset"><option value="">(loading)</option></select>
-            <label for="sample-index">Sample</label>
-            <input id="sample-index" type="number" min="0" step="1" value="0" inputmode="numeric">
+            <span class="pair"><label for="sample-dataset">Dataset</label>
+            <select id="sample-dataset"><option value="">(loading)</option></select></span>
+            <span class="pair"><label for="sample-index">Sample</label>
+            <input id="sample-index" type="number" min="0" step="1" value="0" inputmode="numeric"></span>
             <div class="row"><button type="button" id="sample-show">Classify sample</button><button type="button" id="sample-random">Random sample</button></div>
           </fieldset>
           <fieldset>
@@ -132,7 +132,7 @@ export function tryIt(name, v, section) {
               <label for="tryit-file">Choose an image, or drop one here</label>
               <input id="tryit-file" type="file" accept="image/*">
             </div>
-            <input id="tryit-invert" type="checkbox"><label for="tryit-invert">Invert (light on dark, as in MNIST)</label>
+            <span class="pair"><input id="tryit-invert" type="checkbox"><label for="tryit-invert">Invert (light on dark, as in MNIST)</label></span>
           </fieldset>
         </div>
         <div id="tryit-result" aria-live="polite">
