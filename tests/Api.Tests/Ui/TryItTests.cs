@@ -144,7 +144,11 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
         await browser.SetViewportAsync(390, 844);
         await browser.EvaluateAsync("location.reload()");
         await browser.WaitForAsync("document.querySelector('#sample-dataset')?.dataset.loaded === 'true'", Wait);
-        Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 390, "the model page scrolls sideways at 390 px");
+        var wide = (await browser.EvaluateAsync("""
+            [...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 390)
+              .map(e => e.tagName + (e.id ? '#' + e.id : '')).slice(0, 5).join(', ')
+            """)).GetString();
+        Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 390, $"the model page scrolls sideways at 390 px: {wide}");
         await SaveFullPageAsync(browser, "ui-model-narrow.png", 390);
         Assert.Empty(browser.PageErrors);
     }
