@@ -46,6 +46,8 @@ public sealed class RegistryAliasTests : IDisposable
         await browser.NavigateAsync(new Uri(api.BaseAddress, "/ui/#/models/reg-mlp").ToString());
         await browser.WaitForAsync("document.querySelector('#alias-form')", Wait);
         Assert.False((await browser.EvaluateAsync("document.querySelector('#alias-fields').disabled")).GetBoolean());
+        // Without server keys the key box does not claim the page is read-only.
+        await browser.WaitForAsync("document.querySelector('#key-state').textContent === 'no key needed'", Wait);
         Assert.Null(await AliasVersionAsync(client, "production"));
 
         await SetAliasInPageAsync(browser, "production", 1);
