@@ -24,6 +24,13 @@ public static class DatasetEndpoints
         g.MapGet("/{id}", (string id, DatasetStore store) => store.Get(id)).WithName("GetDataset")
             .WithSummary("Get a dataset").WithDescription("{id} is a dataset id or a name.").ProducesProblem(404);
 
+        g.MapGet("/{id}/samples/{index}", (string id, string index, DatasetStore store) => store.Sample(id, SampleIndex(index)))
+            .WithName("GetDatasetSample").WithSummary("One sample of a dataset")
+            .WithDescription("Sample {index} (from 0) of dataset {id} (an id or a name, built-ins included): the first feature array's "
+                + "values as stored (0–255 for 8-bit images), flat in row-major order, with the sample's shape and type; its label and, "
+                + "where the dataset names its classes, the class name. 404 beyond the last sample.")
+            .Produces<DatasetSample>().ProducesProblem(404);
+
         g.MapPost("", async (HttpContext http, DatasetStore store, CancellationToken ct) =>
             {
                 if (!http.Request.HasFormContentType) throw ApiException.BadRequest("upload a dataset as multipart/form-data with a field 'file'");
@@ -69,6 +76,10 @@ public static class DatasetEndpoints
         try { return store.Get(reference).Id; }
         catch (ApiException) { return null; }
     }
+
+    private static int SampleIndex(string index) =>
+        int.TryParse(index, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i)
+            ? i : throw ApiException.BadRequest($"sample index '{index}' must be a whole number from 0");
 
     private static string? NullIfEmpty(Microsoft.Extensions.Primitives.StringValues v) => string.IsNullOrWhiteSpace(v) ? null : v.ToString();
 }

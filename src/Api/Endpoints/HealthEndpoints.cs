@@ -10,6 +10,7 @@ public static class HealthEndpoints
     public static readonly string Version =
         typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
+    public sealed record AuthInfo(bool ApiKeys);
     public sealed record ServerMetadata(string Name, string Version, IReadOnlyList<string> Extensions);
     public sealed record Readiness(bool Ready, string? Reason = null);
 
@@ -17,6 +18,10 @@ public static class HealthEndpoints
     {
         // The service's front page is its dashboard, whose header links the API documentation (/swagger) back.
         app.MapGet("/", () => Results.Redirect(Hosting.Dashboard.Path + "/")).ExcludeFromDescription();
+        // The dashboard asks this to tell a read-only visitor (keys on, none given) before offering changes.
+        app.MapGet("/v1/auth", (NeuralService.Api.Security.ApiKeys keys) => new AuthInfo(keys.Enabled))
+            .WithTags("Health").WithName("AuthInfo").WithSummary("Whether changes need an API key")
+            .WithDescription("api_keys: true when the server was started with NEURAL_API_KEYS, so every request that changes something needs X-Api-Key or a Bearer token. Reads and inference never do.");
         var g = app.MapGroup("/v2").WithTags("Health");
         g.MapGet("", () => new ServerMetadata("neural-service", Version, ["binary_tensor_data"]))
             .WithName("ServerMetadata").WithSummary("KServe v2 server metadata")

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using NeuralService.Api.Errors;
 using NeuralService.Api.Hosting;
+using NeuralService.Api.Registry;
 using NeuralService.Inference;
 using NeuralService.Inference.Engine;
 using NeuralService.Inference.Registry;
@@ -44,6 +45,14 @@ public static class ModelEndpoints
                 VersionDto.From(await r.ResolveAsync(name, version, ct)))
             .WithName("GetVersion").WithSummary("Get a model version")
             .WithDescription("One version: signature, checksum, metadata, training lineage, tags. {version} is a number, an alias or 'latest'.").ProducesProblem(404);
+
+        g.MapGet("/{name}/versions/{version}/summary", async (string name, string version, ModelRegistry r, CancellationToken ct) =>
+                ArchitectureSummary.For(r, await r.ResolveAsync(name, version, ct)))
+            .WithName("GetVersionSummary").WithSummary("A version's architecture summary")
+            .WithDescription("Keras's model.summary() for the version: layers with output shape and parameter count, totals, and the table as text. "
+                + "From the Keras config a training job stores with the version (source 'keras_config'), else read off the ONNX graph "
+                + "(source 'onnx': nodes grouped by name scope, parameters counted from floating-point initializers). {version} is a number, an alias or 'latest'.")
+            .Produces<ArchitectureSummaryDto>().ProducesProblem(404);
 
         g.MapPost("/{name}/versions", async (string name, string? description, HttpContext http, ModelRegistry r, CancellationToken ct) =>
             {

@@ -78,6 +78,19 @@ public static class OpenApiExamples
              "aliases": {"production": 1}, "latest_version": 1, "versions": [__VERSION__]}
             """,
         nameof(AliasRequest) => """{"version": 1}""",
+        nameof(HealthEndpoints.AuthInfo) => """{"api_keys": true}""",
+        nameof(Registry.ArchitectureSummaryDto) => """
+            {"model": "mlp", "version": 1, "source": "keras_config", "name": "mlp",
+             "layers": [{"name": "input_layer", "type": "InputLayer", "output_shape": "(None, 4)", "params": 0, "connected_to": null},
+                        {"name": "dense", "type": "Dense", "output_shape": "(None, 8)", "params": 40, "connected_to": null},
+                        {"name": "dense_1", "type": "Dense", "output_shape": "(None, 3)", "params": 27, "connected_to": null}],
+             "total_params": 67, "trainable_params": 67, "non_trainable_params": 0, "total_size": "268.00 B",
+             "text": "Model: \"mlp\"\n…\nTotal params: 67"}
+            """,
+        nameof(DatasetSample) => """
+            {"dataset": "ds-3f9a1c2b7d4e", "index": 17, "samples": 90, "shape": [4], "datatype": "float32",
+             "values": [0.31, 3.12, 0.05, 0.44], "label": 1, "label_name": null, "class_names": null}
+            """,
         nameof(AliasDto) => """{"model": "mlp", "alias": "production", "version": 1}""",
         nameof(ModelList) => """
             {"models": [{"name": "mlp", "description": "4 features to 3 classes", "created_at": "2026-11-27T18:00:00+00:00",

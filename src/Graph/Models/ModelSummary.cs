@@ -4,28 +4,53 @@ using NeuralService.Graph.Layers;
 
 namespace NeuralService.Graph.Models;
 
+/// <summary>One row of a model summary: a layer (or, for a summary read off an ONNX graph, a group of nodes), its
+/// output shape as Keras prints it, its parameter count, and for functional models the layers it takes input from.</summary>
+public sealed record SummaryRow(string Name, string Type, string OutputShape, long Params, IReadOnlyList<string>? ConnectedTo = null);
+
+/// <summary>The content of Keras's <c>model.summary()</c>: rows and parameter totals.</summary>
+public sealed record SummaryTable(string Model, IReadOnlyList<SummaryRow> Rows, long TotalParams, long TrainableParams)
+{
+    public long NonTrainableParams => TotalParams - TrainableParams;
+}
+
 /// <summary>Keras's <c>model.summary()</c> table.</summary>
 public static class ModelSummary
 {
-    public static string Format(Model model)
+    public static SummaryTable Table(Model model)
     {
         var functional = model is Functional f && (f.Inputs.Count > 1 || f.Nodes.Any(n => n.Inputs.Count > 1));
-        var rows = new List<string[]>();
+        var rows = new List<SummaryRow>();
         foreach (var layer in model.Layers)
         {
             var nodes = layer.InboundNodes.Where(n => IsInModel(model, n)).ToList();
             var shapes = nodes.Count == 0 ? "?" : string.Join(", ", nodes[0].Outputs.Select(o => o.Shape.ToKerasString()));
             if (nodes.Count > 0 && nodes[0].Outputs.Count > 1) shapes = "[" + shapes + "]";
-            var row = new List<string> { $"{layer.Name} ({layer.ClassName})", shapes, N(layer.CountParams()) };
-            if (functional)
-                row.Add(nodes.Count == 0 || nodes[0].Inputs.Count == 0 ? "-"
-                    : string.Join(", ", nodes.SelectMany(n => n.Inputs).Select(i => $"{i.Layer.Name}[{i.Node.Index}][{i.Index}]")));
-            rows.Add(row.ToArray());
+            IReadOnlyList<string>? connected = functional
+                ? nodes.Count == 0 || nodes[0].Inputs.Count == 0 ? []
+                    : nodes.SelectMany(n => n.Inputs).Select(i => $"{i.Layer.Name}[{i.Node.Index}][{i.Index}]").ToList()
+                : null;
+            rows.Add(new SummaryRow(layer.Name, layer.ClassName, shapes, layer.CountParams(), connected));
         }
+        var weights = model.Weights;
+        var trainable = weights.Where(w => w.Trainable && w.Owner.Trainable).Sum(w => w.Size);
+        return new SummaryTable(model.Name, rows, weights.Sum(w => w.Size), trainable);
+    }
+
+    public static string Format(Model model) => Format(Table(model));
+
+    public static string Format(SummaryTable table)
+    {
+        var functional = table.Rows.Any(r => r.ConnectedTo is not null);
+        var rows = table.Rows.Select(r =>
+        {
+            string[] cells = [$"{r.Name} ({r.Type})", r.OutputShape, N(r.Params)];
+            return functional ? [.. cells, r.ConnectedTo is { Count: > 0 } c ? string.Join(", ", c) : "-"] : cells;
+        }).ToList();
         string[] header = functional ? ["Layer (type)", "Output Shape", "Param #", "Connected to"] : ["Layer (type)", "Output Shape", "Param #"];
         var widths = header.Select((h, c) => Math.Max(h.Length, rows.Select(r => r[c].Length).DefaultIfEmpty(0).Max()) + 2).ToArray();
         var sb = new StringBuilder();
-        sb.AppendLine($"Model: \"{model.Name}\"");
+        sb.AppendLine($"Model: \"{table.Model}\"");
         var rule = string.Join("─", widths.Select(w => new string('─', w)));
         sb.AppendLine(rule.Replace('─', '━'));
         sb.AppendLine(Row(header, widths));
@@ -35,12 +60,9 @@ public static class ModelSummary
             sb.AppendLine(Row(rows[i], widths));
             sb.AppendLine(i == rows.Count - 1 ? rule.Replace('─', '━') : rule);
         }
-        var weights = model.Weights;
-        var trainable = weights.Where(w => w.Trainable && w.Owner.Trainable).Sum(w => w.Size);
-        var total = weights.Sum(w => w.Size);
-        sb.AppendLine($"Trainable params: {trainable} ({Bytes(trainable)})");
-        sb.AppendLine($"Non-trainable params: {total - trainable} ({Bytes(total - trainable)})");
-        sb.Append($"Total params: {total}");
+        sb.AppendLine($"Trainable params: {table.TrainableParams} ({Bytes(table.TrainableParams)})");
+        sb.AppendLine($"Non-trainable params: {table.NonTrainableParams} ({Bytes(table.NonTrainableParams)})");
+        sb.Append($"Total params: {table.TotalParams}");
         return sb.ToString();
     }
 
@@ -56,7 +78,8 @@ public static class ModelSummary
 
     private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Bytes(long parameters)
+    /// <summary>Parameter memory as Keras prints it (float32).</summary>
+    public static string Bytes(long parameters)
     {
         double b = parameters * 4;
         string[] units = ["B", "KB", "MB", "GB"];

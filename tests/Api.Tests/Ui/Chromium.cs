@@ -124,6 +124,16 @@ public sealed class Chromium : IAsyncDisposable
         return Convert.FromBase64String(r.GetProperty("data").GetString()!);
     }
 
+    /// <summary>Puts files into an &lt;input type="file"&gt; (DOM.setFileInputFiles), as a user's choice would; the input
+    /// fires its change event.</summary>
+    public async Task SetFileInputFilesAsync(string selector, params string[] paths)
+    {
+        var found = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = $"document.querySelector({JsonSerializer.Serialize(selector)})" });
+        var objectId = found.GetProperty("result").TryGetProperty("objectId", out var id) ? id.GetString()
+            : throw new InvalidOperationException($"no element matches {selector}");
+        await SendAsync("DOM.setFileInputFiles", new JsonObject { ["objectId"] = objectId, ["files"] = new JsonArray(paths.Select(p => (JsonNode?)p).ToArray()) });
+    }
+
     private async Task<JsonElement> SendAsync(string method, JsonObject? parameters = null, bool browserLevel = false)
     {
         var id = Interlocked.Increment(ref _nextId);

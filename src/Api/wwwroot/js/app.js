@@ -43,7 +43,9 @@ function keyBox() {
   const form = document.getElementById('key-form');
   const input = document.getElementById('api-key');
   const state = document.getElementById('key-state');
-  const show = () => { state.textContent = apiKey.get() ? 'key set for this session' : 'read-only'; };
+  let keysOn = true; // until the server says otherwise
+  const show = () => { state.textContent = apiKey.get() ? 'key set for this session' : keysOn ? 'read-only' : 'no key needed'; };
+  fetch('/v1/auth').then((r) => (r.ok ? r.json() : { api_keys: true })).then((a) => { keysOn = a.api_keys; show(); }).catch(() => {});
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     apiKey.set(input.value.trim());
