@@ -143,12 +143,16 @@ public sealed class MaxPoolOp : Op
         return [new TensorType(x.DType, shape), new TensorType(DataType.Int64, shape)];
     }
 
-    /// <summary>Y = max over windows, I = flat argmax; dX = ScatterElements(0, I, dY, add)</summary>
+    /// <summary>Y = max over windows. Windows that tile the input (stride = kernel, no pads or dilation, static spatial
+    /// dims): dX = [X = Y]·dY/count, X viewed as [N, C, o₁, k₁, o₂, k₂…] against Y as [N, C, o₁, 1, o₂, 1…], count the
+    /// window's ties, which share dY (a subgradient; the input the last window leaves out gets 0). Otherwise I = flat
+    /// argmax, dX = ScatterElements(0, I, dY, add).</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
         var g = c.Graph;
         var x = c.X(0);
         if (c.Node.GetInt("storage_order", 0) != 0) throw c.Error("storage_order 1 has no gradient rule");
+        if (TilingWindows(c) is { } tiles) return [ByMask(c, tiles)];
         if (c.Outputs.Count < 2 || c.Outputs[1] is null)
         {
             // The rule needs the argmax indices: the forward node gains its Indices output.
@@ -163,6 +167,48 @@ public sealed class MaxPoolOp : Op
         var scattered = g.Node1("ScatterElements", [zeros, g.Reshape(indices, -1), g.Reshape(c.DY(), -1)],
             [Attr.Int("axis", 0), Attr.String("reduction", "add")]);
         return [g.ReshapeLike(scattered, x)];
+    }
+
+    /// <summary>Output sizes when the windows tile the input without overlap or gaps between them: kernel = strides,
+    /// dilations 1, no pads (explicit, VALID, or SAME where it pads nothing), floor mode, static spatial dims.
+    /// The MaxPool this rule serves needs no Indices output, whose kernel ONNX Runtime runs far slower than the plain
+    /// pool's (bench train-step --profile: the indexed pool and its ScatterElements were 41% of the seed CNN's step).</summary>
+    private static long[]? TilingWindows(GradientContext c)
+    {
+        var node = c.Node;
+        var x = c.X(0);
+        var kernel = node.GetInts("kernel_shape")!;
+        var n = kernel.Length;
+        var strides = node.GetInts("strides") ?? Enumerable.Repeat(1L, n).ToArray();
+        var spatial = x.Shape.Skip(2);
+        if (!spatial.IsFullyKnown || x.Rank != n + 2 || !strides.SequenceEqual(kernel)) return null;
+        if ((node.GetInts("dilations") ?? []).Any(d => d != 1) || (node.GetInts("pads") ?? []).Any(p => p != 0)) return null;
+        if (node.GetInt("ceil_mode", 0) != 0 || node.GetString("auto_pad", "NOTSET") is "SAME_UPPER" or "SAME_LOWER" && spatial.ToArray().Where((d, i) => d % kernel[i] != 0).Any())
+            return null;
+        return spatial.ToArray().Select((d, i) => d / kernel[i]).ToArray();
+    }
+
+    private static Value ByMask(GradientContext c, long[] outSizes)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var kernel = c.Node.GetInts("kernel_shape")!;
+        var n = kernel.Length;
+        var sizes = x.Shape.Skip(2).ToArray();
+        var covered = outSizes.Select((o, i) => o * kernel[i]).ToArray();
+        var leftover = sizes.Zip(covered, (s, k) => s - k).ToArray();
+        var axes = Enumerable.Range(2, n).Select(a => (long)a).ToArray();
+        var xc = leftover.Any(l => l != 0) ? g.Slice(x, new long[n], covered, axes) : x;
+        long[] windows = [0, 0, .. Enumerable.Range(0, n).SelectMany(i => new[] { outSizes[i], kernel[i] })];
+        long[] perWindow = [0, 0, .. Enumerable.Range(0, n).SelectMany(i => new[] { outSizes[i], 1L })];
+        var inWindow = Enumerable.Range(0, n).Select(i => (long)(3 + 2 * i)).ToArray();
+        var mask = g.Compare("Equal", g.Reshape(xc, windows), g.Reshape(c.Y(), perWindow));
+        var ties = g.ReduceSum(g.Cast(mask, x.DType), inWindow, keepDims: true);
+        var share = g.Div(g.Reshape(c.DY(), perWindow), ties);
+        var dx = g.Reshape(g.WhereOrZero(mask, share), [0, 0, .. covered]);
+        if (leftover.Any(l => l != 0))
+            dx = g.Node1("Pad", [dx, g.Ints("pads", [.. new long[n + 2], 0, 0, .. leftover])]);
+        return g.ReshapeLike(dx, x);
     }
 }
 
