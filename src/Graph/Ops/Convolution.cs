@@ -143,9 +143,8 @@ public sealed class MaxPoolOp : Op
         return [new TensorType(x.DType, shape), new TensorType(DataType.Int64, shape)];
     }
 
-    /// <summary>Y = max over windows. Windows that tile the input (stride = kernel, no pads or dilation, static spatial
-    /// dims): dX = [X = Y]·dY/count, X viewed as [N, C, o₁, k₁, o₂, k₂…] against Y as [N, C, o₁, 1, o₂, 1…], count the
-    /// window's ties, which share dY (a subgradient; the input the last window leaves out gets 0). Otherwise I = flat
+    /// <summary>Y = max over windows. Square 2-D windows that tile the input (stride = kernel, no pads or dilation,
+    /// static spatial dims): dX = [X = Y]·dY/count per window, count the window's ties, which share dY (a subgradient; the input the last window leaves out gets 0). Otherwise I = flat
     /// argmax, dX = ScatterElements(0, I, dY, add).</summary>
     public override IReadOnlyList<Value?> Gradient(GradientContext c)
     {
@@ -169,45 +168,46 @@ public sealed class MaxPoolOp : Op
         return [g.ReshapeLike(scattered, x)];
     }
 
-    /// <summary>Output sizes when the windows tile the input without overlap or gaps between them: kernel = strides,
-    /// dilations 1, no pads (explicit, VALID, or SAME where it pads nothing), floor mode, static spatial dims.
-    /// The MaxPool this rule serves needs no Indices output, whose kernel ONNX Runtime runs far slower than the plain
-    /// pool's (bench train-step --profile: the indexed pool and its ScatterElements were 41% of the seed CNN's step).</summary>
+    /// <summary>Output sizes when square 2-D windows tile the input without overlap or gaps between them: kernel =
+    /// strides = [k, k], dilations 1, no pads (explicit, VALID, or SAME where it pads nothing), floor mode, static
+    /// spatial dims. The MaxPool this rule serves needs no Indices output, whose kernel ONNX Runtime runs far slower
+    /// than the plain pool's (bench train-step --profile: the indexed pool and its ScatterElements were 41% of the seed
+    /// CNN's step).</summary>
     private static long[]? TilingWindows(GradientContext c)
     {
         var node = c.Node;
         var x = c.X(0);
         var kernel = node.GetInts("kernel_shape")!;
-        var n = kernel.Length;
-        var strides = node.GetInts("strides") ?? Enumerable.Repeat(1L, n).ToArray();
+        var strides = node.GetInts("strides") ?? [1, 1];
         var spatial = x.Shape.Skip(2);
-        if (!spatial.IsFullyKnown || x.Rank != n + 2 || !strides.SequenceEqual(kernel)) return null;
+        if (kernel.Length != 2 || kernel[0] != kernel[1] || !spatial.IsFullyKnown || x.Rank != 4 || !strides.SequenceEqual(kernel)) return null;
         if ((node.GetInts("dilations") ?? []).Any(d => d != 1) || (node.GetInts("pads") ?? []).Any(p => p != 0)) return null;
-        if (node.GetInt("ceil_mode", 0) != 0 || node.GetString("auto_pad", "NOTSET") is "SAME_UPPER" or "SAME_LOWER" && spatial.ToArray().Where((d, i) => d % kernel[i] != 0).Any())
+        if (node.GetInt("ceil_mode", 0) != 0 || node.GetString("auto_pad", "NOTSET") is "SAME_UPPER" or "SAME_LOWER" && spatial.ToArray().Any(d => d % kernel[0] != 0))
             return null;
-        return spatial.ToArray().Select((d, i) => d / kernel[i]).ToArray();
+        return spatial.ToArray().Select(d => d / kernel[0]).ToArray();
     }
 
+    /// <summary>The window offsets as channel blocks: SpaceToDepth(X) viewed as [N, k², C, o₁, o₂] against Y and dY as
+    /// [N, 1, C, o₁, o₂], then DepthToSpace back. Broadcasting along that middle axis runs on whole contiguous blocks;
+    /// ONNX Runtime's elementwise kernels run a broadcast along inner size-k axes ([N, C, o₁, k, o₂, k] against
+    /// [N, C, o₁, 1, o₂, 1]) element by element, and its transpose optimizer turns explicit Transposes back into that form
+    /// (bench train-step --profile: Equal and Where there took 45% of the step).</summary>
     private static Value ByMask(GradientContext c, long[] outSizes)
     {
         var g = c.Graph;
         var x = c.X(0);
-        var kernel = c.Node.GetInts("kernel_shape")!;
-        var n = kernel.Length;
+        var k = c.Node.GetInts("kernel_shape")![0];
         var sizes = x.Shape.Skip(2).ToArray();
-        var covered = outSizes.Select((o, i) => o * kernel[i]).ToArray();
-        var leftover = sizes.Zip(covered, (s, k) => s - k).ToArray();
-        var axes = Enumerable.Range(2, n).Select(a => (long)a).ToArray();
-        var xc = leftover.Any(l => l != 0) ? g.Slice(x, new long[n], covered, axes) : x;
-        long[] windows = [0, 0, .. Enumerable.Range(0, n).SelectMany(i => new[] { outSizes[i], kernel[i] })];
-        long[] perWindow = [0, 0, .. Enumerable.Range(0, n).SelectMany(i => new[] { outSizes[i], 1L })];
-        var inWindow = Enumerable.Range(0, n).Select(i => (long)(3 + 2 * i)).ToArray();
-        var mask = g.Compare("Equal", g.Reshape(xc, windows), g.Reshape(c.Y(), perWindow));
-        var ties = g.ReduceSum(g.Cast(mask, x.DType), inWindow, keepDims: true);
-        var share = g.Div(g.Reshape(c.DY(), perWindow), ties);
-        var dx = g.Reshape(g.WhereOrZero(mask, share), [0, 0, .. covered]);
-        if (leftover.Any(l => l != 0))
-            dx = g.Node1("Pad", [dx, g.Ints("pads", [.. new long[n + 2], 0, 0, .. leftover])]);
+        var channels = x.Shape[1].Value ?? throw c.Error("the channel dim must be static");
+        long[] covered = [outSizes[0] * k, outSizes[1] * k];
+        long[] leftover = [sizes[0] - covered[0], sizes[1] - covered[1]];
+        var xc = leftover.Any(l => l != 0) ? g.Slice(x, [0, 0], covered, [2, 3]) : x;
+        var blocks = g.Reshape(g.Node1("SpaceToDepth", [xc], [Attr.Int("blocksize", k)]), 0, k * k, channels, outSizes[0], outSizes[1]);
+        var mask = g.Compare("Equal", blocks, g.Unsqueeze(c.Y(), 1));
+        var ties = g.ReduceSum(g.Cast(mask, x.DType), [1], keepDims: true);
+        var share = g.WhereOrZero(mask, g.Div(g.Unsqueeze(c.DY(), 1), ties));
+        var dx = g.Node1("DepthToSpace", [g.Reshape(share, 0, k * k * channels, outSizes[0], outSizes[1])], [Attr.Int("blocksize", k), Attr.String("mode", "DCR")]);
+        if (leftover.Any(l => l != 0)) dx = g.Node1("Pad", [dx, g.Ints("pads", [0, 0, 0, 0, 0, 0, leftover[0], leftover[1]])]);
         return g.ReshapeLike(dx, x);
     }
 }

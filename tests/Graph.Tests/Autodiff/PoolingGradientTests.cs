@@ -22,9 +22,10 @@ public sealed class PoolingGradientTests
             C("2d ceil", g => Pool(g, "MaxPool", [1, 2, 5, 5], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]), Attr.Int("ceil_mode", 1))),
             C("2d with indices output", g => g.Node("MaxPool", [Param(g, "x", [1, 2, 4, 4], 5)], [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])], 2)[0]),
             C("3d", g => Pool(g, "MaxPool", [1, 2, 4, 4, 4], Attr.Ints("kernel_shape", [2, 2, 2]), Attr.Ints("strides", [2, 1, 2]))),
-            // Windows that tile the input take the mask rule: with leftover rows/columns, unequal windows, 3-D, SAME that pads nothing.
-            C("2d tiling with leftover", g => Pool(g, "MaxPool", [2, 3, 5, 7], Attr.Ints("kernel_shape", [2, 3]), Attr.Ints("strides", [2, 3]))),
-            C("3d tiling", g => Pool(g, "MaxPool", [1, 2, 4, 4, 6], Attr.Ints("kernel_shape", [2, 2, 3]), Attr.Ints("strides", [2, 2, 3]))),
+            // Square 2-D windows that tile the input take the mask rule: with leftover rows/columns, SAME that pads nothing;
+            // unequal tiling windows keep the indices rule.
+            C("2d tiling with leftover", g => Pool(g, "MaxPool", [2, 3, 7, 8], Attr.Ints("kernel_shape", [3, 3]), Attr.Ints("strides", [3, 3]))),
+            C("2d tiling unequal", g => Pool(g, "MaxPool", [1, 2, 4, 6], Attr.Ints("kernel_shape", [2, 3]), Attr.Ints("strides", [2, 3]))),
             C("2d tiling same", g => Pool(g, "MaxPool", [1, 2, 4, 6], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]), Attr.String("auto_pad", "SAME_UPPER"))));
     }
 
