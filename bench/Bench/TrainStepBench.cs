@@ -85,14 +85,14 @@ public static class TrainStepBench
         return 0;
     }
 
-    private static (Model, CompiledGraph) CompiledStep(int batch, GradientOptions gradients, Model? model = null)
+    internal static (Model, CompiledGraph) CompiledStep(int batch, GradientOptions gradients, Model? model = null)
     {
         model ??= KerasModelJson.ReadFile(Path.Combine(RepoRoot(), "onnx-models", "specs", "mnist_cnn.json"));
         return (model, TrainingGraph.Compile(model, ["sparse_categorical_crossentropy"], new Adam(),
             gradients: (g, loss, wrt) => Gradients.Build(g, loss, wrt, gradients)));
     }
 
-    private static StepSession Session(CompiledGraph c, DeviceOptions device, string? profile)
+    internal static StepSession Session(CompiledGraph c, DeviceOptions device, string? profile)
     {
         var sig = c.Signature;
         var state = sig.Persistent.Select(p => (p.Input, p.Output!)).ToList();
@@ -102,7 +102,7 @@ public static class TrainStepBench
     }
 
     /// <summary>Gives the hand-written step the compiled model's weights; Keras flattens HWC, the NCHW step CHW.</summary>
-    private static void CopyWeights(Model model, Dictionary<string, float[]> hand)
+    internal static void CopyWeights(Model model, Dictionary<string, float[]> hand)
     {
         var w = model.Weights.Where(v => v.Trainable).ToList();
         string[] names = ["w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4", "w5", "b5"];

@@ -700,6 +700,15 @@ def depth_to_space(i, a, n):
     return [y.reshape(N, C // (b * b), H * b, W * b)]
 
 
+@op("SpaceToDepth")
+def space_to_depth(i, a, n):
+    x = i[0]
+    b = a["blocksize"]
+    N, C, H, W = x.shape
+    y = x.reshape(N, C, H // b, b, W // b, b).permute(0, 3, 5, 1, 2, 4)
+    return [y.reshape(N, C * b * b, H // b, W // b)]
+
+
 def reduce_axes(i, a, x):
     if len(i) > 1 and i[1] is not None:
         axes = ints(i[1])

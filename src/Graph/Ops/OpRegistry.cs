@@ -25,7 +25,7 @@ public static class OpRegistry
         // shape and data movement
         new ReshapeOp(), new FlattenOp(), new TransposeOp(), new SqueezeOp(), new UnsqueezeOp(), new ConcatOp(), new SplitOp(),
         new SliceOp(), new GatherOp(), new GatherElementsOp(), new ExpandOp(), new TileOp(), new PadOp(), new ShapeOp(),
-        new SizeOp(), new ConstantOp(), new ConstantOfShapeOp(), new RangeOp(), new OneHotOp(), new DepthToSpaceOp(), new ResizeOp(),
+        new SizeOp(), new ConstantOp(), new ConstantOfShapeOp(), new RangeOp(), new OneHotOp(), new DepthToSpaceOp(), new SpaceToDepthOp(), new ResizeOp(),
         // reductions
         new ReduceSumOp(), new ReduceMeanOp(), new ReduceMaxOp(), new ReduceMinOp(), new ReduceProdOp(), new ReduceL1Op(),
         new ReduceL2Op(), new ReduceSumSquareOp(), new ReduceLogSumExpOp(), new ArgMaxOp(), new ArgMinOp(), new TopKOp(),

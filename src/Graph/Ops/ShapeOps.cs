@@ -612,6 +612,19 @@ public sealed class DepthToSpaceOp : Op
     }
 }
 
+/// <summary>[N, C, H, W] → [N, C·b², H/b, W/b], channel (i·b + j)·C + c holding X[n, c, h·b + i, w·b + j].</summary>
+public sealed class SpaceToDepthOp : Op
+{
+    public override string Type => "SpaceToDepth";
+    public override IReadOnlyList<TensorType> Infer(InferenceContext ctx)
+    {
+        var x = ctx.Input(0).Shape;
+        var b = ctx.Node.GetInt("blocksize", 1);
+        Dim Down(Dim d) => d.IsKnown ? Dim.Of(d.Known / b) : Dim.Unknown;
+        return [new TensorType(ctx.Input(0).DType, Shape.Of(x[0], x[1] * Dim.Of(b * b), Down(x[2]), Down(x[3])))];
+    }
+}
+
 /// <summary>Resize(X, roi?, scales?, sizes?) with constant scales or sizes.</summary>
 public sealed class ResizeOp : Op
 {
