@@ -272,8 +272,9 @@ def main():
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--fine-tune-lr", type=float, default=1e-5)
     parser.add_argument("--verify", metavar="NPZ")
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     directory = model_dir()
     if args.verify:
         return verify(args.verify, directory)
