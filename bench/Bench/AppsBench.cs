@@ -211,7 +211,7 @@ public static class AppsBench
     private static string LastLine(string text) => text.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.Length > 0) ?? "no output";
 
     /// <summary>Runs a child to completion; stderr is echoed (progress) unless quiet; seconds from start to exit.</summary>
-    private static (int Code, string Stdout, string Stderr, double Seconds) Child(string file, IEnumerable<string> args, string? workingDirectory, bool quiet = false)
+    internal static (int Code, string Stdout, string Stderr, double Seconds) Child(string file, IEnumerable<string> args, string? workingDirectory, bool quiet = false)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

@@ -132,23 +132,10 @@ public static class EpochBench
     private static double Cli(string neural, string root, int samples, int batch)
     {
         var outDir = Path.Combine(Path.GetTempPath(), $"bench-epoch-{Environment.ProcessId}");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { neural, "train", Path.Combine("onnx-models", "specs", "mnist_cnn.json"), "--data", "fashion-mnist", "--limit",
-                     samples.ToString(CultureInfo.InvariantCulture), "--epochs", "1", "--batch-size", batch.ToString(CultureInfo.InvariantCulture),
-                     "--device", "cpu", "--out", outDir, "--overwrite" })
-            psi.ArgumentList.Add(a);
-        var sw = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        var seconds = sw.Elapsed.TotalSeconds;
-        if (p.ExitCode != 0) throw new InvalidOperationException($"neural train failed ({p.ExitCode}): {stdout}{stderr.Result}");
+        var (code, stdout, stderr, seconds) = AppsBench.Child("dotnet", [neural, "train", Path.Combine("onnx-models", "specs", "mnist_cnn.json"), "--data", "fashion-mnist",
+            "--limit", samples.ToString(CultureInfo.InvariantCulture), "--epochs", "1", "--batch-size", batch.ToString(CultureInfo.InvariantCulture),
+            "--device", "cpu", "--out", outDir, "--overwrite"], root, quiet: true);
+        if (code != 0) throw new InvalidOperationException($"neural train failed ({code}): {stdout}{stderr}");
         Directory.Delete(outDir, recursive: true);
         return seconds;
     }
@@ -156,18 +143,10 @@ public static class EpochBench
     /// <summary>(epoch loop seconds, whole script seconds) of bench/speed/torch_epoch.py.</summary>
     private static (double Loop, double Whole) Torch(string python, string root, int samples, int batch, int threads)
     {
-        var psi = new ProcessStartInfo(python) { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine("bench", "speed", "torch_epoch.py"), "--samples", samples.ToString(CultureInfo.InvariantCulture),
-                     "--batch", batch.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture) })
-            psi.ArgumentList.Add(a);
-        var sw = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        var whole = sw.Elapsed.TotalSeconds;
-        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-        if (p.ExitCode != 0 || !last.StartsWith('{')) throw new InvalidOperationException($"torch_epoch.py failed ({p.ExitCode}): {stdout}{stderr.Result}");
+        var (code, stdout, stderr, whole) = AppsBench.Child(python, [Path.Combine("bench", "speed", "torch_epoch.py"), "--samples", samples.ToString(CultureInfo.InvariantCulture),
+            "--batch", batch.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture)], root, quiet: true);
+        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() ?? "";
+        if (code != 0 || !last.StartsWith('{')) throw new InvalidOperationException($"torch_epoch.py failed ({code}): {stdout}{stderr}");
         using var json = JsonDocument.Parse(last);
         return (json.RootElement.GetProperty("train_seconds").GetDouble(), whole);
     }

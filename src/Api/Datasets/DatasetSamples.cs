@@ -79,14 +79,5 @@ public sealed partial class DatasetStore
         return Idx.Read(one, path);
     }
 
-    private static byte IdxTypeCode(DType t) => t switch
-    {
-        DType.UInt8 => 0x08,
-        DType.Int8 => 0x09,
-        DType.Int16 => 0x0B,
-        DType.Int32 => 0x0C,
-        DType.Float32 => 0x0D,
-        DType.Float64 => 0x0E,
-        _ => throw new DataFormatException($"IDX has no element type {t}"),
-    };
+    private static byte IdxTypeCode(DType t) => Idx.TypeCode(t) ?? throw new DataFormatException($"IDX has no element type {t}");
 }

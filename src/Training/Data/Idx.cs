@@ -125,18 +125,21 @@ public static class Idx
         Write(s, array);
     }
 
+    /// <summary>The IDX header's element type byte for <paramref name="type"/>; null for a type IDX cannot hold.</summary>
+    public static byte? TypeCode(DType type) => type switch
+    {
+        DType.UInt8 => 0x08,
+        DType.Int8 => 0x09,
+        DType.Int16 => 0x0B,
+        DType.Int32 => 0x0C,
+        DType.Float32 => 0x0D,
+        DType.Float64 => 0x0E,
+        _ => null,
+    };
+
     public static void Write(Stream stream, DataArray array)
     {
-        byte code = array.DType switch
-        {
-            DType.UInt8 => 0x08,
-            DType.Int8 => 0x09,
-            DType.Int16 => 0x0B,
-            DType.Int32 => 0x0C,
-            DType.Float32 => 0x0D,
-            DType.Float64 => 0x0E,
-            _ => throw new ArgumentException($"IDX cannot store {array.DType}", nameof(array)),
-        };
+        var code = TypeCode(array.DType) ?? throw new ArgumentException($"IDX cannot store {array.DType}", nameof(array));
         stream.Write([0, 0, code, (byte)array.Rank]);
         Span<byte> dim = stackalloc byte[4];
         foreach (var d in array.Shape)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using NeuralService.Api.Tests.Support;
-using SkiaSharp;
 using static NeuralService.Api.Tests.Jobs.JobTestHelpers;
 
 namespace NeuralService.Api.Tests.Ui;
@@ -82,12 +81,12 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.Equal($"ui-blobs-classifier v{job.GetProperty("registered_version").GetInt32()}",
             (await browser.EvaluateAsync("document.querySelector('#registered-link').textContent")).GetString());
         Assert.Equal("succeeded", (await browser.EvaluateAsync("document.querySelector('#job-state [data-state]').dataset.state")).GetString());
-        await SaveScreenshotAsync(browser, "ui-job.png");
+        await UiScreenshots.SaveAsync(browser, "ui-job.png", _dir.Path, output);
 
         // The jobs list.
         await browser.EvaluateAsync("location.hash = '#/jobs'");
         await browser.WaitForAsync($"document.querySelector('#jobs tr[data-job=\"{id}\"] [data-state=\"succeeded\"]')", Wait);
-        await SaveScreenshotAsync(browser, "ui-jobs.png");
+        await UiScreenshots.SaveAsync(browser, "ui-jobs.png", _dir.Path, output);
 
         // Registry: a second version uploaded, aliases on both; the pages show what the API lists.
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsync("/v1/models/ui-blobs-classifier/versions", TestModels.Octets(TestModels.DenseOnnx()))).StatusCode);
@@ -107,7 +106,7 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
             """)).EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Equal(listed, onPage);
         Assert.Contains("ui-blobs-classifier|2|production=1,staging=2", onPage);
-        await SaveScreenshotAsync(browser, "ui-models.png");
+        await UiScreenshots.SaveAsync(browser, "ui-models.png", _dir.Path, output);
 
         // The model page: every version with its aliases, the signature of the version shown, a working ONNX link.
         await browser.EvaluateAsync("location.hash = '#/models/ui-blobs-classifier/1'");
@@ -130,31 +129,5 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
 
         // Phone-sized viewports are checked page by page in AccessibilityTests.
         Assert.Empty(browser.PageErrors);
-    }
-
-    /// <summary>Decodes the screenshot and checks it shows something (not one flat colour), then keeps it.</summary>
-    private async Task SaveScreenshotAsync(Chromium browser, string name)
-    {
-        await Task.Delay(150); // a frame for the charts' last draw
-        var png = await browser.ScreenshotAsync();
-        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
-        var background = bitmap.GetPixel(bitmap.Width - 1, bitmap.Height - 1);
-        long differing = 0;
-        for (var y = 0; y < bitmap.Height; y += 2)
-            for (var x = 0; x < bitmap.Width; x += 2)
-                if (bitmap.GetPixel(x, y) != background) differing++;
-        var fraction = differing / (bitmap.Width / 2.0 * bitmap.Height / 2.0);
-        output.WriteLine($"{name}: {bitmap.Width}x{bitmap.Height}, {fraction:P1} of pixels differ from the background");
-        Assert.True(fraction > 0.03, $"{name} looks blank ({fraction:P2} of pixels drawn)");
-        var dir = Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1" ? DocsImg() : Path.Combine(_dir.Path, "screenshots");
-        Directory.CreateDirectory(dir);
-        await File.WriteAllBytesAsync(Path.Combine(dir, name), png);
-    }
-
-    private static string DocsImg()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "NeuralService.sln"))) return Path.Combine(d.FullName, "docs", "img");
-        throw new DirectoryNotFoundException("no NeuralService.sln above the test directory");
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuralService.Api.Tests.Support;
-using SkiaSharp;
 using static NeuralService.Api.Tests.Jobs.JobTestHelpers;
 
 namespace NeuralService.Api.Tests.Ui;
@@ -196,31 +195,10 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(state.GetProperty("inside").GetBoolean());
     }
 
-    /// <summary>Decodes the screenshot (from the top of the page) and checks it shows something, then keeps it: in
-    /// docs/img with UPDATE_UI_SCREENSHOTS=1 when <paramref name="docs"/>, else in the test's directory.</summary>
+    /// <summary>The form from the top of the page.</summary>
     private async Task SaveScreenshotAsync(Chromium browser, string name, bool docs)
     {
         await browser.EvaluateAsync("window.scrollTo(0, 0)");
-        await Task.Delay(150);
-        var png = await browser.ScreenshotAsync();
-        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
-        var background = bitmap.GetPixel(bitmap.Width - 1, bitmap.Height - 1);
-        long differing = 0;
-        for (var y = 0; y < bitmap.Height; y += 2)
-            for (var x = 0; x < bitmap.Width; x += 2)
-                if (bitmap.GetPixel(x, y) != background) differing++;
-        var fraction = differing / (bitmap.Width / 2.0 * bitmap.Height / 2.0);
-        output.WriteLine($"{name}: {bitmap.Width}x{bitmap.Height}, {fraction:P1} of pixels differ from the background");
-        Assert.True(fraction > 0.03, $"{name} looks blank ({fraction:P2} of pixels drawn)");
-        var dir = docs && Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1" ? DocsImg() : Path.Combine(_dir.Path, "screenshots");
-        Directory.CreateDirectory(dir);
-        await File.WriteAllBytesAsync(Path.Combine(dir, name), png);
-    }
-
-    private static string DocsImg()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "NeuralService.sln"))) return Path.Combine(d.FullName, "docs", "img");
-        throw new DirectoryNotFoundException("no NeuralService.sln above the test directory");
+        await UiScreenshots.SaveAsync(browser, name, _dir.Path, output, docs);
     }
 }

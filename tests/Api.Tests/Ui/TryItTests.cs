@@ -125,7 +125,7 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
         Assert.Equal("done", (await browser.EvaluateAsync("document.querySelector('#tryit-result').dataset.state")).GetString());
         AssertSameTopK(await PredictAsync(client, other), await TopKShownAsync(browser));
         Assert.Contains("sample-42.png", (await browser.EvaluateAsync("document.querySelector('#tryit-what').textContent")).GetString());
-        await SaveFullPageAsync(browser, "ui-model.png");
+        await UiScreenshots.SaveFullPageAsync(browser, "ui-model.png", _dir.Path, output);
 
         // A larger image is resized to the input's 28×28; the preview shows what was sent.
         var big = Png("big.png", 84, (x, y) => (byte)other[y / 3 * 28 + x / 3]);
@@ -149,7 +149,7 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
               .map(e => e.tagName + (e.id ? '#' + e.id : '')).slice(0, 5).join(', ')
             """)).GetString();
         Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth")).GetInt32() <= 390, $"the model page scrolls sideways at 390 px: {wide}");
-        await SaveFullPageAsync(browser, "ui-model-narrow.png", 390);
+        await UiScreenshots.SaveFullPageAsync(browser, "ui-model-narrow.png", _dir.Path, output, 390);
         Assert.Empty(browser.PageErrors);
     }
 
@@ -200,35 +200,5 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
         Assert.Equal($"HTTP 400: {apiError}", (await browser.EvaluateAsync("document.querySelector('#tryit-error').textContent")).GetString());
         Assert.False((await browser.EvaluateAsync("document.querySelector('#tryit-error').hidden")).GetBoolean());
         Assert.Empty(browser.PageErrors);
-    }
-
-    /// <summary>The whole page (the viewport grown to its height for the shot), checked for content; docs/img with
-    /// UPDATE_UI_SCREENSHOTS=1.</summary>
-    private async Task SaveFullPageAsync(Chromium browser, string name, int width = 1280)
-    {
-        var height = (await browser.EvaluateAsync("document.documentElement.scrollHeight")).GetInt32();
-        await browser.SetViewportAsync(width, height);
-        await Task.Delay(200);
-        var png = await browser.ScreenshotAsync();
-        await browser.SetViewportAsync(width, width < 600 ? 844 : 800);
-        using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
-        var background = bitmap.GetPixel(bitmap.Width - 1, bitmap.Height - 1);
-        long differing = 0;
-        for (var y = 0; y < bitmap.Height; y += 2)
-            for (var x = 0; x < bitmap.Width; x += 2)
-                if (bitmap.GetPixel(x, y) != background) differing++;
-        var fraction = differing / (bitmap.Width / 2.0 * bitmap.Height / 2.0);
-        output.WriteLine($"{name}: {bitmap.Width}x{bitmap.Height}, {fraction:P1} of pixels differ from the background");
-        Assert.True(fraction > 0.03, $"{name} looks blank ({fraction:P2} of pixels drawn)");
-        var dir = Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1" ? DocsImg() : Path.Combine(_dir.Path, "screenshots");
-        Directory.CreateDirectory(dir);
-        await File.WriteAllBytesAsync(Path.Combine(dir, name), png);
-    }
-
-    private static string DocsImg()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "NeuralService.sln"))) return Path.Combine(d.FullName, "docs", "img");
-        throw new DirectoryNotFoundException("no NeuralService.sln above the test directory");
     }
 }

@@ -8,10 +8,26 @@ internal static class UiScreenshots
 {
     public static bool Updating => Environment.GetEnvironmentVariable("UPDATE_UI_SCREENSHOTS") == "1";
 
-    public static async Task<string> SaveAsync(Chromium browser, string name, string scratchDirectory, Xunit.Abstractions.ITestOutputHelper output)
+    /// <summary>The viewport as it is; <paramref name="docs"/> false keeps it out of docs/img even when updating.</summary>
+    public static async Task<string> SaveAsync(Chromium browser, string name, string scratchDirectory, Xunit.Abstractions.ITestOutputHelper output, bool docs = true)
     {
         await Task.Delay(150); // a frame for the charts' last draw
+        return await KeepAsync(await browser.ScreenshotAsync(), name, scratchDirectory, output, docs);
+    }
+
+    /// <summary>The whole page: the viewport grown to the page's height for the shot, then put back.</summary>
+    public static async Task<string> SaveFullPageAsync(Chromium browser, string name, string scratchDirectory, Xunit.Abstractions.ITestOutputHelper output, int width = 1280)
+    {
+        var height = (await browser.EvaluateAsync("document.documentElement.scrollHeight")).GetInt32();
+        await browser.SetViewportAsync(width, height);
+        await Task.Delay(200);
         var png = await browser.ScreenshotAsync();
+        await browser.SetViewportAsync(width, width < 600 ? 844 : 800);
+        return await KeepAsync(png, name, scratchDirectory, output, docs: true);
+    }
+
+    private static async Task<string> KeepAsync(byte[] png, string name, string scratchDirectory, Xunit.Abstractions.ITestOutputHelper output, bool docs)
+    {
         using var bitmap = SKBitmap.Decode(png) ?? throw new InvalidOperationException($"{name}: not a PNG");
         var background = bitmap.GetPixel(bitmap.Width - 1, bitmap.Height - 1);
         long differing = 0;
@@ -21,7 +37,7 @@ internal static class UiScreenshots
         var fraction = differing / (bitmap.Width / 2.0 * bitmap.Height / 2.0);
         output.WriteLine($"{name}: {bitmap.Width}x{bitmap.Height}, {fraction:P1} of pixels differ from the background");
         Assert.True(fraction > 0.03, $"{name} looks blank ({fraction:P2} of pixels drawn)");
-        var dir = Updating ? DocsImg() : Path.Combine(scratchDirectory, "screenshots");
+        var dir = docs && Updating ? DocsImg() : Path.Combine(scratchDirectory, "screenshots");
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, name);
         await File.WriteAllBytesAsync(path, png);
