@@ -15,6 +15,8 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     /// <summary>How long the job may take to train: a few seconds alone, much longer on a machine busy with other builds.</summary>
     private static readonly TimeSpan TrainWait = TimeSpan.FromSeconds(180);
+    /// <summary>Enough epochs that the page sees the job run for a few seconds even on a quiet machine (15 took 1.7 s).</summary>
+    private const int Epochs = 120;
 
     public void Dispose() => _dir.Dispose();
 
@@ -95,7 +97,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // An unknown loss: the server's message under the loss field, which takes the focus; nothing is queued.
         await SetAsync(browser, "#f-compile-loss", "no_such_loss");
-        await SetAsync(browser, "#f-fit-epochs", "15");
+        await SetAsync(browser, "#f-fit-epochs", $"{Epochs}");
         await browser.EvaluateAsync("document.querySelector('#submit-form').requestSubmit()");
         await browser.WaitForAsync("document.querySelector('[data-field=\"compile.loss\"] .field-error')", Wait);
         await AssertFieldErrorAsync(browser, "compile.loss", "#f-compile-loss", "compile.loss: unknown loss 'no_such_loss'");
@@ -119,7 +121,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         await browser.SetViewportAsync(1280, 800);
 
         // Valid now: submitted, the browser lands on the new job's page.
-        await SetAsync(browser, "#f-fit-epochs", "15");
+        await SetAsync(browser, "#f-fit-epochs", $"{Epochs}");
         await browser.EvaluateAsync("document.querySelector('#submit-button').click()");
         await browser.WaitForAsync("location.hash.startsWith('#/jobs/job-') && document.querySelector('#chart-loss')", Wait);
         var id = (await browser.EvaluateAsync("decodeURIComponent(location.hash.slice('#/jobs/'.length))")).GetString()!;
@@ -147,7 +149,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("cpu", (string?)request["device"]);
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"optimizer": "adam", "learning_rate": 0.01, "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "loss_weights": null}"""),
             request["compile"]), request["compile"]!.ToJsonString());
-        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"epochs": 15, "batch_size": 16, "validation_split": 0.2, "shuffle": true}"""), request["fit"]), request["fit"]!.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse($$"""{"epochs": {{Epochs}}, "batch_size": 16, "validation_split": 0.2, "shuffle": true}"""), request["fit"]), request["fit"]!.ToJsonString());
 
         // ... and its page shows what the API holds: the history value for value, the state, the registered version.
         var expected = job.GetProperty("history").EnumerateArray()
@@ -160,7 +162,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
             .Select(e => (Epoch: e.GetProperty("epoch").GetInt32(), Name: e.GetProperty("name").GetString()!,
                 Value: double.Parse(e.GetProperty("value").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
             .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
-        Assert.Equal(15 * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
+        Assert.Equal(Epochs * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
         Assert.Equal(expected, shown);
         Assert.Equal("succeeded", (await browser.EvaluateAsync("document.querySelector('#job-state [data-state]').dataset.state")).GetString());
         Assert.Equal($"ui-submit-mlp v{job.GetProperty("registered_version").GetInt32()}",
