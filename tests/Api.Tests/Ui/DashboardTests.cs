@@ -44,16 +44,7 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
         await browser.WaitForAsync("document.querySelector('#chart-loss')", Wait);
 
         // While it trains, the charts gain points from the stream (sampled until the page says the job ended).
-        const string points = "Number(document.querySelector('#chart-loss').dataset.points) + Number(document.querySelector('#chart-metrics').dataset.points)";
-        var seen = new List<int>();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((await browser.EvaluateAsync("document.querySelector('#history').dataset.done === 'true'")).ValueKind != JsonValueKind.True)
-        {
-            Assert.True(clock.Elapsed < Wait, $"the page did not see job {id} end; page errors: {string.Join(" | ", browser.PageErrors)}");
-            seen.Add((await browser.EvaluateAsync(points)).GetInt32());
-            await Task.Delay(100);
-        }
-        output.WriteLine($"point counts seen while training: {string.Join(",", seen.Distinct())} ({clock.Elapsed.TotalSeconds:0.0} s)");
+        var seen = await JobPageCurves.SampleUntilDoneAsync(browser, id, Wait, output);
         Assert.True(seen.Distinct().Count() >= 3, $"the curves did not grow while the job trained: {string.Join(",", seen)}");
         Assert.Equal(seen.OrderBy(n => n), seen);
 

@@ -127,16 +127,7 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         var id = (await browser.EvaluateAsync("decodeURIComponent(location.hash.slice('#/jobs/'.length))")).GetString()!;
 
         // The curves gain points while it trains.
-        const string points = "Number(document.querySelector('#chart-loss').dataset.points) + Number(document.querySelector('#chart-metrics').dataset.points)";
-        var seen = new List<int>();
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((await browser.EvaluateAsync("document.querySelector('#history').dataset.done === 'true'")).ValueKind != JsonValueKind.True)
-        {
-            Assert.True(clock.Elapsed < TrainWait, $"the page did not see job {id} end; page errors: {string.Join(" | ", browser.PageErrors)}");
-            seen.Add((await browser.EvaluateAsync(points)).GetInt32());
-            await Task.Delay(100);
-        }
-        output.WriteLine($"point counts seen while training: {string.Join(",", seen.Distinct())} ({clock.Elapsed.TotalSeconds:0.0} s)");
+        var seen = await JobPageCurves.SampleUntilDoneAsync(browser, id, TrainWait, output);
         Assert.True(seen.Distinct().Count() >= 3, $"the curves did not grow while the job trained: {string.Join(",", seen)}");
 
         // The job the API holds is the one the form described ...
