@@ -72,7 +72,7 @@ public sealed class ConvOp : Op
         if (c.Needs(1))
             dw = c.Options.ConvWeightGradient == ConvWeightGradient.Conv && group == 1
                 ? ConvGeometry.WeightGradientByConv(g, x, dy, geo, w)
-                : ConvGeometry.WeightGradient(g, x, dy, geo, group, w);
+                : ConvGeometry.WeightGradient(g, x, dy, geo, group, w, c.Options.GatherColumnsFromChannels);
         if (c.Needs(2)) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
         return [dx, dw, db];
     }
@@ -124,7 +124,7 @@ public sealed class ConvTransposeOp : Op
         var geo = ConvGeometry.Of(c, c.Y(), w.Shape.Skip(2), x);
         Value? dx = null, dw = null, db = null;
         if (c.Needs(0)) dx = g.Refine(g.Node1("Conv", [dy, w], geo.Attributes(group)), x.Shape);
-        if (c.Needs(1)) dw = ConvGeometry.WeightGradient(g, dy, x, geo, group, w);
+        if (c.Needs(1)) dw = ConvGeometry.WeightGradient(g, dy, x, geo, group, w, c.Options.GatherColumnsFromChannels);
         if (c.Needs(2)) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
         return [dx, dw, db];
     }
@@ -187,26 +187,28 @@ public sealed class MaxPoolOp : Op
         return spatial.ToArray().Select(d => d / kernel[0]).ToArray();
     }
 
-    /// <summary>The window offsets as channel blocks: SpaceToDepth(X) viewed as [N, k², C, o₁, o₂] against Y and dY as
-    /// [N, 1, C, o₁, o₂], then DepthToSpace back. Broadcasting along that middle axis runs on whole contiguous blocks;
-    /// ONNX Runtime's elementwise kernels run a broadcast along inner size-k axes ([N, C, o₁, k, o₂, k] against
-    /// [N, C, o₁, 1, o₂, 1]) element by element, and its transpose optimizer turns explicit Transposes back into that form
-    /// (bench train-step --profile: Equal and Where there took 45% of the step).</summary>
+    /// <summary>Y and the tie-shared dY brought back to the input's size by nearest Resize (integer scales k: exact, and
+    /// ONNX Runtime runs 2× as a plain copy loop), mask = [X = Y↑], ties = k²·AveragePool(mask), dX = mask·(dY/ties)↑.
+    /// Every op sees same-shape NCHW tensors or a pooling kernel. Two earlier forms were slower (bench train-step
+    /// --profile): Equal/Where broadcast along inner size-k axes ([N, C, o₁, k, o₂, k] against [N, C, o₁, 1, o₂, 1]),
+    /// which ONNX Runtime runs element by element, and the window offsets as channel blocks through SpaceToDepth and
+    /// DepthToSpace, whose generic transposes took 17% of the seed CNN's step.</summary>
     private static Value ByMask(GradientContext c, long[] outSizes)
     {
         var g = c.Graph;
         var x = c.X(0);
         var k = c.Node.GetInts("kernel_shape")![0];
         var sizes = x.Shape.Skip(2).ToArray();
-        var channels = x.Shape[1].Value ?? throw c.Error("the channel dim must be static");
         long[] covered = [outSizes[0] * k, outSizes[1] * k];
         long[] leftover = [sizes[0] - covered[0], sizes[1] - covered[1]];
         var xc = leftover.Any(l => l != 0) ? g.Slice(x, [0, 0], covered, [2, 3]) : x;
-        var blocks = g.Reshape(g.Node1("SpaceToDepth", [xc], [Attr.Int("blocksize", k)]), 0, k * k, channels, outSizes[0], outSizes[1]);
-        var mask = g.Compare("Equal", blocks, g.Unsqueeze(c.Y(), 1));
-        var ties = g.ReduceSum(g.Cast(mask, x.DType), [1], keepDims: true);
-        var share = g.WhereOrZero(mask, g.Div(g.Unsqueeze(c.DY(), 1), ties));
-        var dx = g.Node1("DepthToSpace", [g.Reshape(share, 0, k * k * channels, outSizes[0], outSizes[1])], [Attr.Int("blocksize", k), Attr.String("mode", "DCR")]);
+        var scales = g.Constant([1f, 1f, k, k], [4], "scales");
+        Value Up(Value v) => g.Node1("Resize", [v, null, scales], [Attr.String("mode", "nearest"),
+            Attr.String("coordinate_transformation_mode", "asymmetric"), Attr.String("nearest_mode", "floor")]);
+        var mask = g.Cast(g.Compare("Equal", xc, Up(c.Y())), x.DType);
+        var window = g.Node1("AveragePool", [mask], [Attr.Ints("kernel_shape", [k, k]), Attr.Ints("strides", [k, k])]);
+        var share = g.Div(c.DY(), g.Scale(window, k * k));
+        var dx = g.Mul(mask, Up(share));
         if (leftover.Any(l => l != 0)) dx = g.Node1("Pad", [dx, g.Ints("pads", [0, 0, 0, 0, 0, 0, leftover[0], leftover[1]])]);
         return g.ReshapeLike(dx, x);
     }
@@ -502,43 +504,84 @@ internal sealed class ConvGeometry
     }
 
     /// <summary>dW[m, c, k] = Σ_{n,p} dOut[n, m, p]·Xpad[n, c, p·s + k·d]: the kernel offsets as strided Slices of the
-    /// padded input (im2col), then one Gemm (one batched MatMul with groups) against the output gradient.
-    /// Channels come from the weight [cout, cin/group, k…], which is static even when the data's dims are not.</summary>
-    public static Value WeightGradient(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, long group, Value w)
+    /// padded input (im2col), then one Gemm (one batched MatMul with groups) against the output gradient. With one group
+    /// the input is first transposed to [C, N, …] (the small tensor), so the columns come out as [C·K, N·P], Gemm's
+    /// layout, instead of transposing the k-times larger columns. Channels come from the weight [cout, cin/group, k…],
+    /// which is static even when the data's dims are not.</summary>
+    public static Value WeightGradient(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, long group, Value w, long gatherFromChannels)
     {
         var n = geo.N;
-        var xp = geo.Padded(input);
+        if (!w.Shape.IsFullyKnown) throw new GraphException($"weight '{w.Name}' {w.Shape} must be static for its gradient");
+        var cin = w.Shape[1].Known * group;
+        var cout = w.Shape[0].Known;
         var kCount = (int)geo.Kernel.Aggregate(1L, (p, k) => p * k);
-        var axes = geo.Axes;
+        var ck = cin / group * kCount;
+        long[] swap = [1, 0, .. geo.Axes];
+        var xp = geo.Padded(input);
+        if (group == 1 && geo.IsStatic && cin >= gatherFromChannels) return ByGather(g, xp, dOut, geo, w, cin, cout, kCount);
+        if (group == 1)
+        {
+            var dyT = g.Reshape(g.Transpose(dOut, swap), cout, -1); // [M, N·P]
+            var xT = g.Transpose(xp, swap);
+            var colsT = g.Reshape(Columns(g, xT, geo, kCount, 1), ck, -1); // [C·K, N·P]
+            return g.ReshapeLike(g.Node1("Gemm", [dyT, colsT], [Attr.Int("transB", 1)]), w);
+        }
+        var cols = Columns(g, xp, geo, kCount, 2); // [N, Cin, K, out...]
+        var colsG = g.Transpose(g.Reshape(cols, 0, group, ck, -1), 0, 1, 3, 2);
+        var dyG = g.Reshape(dOut, 0, group, cout / group, -1);
+        return g.ReshapeLike(g.ReduceSum(g.MatMul(dyG, colsG), [0], keepDims: false), w);
+    }
+
+    /// <summary>Channels-last im2col as one Gather: the padded input as [N, spatial, C], rows picked by a constant
+    /// [P, K] table of flat positions (p·s + k·d per axis) give [N·P, K·C]; dWᵀ = dYᵀ·cols in one Gemm, then [M, K, C]
+    /// turned to the weight's [M, C, K].</summary>
+    private static Value ByGather(GraphBuilder g, Value xp, Value dOut, ConvGeometry geo, Value w, long cin, long cout, int kCount)
+    {
+        var n = geo.N;
+        var padded = Enumerable.Range(0, n).Select(i => geo.In![i] + geo.Pads![i] + geo.Pads[i + n]).ToArray();
+        var outSizes = geo.Out!;
+        var positions = outSizes.Aggregate(1L, (a, b) => a * b);
+        var table = new long[positions * kCount];
+        for (var p = 0L; p < positions; p++)
+            for (var k = 0; k < kCount; k++)
+            {
+                long flat = 0, restP = p, restK = k;
+                var coords = new long[n];
+                for (var i = n - 1; i >= 0; i--)
+                {
+                    coords[i] = restP % outSizes[i] * geo.Strides[i] + restK % geo.Kernel[i] * geo.Dilations[i];
+                    restP /= outSizes[i];
+                    restK /= geo.Kernel[i];
+                }
+                for (var i = 0; i < n; i++) flat = flat * padded[i] + coords[i];
+                table[p * kCount + k] = flat;
+            }
+        long[] toLast = [0, .. Enumerable.Range(2, n).Select(a => (long)a), 1];
+        var xh = g.Reshape(g.Transpose(xp, toLast), 0, -1, cin);
+        var cols = g.Reshape(g.Node1("Gather", [xh, g.Constant(Tensors.Create("im2col", table, positions, kCount), "im2col")], [Attr.Int("axis", 1)]), -1, kCount * cin);
+        long[] swap = [1, 0, .. Enumerable.Range(2, n).Select(a => (long)a)];
+        var dwt = g.Node1("Gemm", [g.Reshape(g.Transpose(dOut, swap), cout, -1), cols]); // [M, N·P]·[N·P, K·C]
+        long[] toFirst = [0, n + 1, .. Enumerable.Range(1, n).Select(a => (long)a)];
+        return g.ReshapeLike(g.Transpose(g.Reshape(dwt, [cout, .. geo.Kernel, cin]), toFirst), w);
+    }
+
+    /// <summary>im2col: one strided Slice of the spatial axes per kernel offset, stacked along a new axis at
+    /// <paramref name="at"/> (offsets in row-major kernel order, the weight's).</summary>
+    private static Value Columns(GraphBuilder g, Value xp, ConvGeometry geo, int kCount, int at) =>
+        g.Concat(Slices(g, xp, geo, kCount).Select(s => g.Unsqueeze(s, at)).ToList(), at);
+
+    /// <summary>The padded input each kernel offset reads, one strided Slice per offset in row-major kernel order.</summary>
+    private static IEnumerable<Value> Slices(GraphBuilder g, Value xp, ConvGeometry geo, int kCount)
+    {
+        var n = geo.N;
         var ends = geo.SliceEnds();
-        var columns = new List<Value>(kCount);
         for (var flat = 0; flat < kCount; flat++)
         {
             var offset = new long[n];
             var rest = flat;
             for (var i = n - 1; i >= 0; i--) { offset[i] = rest % geo.Kernel[i]; rest /= (int)geo.Kernel[i]; }
             var starts = offset.Select((o, i) => o * geo.Dilations[i]).ToArray();
-            var slice = g.Node1("Slice", [xp, g.Ints("starts", starts), ends(starts), g.Ints("axes", axes), g.Ints("steps", geo.Strides)]);
-            columns.Add(g.Unsqueeze(slice, 2));
+            yield return g.Node1("Slice", [xp, g.Ints("starts", starts), ends(starts), g.Ints("axes", geo.Axes), g.Ints("steps", geo.Strides)]);
         }
-        var cols = g.Concat(columns, 2); // [N, Cin, K, out...]
-        if (!w.Shape.IsFullyKnown) throw new GraphException($"weight '{w.Name}' {w.Shape} must be static for its gradient");
-        var cin = w.Shape[1].Known * group;
-        var cout = w.Shape[0].Known;
-        var ck = cin / group * kCount;
-        Value flatW;
-        if (group == 1)
-        {
-            var colsT = g.Reshape(g.Transpose(g.Reshape(cols, 0, ck, -1), 1, 0, 2), ck, -1);
-            var dyT = g.Reshape(g.Transpose(g.Reshape(dOut, 0, cout, -1), 1, 0, 2), cout, -1);
-            flatW = g.Node1("Gemm", [dyT, colsT], [Attr.Int("transB", 1)]);
-        }
-        else
-        {
-            var colsG = g.Transpose(g.Reshape(cols, 0, group, ck, -1), 0, 1, 3, 2);
-            var dyG = g.Reshape(dOut, 0, group, cout / group, -1);
-            flatW = g.ReduceSum(g.MatMul(dyG, colsG), [0], keepDims: false);
-        }
-        return g.ReshapeLike(flatW, w);
     }
 }

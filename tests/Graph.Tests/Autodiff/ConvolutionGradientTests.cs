@@ -39,6 +39,36 @@ public sealed class ConvolutionGradientTests
             C("3d", g => Conv(g, "Conv", [2, 2, 4, 4, 3], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [1, 2, 1]), Attr.Ints("pads", [1, 0, 0, 0, 1, 1]))));
     }
 
+    /// <summary>Every static geometry with the columns gathered (the default takes Gather from 16 input channels).</summary>
+    [SkippableFact]
+    public void ConvWeightGradientColumnsByGather()
+    {
+        CheckAll(new NeuralService.Graph.Autodiff.GradientOptions { GatherColumnsFromChannels = 1 },
+            C("1d stride pad dilation", g => Conv(g, "Conv", [2, 2, 9], [3, 2, 2], true, Attr.Ints("strides", [2]), Attr.Ints("pads", [1, 2]), Attr.Ints("dilations", [2]))),
+            C("2d one channel", g => Conv(g, "Conv", [2, 1, 5, 5], [4, 1, 3, 3], true)),
+            C("2d stride 2 leftover", g => Conv(g, "Conv", [2, 2, 6, 7], [3, 2, 3, 2], true, Attr.Ints("strides", [2, 3]), Attr.Ints("pads", [1, 0, 0, 1]))),
+            C("2d dilated", g => Conv(g, "Conv", [1, 2, 7, 7], [2, 2, 3, 3], false, Attr.Ints("dilations", [2, 1]), Attr.Ints("pads", [2, 1, 2, 1]))),
+            C("2d same upper", g => Conv(g, "Conv", [1, 2, 5, 6], [2, 2, 3, 3], true, Attr.String("auto_pad", "SAME_UPPER"), Attr.Ints("strides", [2, 2]))),
+            C("2d groups keep slices", g => Conv(g, "Conv", [2, 4, 5, 5], [6, 2, 3, 3], true, Attr.Int("group", 2))),
+            C("3d", g => Conv(g, "Conv", [2, 2, 4, 4, 3], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [1, 2, 1]), Attr.Ints("pads", [1, 0, 0, 0, 1, 1]))),
+            C("transpose 2d strided padded", g => Conv(g, "ConvTranspose", [1, 2, 3, 4], [2, 3, 3, 2], true, Attr.Ints("strides", [2, 3]), Attr.Ints("pads", [1, 0, 1, 1]))),
+            C("transpose 2d output padding dilation", g => Conv(g, "ConvTranspose", [1, 2, 3, 3], [2, 2, 2, 2], false, Attr.Ints("strides", [2, 2]), Attr.Ints("output_padding", [1, 0]), Attr.Ints("dilations", [2, 1]))));
+    }
+
+    [Theory]
+    [InlineData(15, false)]
+    [InlineData(16, true)]
+    public void WeightGradientGathersColumnsFromSixteenChannels(long channels, bool gathers)
+    {
+        var g = new GraphBuilder();
+        var w = Param(g, "w", [4, channels, 3, 3], 2);
+        var y = g.Op("Conv", [Param(g, "x", [2, channels, 6, 6], 1), w]);
+        var loss = g.Node1("ReduceSum", [g.Mul(y, y)], [Attr.Int("keepdims", 0)]);
+        NeuralService.Graph.Autodiff.Gradients.Build(g, loss, [w]);
+        Assert.Equal(gathers, g.Nodes.Any(n => n.OpType == "Gather"));
+        Assert.Equal(gathers ? 0 : 9, g.Nodes.Count(n => n.OpType == "Slice"));
+    }
+
     [SkippableFact]
     public void ConvTranspose()
     {
