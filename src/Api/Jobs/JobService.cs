@@ -140,9 +140,12 @@ public sealed class JobService
     /// progress its current run last reported (from the store, so whichever process runs it).</summary>
     public Job Describe(string id)
     {
+        // The event id first: an epoch recorded between the two reads is then in the history and streamed again after
+        // that id (a reader skips the repeat), never left out of both.
+        var lastEventId = _store.LastEventId(id) ?? 0;
         var job = Get(id);
         var progress = job.State == JobState.Running && _store.LatestProgress(id) is { } p && p.Attempt == job.Attempts && p.Epoch > job.Epoch ? p : null;
-        return job with { Progress = progress, Batch = progress?.Batch ?? job.Batch, LastEventId = _store.LastEventId(id) ?? 0 };
+        return job with { Progress = progress, Batch = progress?.Batch ?? job.Batch, LastEventId = lastEventId };
     }
     public IReadOnlyList<Job> List() => _store.List();
 
