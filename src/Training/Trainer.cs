@@ -30,6 +30,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private CompiledGraph? _train;
     private CompiledGraph? _eval;
     private StepSession? _session;
+    // Built at the first Evaluate after each compile and kept: a validation pass every epoch would otherwise pay
+    // ONNX Runtime's session creation (graph optimization) each time.
+    private InferenceSession? _evalSession;
     private long _step;
     private int _epoch;
     private double? _rescale;
@@ -222,8 +225,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         EnsureSession(false);
         var eval = _eval!;
-        using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
-        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(eval.Model), options);
+        if (_evalSession is null)
+        {
+            using var options = Devices.Create(_device with { CudaGraphs = false }, out _, out _);
+            _evalSession = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(eval.Model), options);
+        }
+        var session = _evalSession;
         // A weight the training-mode forward never reads (a recurrent kernel over one step from a zero state) is not
         // carried by the step session; the eval graph still takes it, at the model's value.
         var carried = _session!.StateNames.ToHashSet(StringComparer.Ordinal);
@@ -575,6 +582,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         _session?.Dispose();
         _session = null;
+        _evalSession?.Dispose();
+        _evalSession = null;
     }
 
     public void Dispose() => DisposeSession();

@@ -32,6 +32,8 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(8, history["loss"].Count);
         Assert.True(history["loss"][^1] < history["loss"][0] * 0.5, $"loss {history["loss"][0]} → {history["loss"][^1]}");
         Assert.True(history["val_accuracy"][^1] > 0.9, string.Join(",", history.Values.Keys));
+        // One evaluation session serves every epoch's validation: it must see each epoch's weights.
+        Assert.True(history["val_loss"][^1] < history["val_loss"][0] * 0.5, $"val_loss {history["val_loss"][0]} → {history["val_loss"][^1]}");
         var eval = trainer.Evaluate(test);
         Assert.True(eval["accuracy"] > 0.9);
         var probs = trainer.Predict(test.Features)[0];
