@@ -9,7 +9,6 @@ Prints as its last stdout line one JSON object: epoch loop seconds (train_second
 running loss and accuracy), load seconds and the whole script's seconds, final loss and accuracy.
 """
 import argparse
-import ctypes
 import gzip
 import json
 import os
@@ -26,6 +25,9 @@ except ImportError as e:  # the bench prints this and skips the PyTorch column
     print(json.dumps({"skipped": f"PyTorch is not importable by {sys.executable}: {e}"}))
     sys.exit(0)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "apps"))
+from peer_common import keep_freed_memory  # noqa: E402 (after the torch check)
+
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
@@ -35,19 +37,6 @@ def read_idx(path):
     dims = raw[3]
     shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def keep_freed_memory():
-    """glibc returns each freed block above its dynamic mmap threshold to the kernel, so a process whose threshold has
-    not risen maps, faults in and unmaps every large activation on every step: on the 2-core machine the same script
-    ran the seed CNN at ~1,300 or ~4,300 samples/s from one process to the next. Fixing the thresholds at glibc's
-    maximum (32 MiB) keeps freed activations for reuse, so PyTorch runs at its fast speed every time."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 * 1024 * 1024)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 * 1024 * 1024)  # M_TRIM_THRESHOLD
-    except OSError:
-        pass  # not glibc: nothing to tune
 
 
 class SeedCnn(nn.Module):
