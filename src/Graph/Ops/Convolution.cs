@@ -518,7 +518,8 @@ internal sealed class ConvGeometry
         var ck = cin / group * kCount;
         long[] swap = [1, 0, .. geo.Axes];
         var xp = geo.Padded(input);
-        if (group == 1 && geo.IsStatic && cin >= gatherFromChannels) return ByGather(g, xp, dOut, geo, w, cin, cout, kCount);
+        if (group == 1 && geo.IsStatic && cin >= gatherFromChannels && geo.Out!.Aggregate(1L, (a, b) => a * b) * kCount <= MaxGatherTable)
+            return ByGather(g, xp, dOut, geo, w, cin, cout, kCount);
         if (group == 1)
         {
             var dyT = g.Reshape(g.Transpose(dOut, swap), cout, -1); // [M, N·P]
@@ -532,6 +533,10 @@ internal sealed class ConvGeometry
         return g.ReshapeLike(g.ReduceSum(g.MatMul(dyG, colsG), [0], keepDims: false), w);
     }
 
+    /// <summary>Entries of the constant position table a gathered im2col may carry (int32: 8 MiB in the training graph);
+    /// larger windows (e.g. a 7×7 kernel over a 224×224 output: 2.5M entries) keep the Slices.</summary>
+    private const long MaxGatherTable = 1 << 21;
+
     /// <summary>Channels-last im2col as one Gather: the padded input as [N, spatial, C], rows picked by a constant
     /// [P, K] table of flat positions (p·s + k·d per axis) give [N·P, K·C]; dWᵀ = dYᵀ·cols in one Gemm, then [M, K, C]
     /// turned to the weight's [M, C, K].</summary>
@@ -541,7 +546,7 @@ internal sealed class ConvGeometry
         var padded = Enumerable.Range(0, n).Select(i => geo.In![i] + geo.Pads![i] + geo.Pads[i + n]).ToArray();
         var outSizes = geo.Out!;
         var positions = outSizes.Aggregate(1L, (a, b) => a * b);
-        var table = new long[positions * kCount];
+        var table = new int[positions * kCount];
         for (var p = 0L; p < positions; p++)
             for (var k = 0; k < kCount; k++)
             {
@@ -554,7 +559,7 @@ internal sealed class ConvGeometry
                     restK /= geo.Kernel[i];
                 }
                 for (var i = 0; i < n; i++) flat = flat * padded[i] + coords[i];
-                table[p * kCount + k] = flat;
+                table[p * kCount + k] = checked((int)flat);
             }
         long[] toLast = [0, .. Enumerable.Range(2, n).Select(a => (long)a), 1];
         var xh = g.Reshape(g.Transpose(xp, toLast), 0, -1, cin);

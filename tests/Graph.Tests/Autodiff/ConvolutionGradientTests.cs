@@ -69,6 +69,20 @@ public sealed class ConvolutionGradientTests
         Assert.Equal(gathers ? 0 : 9, g.Nodes.Count(n => n.OpType == "Slice"));
     }
 
+    /// <summary>The position table is a constant of the training graph: past 2M entries (8 MiB) the columns stay Slices.</summary>
+    [Fact]
+    public void WeightGradientKeepsSlicesWhereThePositionTableWouldBeLarge()
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", global::Onnx.TensorProto.Types.DataType.Float, Shape.Of(1, 16, 700, 700));
+        var w = Param(g, "w", [4, 16, 3, 3], 2);
+        var y = g.Op("Conv", [x, w]);
+        var loss = g.Node1("ReduceSum", [y], [Attr.Int("keepdims", 0)]);
+        NeuralService.Graph.Autodiff.Gradients.Build(g, loss, [w]);
+        Assert.DoesNotContain(g.Nodes, n => n.OpType == "Gather");
+        Assert.Equal(9, g.Nodes.Count(n => n.OpType == "Slice"));
+    }
+
     [SkippableFact]
     public void ConvTranspose()
     {
