@@ -262,7 +262,8 @@ public sealed class HardSwishOp : UnaryOp
     }
 }
 /// <summary>Y = max(0, X); dX = dY·[Y &gt; 0]. Profiled on the seed CNN's CPU step: Where(X &gt; 0, dY, 0) cost 11% of
-/// kernel time, dY·sign(Y) 5.5% (ONNX Runtime's Sign is not vectorised), dY·Cast(Y &gt; 0) about 3%.</summary>
+/// kernel time, dY·sign(Y) 5.5% (ONNX Runtime's Sign is not vectorised), dY·Cast(Y &gt; 0) about 3%; dY·Ceil(Min(Y, 1))
+/// took 1.34× the Cast form's time (1.56 against 1.16 ms per profiled step, same run).</summary>
 public sealed class ReluOp : UnaryOp
 {
     public override string Type => "Relu";
