@@ -523,7 +523,8 @@ internal sealed class ConvGeometry
         if (group == 1)
         {
             var dyT = g.Reshape(g.Transpose(dOut, swap), cout, -1); // [M, N·P]
-            var xT = g.Transpose(xp, swap);
+            // One input channel: [N, 1, …] and [1, N, …] hold the data in the same order, and a Reshape does not copy.
+            var xT = cin == 1 ? g.Reshape(xp, [1, -1, .. Enumerable.Repeat(0L, n)]) : g.Transpose(xp, swap);
             var colsT = g.Reshape(Columns(g, xT, geo, kCount, 1), ck, -1); // [C·K, N·P]
             return g.ReshapeLike(g.Node1("Gemm", [dyT, colsT], [Attr.Int("transB", 1)]), w);
         }

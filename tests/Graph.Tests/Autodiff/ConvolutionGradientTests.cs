@@ -19,6 +19,7 @@ public sealed class ConvolutionGradientTests
             C("1d", g => Conv(g, "Conv", [2, 3, 7], [4, 3, 3], true)),
             C("1d stride pad dilation", g => Conv(g, "Conv", [2, 2, 9], [3, 2, 2], true, Attr.Ints("strides", [2]), Attr.Ints("pads", [1, 2]), Attr.Ints("dilations", [2]))),
             C("2d", g => Conv(g, "Conv", [2, 3, 5, 5], [4, 3, 3, 3], true)),
+            C("2d one input channel", g => Conv(g, "Conv", [2, 1, 5, 6], [3, 1, 3, 2], true, Attr.Ints("strides", [2, 1]), Attr.Ints("pads", [1, 0, 1, 1]))),
             C("2d stride 2 leftover", g => Conv(g, "Conv", [1, 2, 6, 7], [3, 2, 3, 2], true, Attr.Ints("strides", [2, 3]), Attr.Ints("pads", [1, 0, 0, 1]))),
             C("2d dilated", g => Conv(g, "Conv", [1, 2, 7, 7], [2, 2, 3, 3], false, Attr.Ints("dilations", [2, 1]), Attr.Ints("pads", [2, 1, 2, 1]))),
             C("2d groups", g => Conv(g, "Conv", [2, 4, 5, 5], [6, 2, 3, 3], true, Attr.Int("group", 2), Attr.Ints("strides", [2, 1]))),

@@ -72,6 +72,8 @@ public sealed class SymbolicShapeGradientTests
             (g, x) => Conv(g, x, [2, 2, 2, 3], 7, Attr.Ints("strides", [2, 3]), Attr.String("auto_pad", "SAME_LOWER"))),
         new("grouped conv stride 2, open length", [B, 4, L], [2, 4, 9],
             (g, x) => Conv(g, x, [4, 2, 3], 9, Attr.Ints("strides", [2]), Attr.Int("group", 2))),
+        new("conv of one input channel, open spatial dims", [B, 1, L, L], [2, 1, 6, 5],
+            (g, x) => Conv(g, x, [3, 1, 3, 2], 11, Attr.Ints("strides", [1, 2]), Attr.Ints("pads", [1, 0, 1, 1]))),
     ];
 
     [Fact]
