@@ -23,8 +23,9 @@ public sealed record GradientOptions
 
     /// <summary>Im2col weight gradients (one group, static spatial sizes and pads) whose window input has at least this
     /// many channels take their columns with one Gather of whole channel rows from the channels-last input, instead of
-    /// one strided Slice per kernel offset and a Concat (up to a position table of 2M entries). Seed CNN step, 2 cores, alternating rounds: Gather for its
-    /// 32- and 64-channel convolutions +4% over Slices; Gather also for the 1-channel first one (rows of one float) −4%.</summary>
+    /// one strided Slice per kernel offset and a Concat (up to a position table of 2M entries). Seed CNN step, 2 cores,
+    /// alternating rounds: Gather for its 32- and 64-channel convolutions +4% over Slices; Gather also for the 1-channel
+    /// first one (rows of one float) −4%.</summary>
     public long GatherColumnsFromChannels { get; init; } = 16;
 
     /// <summary>Test-only: deliberately breaks one op type's gradient rule, to show that gradient checks catch a wrong rule.
