@@ -12,8 +12,14 @@ public sealed record DatasetSample(string Dataset, int Index, int Samples, IRead
 
 public sealed partial class DatasetStore
 {
+    /// <summary>Values an upload may hold and still be kept for the next sample request (see <see cref="SampleSource"/>).</summary>
+    public const long SampleCacheBytes = 64L << 20;
+
+    private readonly Lock _sampleLock = new();
+    private (string Id, InMemoryDataset Data)? _sampled;
+
     /// <summary>Sample <paramref name="index"/> of a dataset (404 beyond its end). A built-in's IDX files are read up to the
-    /// sample only, not loaded whole; an upload (bounded by the upload limits) is loaded.</summary>
+    /// sample only, not loaded whole; an upload (bounded by the upload limits) is loaded, and kept for the next request.</summary>
     public DatasetSample Sample(string reference, int index)
     {
         var info = Get(reference);
@@ -31,7 +37,7 @@ public sealed partial class DatasetStore
         }
         else
         {
-            var data = Load(info);
+            var data = SampleSource(info);
             x = data.Inputs[0].Slice(index, 1);
             y = data.Targets?[0].Slice(index, 1);
             classes = data.ClassNames;
@@ -47,6 +53,28 @@ public sealed partial class DatasetStore
         }
         return new DatasetSample(info.Id, index, info.Samples, x.SampleShape, x.DType.ToString().ToLowerInvariant(),
             Enumerable.Range(0, (int)x.Length).Select(i => x.GetDouble(i)).ToArray(), label, name, classes);
+    }
+
+    /// <summary>The upload's data, parsed once for a run of sample requests (a page stepping through samples asks for them
+    /// one by one): the last upload read is kept when it holds at most <see cref="SampleCacheBytes"/> of values. An upload
+    /// never changes under its id, and a deleted one is refused by its lookup before this is reached.</summary>
+    private InMemoryDataset SampleSource(DatasetInfo info)
+    {
+        lock (_sampleLock)
+            if (_sampled is { } kept && kept.Id == info.Id) return kept.Data;
+        var data = Load(info);
+        long Bytes(DataArrays? arrays) => arrays?.Sum(a => a.Length * DTypes.Size(a.DType)) ?? 0;
+        var bytes = Bytes(data.Inputs) + Bytes(data.Targets);
+        if (bytes <= SampleCacheBytes)
+            lock (_sampleLock) _sampled = (info.Id, data);
+        return data;
+    }
+
+    /// <summary>Drops the kept sample source of a deleted upload, so its memory goes with it.</summary>
+    private void ForgetSampled(string id)
+    {
+        lock (_sampleLock)
+            if (_sampled is { } kept && kept.Id == id) _sampled = null;
     }
 
     /// <summary>One sample of an IDX file, read by skipping the samples before it: the header is rewritten for one sample

@@ -150,6 +150,7 @@ public sealed partial class DatasetStore
         if (info.Builtin) throw ApiException.Conflict($"built-in dataset '{id}' cannot be deleted");
         if (info.Id != id) throw ApiException.NotFound($"no dataset with id '{id}'");
         Directory.Delete(Path.Combine(_root, info.Id), recursive: true);
+        ForgetSampled(info.Id);
     }
 
     /// <summary>Loads a dataset fully into memory.</summary>

@@ -45,6 +45,25 @@ public sealed class DatasetSamplesTests : IDisposable
         }
     }
 
+    /// <summary>A page steps through an upload's samples one request at a time: the upload is parsed once, not per sample
+    /// (its stored files are not read again), and deleting it still ends its samples.</summary>
+    [Fact]
+    public async Task AnUploadIsParsedOnceForARunOfSamples()
+    {
+        var id = await UploadBlobsAsync(_client, "kept", rows: 30);
+        var first = JsonDocument.Parse(await _client.GetStringAsync($"/v1/datasets/{id}/samples/3")).RootElement;
+        var stored = Directory.GetFiles(Path.Combine(_dir.Path, "datasets", id), "features*").Single();
+        await File.WriteAllTextAsync(stored, "not,a,csv\n");
+        var again = JsonDocument.Parse(await _client.GetStringAsync($"/v1/datasets/{id}/samples/3")).RootElement;
+        Assert.Equal(first.GetProperty("values").GetRawText(), again.GetProperty("values").GetRawText());
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v1/datasets/{id}/samples/29")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.DeleteAsync($"/v1/datasets/{id}")).StatusCode);
+        var gone = await _client.GetAsync($"/v1/datasets/{id}/samples/3");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        Assert.Equal("application/problem+json", gone.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task ABuiltinSampleIsTheImageAndLabelOfItsIdxFiles()
     {
