@@ -562,11 +562,10 @@ internal sealed class ConvGeometry
                 for (var i = 0; i < n; i++) flat = flat * padded[i] + coords[i];
                 table[p * kCount + k] = checked((int)flat);
             }
-        long[] toLast = [0, .. Enumerable.Range(2, n).Select(a => (long)a), 1];
+        long[] toLast = [0, .. geo.Axes, 1];
         var xh = g.Reshape(g.Transpose(xp, toLast), 0, -1, cin);
         var cols = g.Reshape(g.Node1("Gather", [xh, g.Constant(Tensors.Create("im2col", table, positions, kCount), "im2col")], [Attr.Int("axis", 1)]), -1, kCount * cin);
-        long[] swap = [1, 0, .. Enumerable.Range(2, n).Select(a => (long)a)];
-        var dwt = g.Node1("Gemm", [g.Reshape(g.Transpose(dOut, swap), cout, -1), cols]); // [M, N·P]·[N·P, K·C]
+        var dwt = g.Node1("Gemm", [g.Reshape(g.Transpose(dOut, [1, 0, .. geo.Axes]), cout, -1), cols]); // [M, N·P]·[N·P, K·C]
         long[] toFirst = [0, n + 1, .. Enumerable.Range(1, n).Select(a => (long)a)];
         return g.ReshapeLike(g.Transpose(g.Reshape(dwt, [cout, .. geo.Kernel, cin]), toFirst), w);
     }

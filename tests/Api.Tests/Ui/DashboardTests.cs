@@ -51,16 +51,8 @@ public sealed class DashboardTests(Xunit.Abstractions.ITestOutputHelper output) 
         // The table shown equals the stored history, value for value; each epoch series has one point per epoch.
         var job = await WaitAsync(client, id);
         Assert.Equal("succeeded", job.GetProperty("state").GetString());
-        var expected = job.GetProperty("history").EnumerateArray()
-            .SelectMany(h => h.GetProperty("metrics").EnumerateObject().Select(m => (Epoch: h.GetProperty("epoch").GetInt32(), m.Name, Value: m.Value.GetDouble())))
-            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
-        var shown = (await browser.EvaluateAsync("""
-            [...document.querySelectorAll('#history td[data-metric]')].map(td => ({
-              epoch: Number(td.closest('tr').dataset.epoch), name: td.dataset.metric, value: td.dataset.value }))
-            """)).EnumerateArray()
-            .Select(e => (Epoch: e.GetProperty("epoch").GetInt32(), Name: e.GetProperty("name").GetString()!,
-                Value: double.Parse(e.GetProperty("value").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
-            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
+        var expected = JobPageCurves.StoredHistory(job);
+        var shown = await JobPageCurves.ShownHistoryAsync(browser);
         Assert.Equal(120 * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
         Assert.Equal(expected, shown);
         var series = (await browser.EvaluateAsync("""

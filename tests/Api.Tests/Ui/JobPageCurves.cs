@@ -21,4 +21,20 @@ internal static class JobPageCurves
         output.WriteLine($"point counts seen while training: {string.Join(",", seen.Distinct())} ({clock.Elapsed.TotalSeconds:0.0} s)");
         return seen;
     }
+
+    /// <summary>The job's stored history as (epoch, metric, value), in epoch then metric order.</summary>
+    public static List<(int Epoch, string Name, double Value)> StoredHistory(JsonElement job) =>
+        job.GetProperty("history").EnumerateArray()
+            .SelectMany(h => h.GetProperty("metrics").EnumerateObject().Select(m => (Epoch: h.GetProperty("epoch").GetInt32(), m.Name, Value: m.Value.GetDouble())))
+            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The page's history table as (epoch, metric, value), in the same order.</summary>
+    public static async Task<List<(int Epoch, string Name, double Value)>> ShownHistoryAsync(Chromium browser) =>
+        (await browser.EvaluateAsync("""
+            [...document.querySelectorAll('#history td[data-metric]')].map(td => ({
+              epoch: Number(td.closest('tr').dataset.epoch), name: td.dataset.metric, value: td.dataset.value }))
+            """)).EnumerateArray()
+            .Select(e => (Epoch: e.GetProperty("epoch").GetInt32(), Name: e.GetProperty("name").GetString()!,
+                Value: double.Parse(e.GetProperty("value").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
+            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
 }

@@ -143,16 +143,8 @@ public sealed class SubmitPageTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse($$"""{"epochs": {{Epochs}}, "batch_size": 16, "validation_split": 0.2, "shuffle": true}"""), request["fit"]), request["fit"]!.ToJsonString());
 
         // ... and its page shows what the API holds: the history value for value, the state, the registered version.
-        var expected = job.GetProperty("history").EnumerateArray()
-            .SelectMany(h => h.GetProperty("metrics").EnumerateObject().Select(m => (Epoch: h.GetProperty("epoch").GetInt32(), m.Name, Value: m.Value.GetDouble())))
-            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
-        var shown = (await browser.EvaluateAsync("""
-            [...document.querySelectorAll('#history td[data-metric]')].map(td => ({
-              epoch: Number(td.closest('tr').dataset.epoch), name: td.dataset.metric, value: td.dataset.value }))
-            """)).EnumerateArray()
-            .Select(e => (Epoch: e.GetProperty("epoch").GetInt32(), Name: e.GetProperty("name").GetString()!,
-                Value: double.Parse(e.GetProperty("value").GetString()!, System.Globalization.CultureInfo.InvariantCulture)))
-            .OrderBy(x => x.Epoch).ThenBy(x => x.Name, StringComparer.Ordinal).ToList();
+        var expected = JobPageCurves.StoredHistory(job);
+        var shown = await JobPageCurves.ShownHistoryAsync(browser);
         Assert.Equal(Epochs * 4, expected.Count); // loss, accuracy, val_loss, val_accuracy
         Assert.Equal(expected, shown);
         Assert.Equal("succeeded", (await browser.EvaluateAsync("document.querySelector('#job-state [data-state]').dataset.state")).GetString());
