@@ -90,6 +90,15 @@ public sealed class Chromium : IAsyncDisposable
         ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = 1, ["mobile"] = width < 600,
     });
 
+    /// <summary>Reloads the page and returns once the new document has loaded (the old one is marked, so a poll cannot
+    /// be answered by it).</summary>
+    public async Task ReloadAsync(TimeSpan timeout)
+    {
+        await EvaluateAsync("window.__beforeReload = true");
+        await SendAsync("Page.reload");
+        await WaitForAsync("!window.__beforeReload && document.readyState === 'complete'", timeout);
+    }
+
     public Task NavigateAsync(string url) => SendAsync("Page.navigate", new JsonObject { ["url"] = url });
 
     /// <summary>The value of a JavaScript expression (awaited when a promise), as JSON.</summary>
@@ -109,14 +118,23 @@ public sealed class Chromium : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (true)
         {
-            var v = await EvaluateAsync($"!!({expression})");
-            if (v.ValueKind == JsonValueKind.True) return;
+            // A reload or navigation in progress destroys the context an evaluation runs in: not there yet, poll again.
+            try
+            {
+                if ((await EvaluateAsync($"!!({expression})")).ValueKind == JsonValueKind.True) return;
+            }
+            catch (InvalidOperationException e) when (IsNavigating(e)) { }
             if (clock.Elapsed > timeout)
                 throw new TimeoutException($"waited {timeout.TotalSeconds} s for {expression}; page errors: {string.Join(" | ", PageErrors)}; " +
                                            $"page text: {await EvaluateAsync("document.body.innerText")}");
             await Task.Delay(50);
         }
     }
+
+    private static bool IsNavigating(InvalidOperationException e) =>
+        e.Message.Contains("navigated or closed", StringComparison.Ordinal) ||
+        e.Message.Contains("Execution context was destroyed", StringComparison.Ordinal) ||
+        e.Message.Contains("Cannot find context", StringComparison.Ordinal);
 
     public async Task<byte[]> ScreenshotAsync()
     {

@@ -33,7 +33,7 @@ public sealed class DashboardKeysTests : IDisposable
         // each once (x strictly increasing).
         const string epochXs = "Chart.getChart(document.querySelector('#chart-loss canvas')).data.datasets.find(d => d.label === 'loss')?.data.map(p => p.x) ?? []";
         await browser.WaitForAsync($"({epochXs}).length >= 2", Wait);
-        await browser.EvaluateAsync("location.reload()");
+        await browser.ReloadAsync(Wait);
         await browser.WaitForAsync("document.querySelector('#chart-loss')", Wait);
         var stored = JsonDocument.Parse(await client.GetStringAsync($"/v1/jobs/{id}")).RootElement.GetProperty("history").GetArrayLength();
         await browser.WaitForAsync($"({epochXs}).length >= {stored + 2}", Wait);

@@ -142,7 +142,7 @@ public sealed class TryItTests(Xunit.Abstractions.ITestOutputHelper output) : ID
 
         // A phone: the page does not scroll sideways.
         await browser.SetViewportAsync(390, 844);
-        await browser.EvaluateAsync("location.reload()");
+        await browser.ReloadAsync(Wait);
         await browser.WaitForAsync("document.querySelector('#sample-dataset')?.dataset.loaded === 'true'", Wait);
         var wide = (await browser.EvaluateAsync("""
             [...document.querySelectorAll('main *')].filter(e => !e.closest('.table-wrap') && e.getBoundingClientRect().right > 390)
