@@ -35,6 +35,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private InferenceSession? _evalSession;
     private long _step;
     private int _epoch;
+    // Batches are converted into these (one buffer per input, grown to the largest batch) and copied into the bound
+    // inputs, instead of a new array per step: at 64×28×28 floats each would be a 200 kB large-object allocation.
+    private readonly FeedStaging _staging = new();
     private double? _rescale;
 
     public Trainer(Model model, DeviceOptions? device = null, int seed = 0)
@@ -133,7 +136,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
             if (targets.Count != 1) throw new ArgumentException($"class_weight needs a model with one output; this one has {targets.Count} (use sample weights)");
             train = new InMemoryDataset(train.Inputs, targets, ClassSampleWeights(targets[0], cw, train.SampleWeights), train.ClassNames);
         }
-        return Fit(train.Batches(options.BatchSize, options.Shuffle, _seed), validation?.Batches(options.BatchSize), options, train.SampleWeights is not null);
+        return Fit(new BatchIterator(train, options.BatchSize, options.Shuffle, _seed) { ReuseBatches = true },
+            validation is null ? null : new BatchIterator(validation, options.BatchSize) { ReuseBatches = true }, options, train.SampleWeights is not null);
     }
 
     /// <summary>Trains on batches from <paramref name="train"/> (streamed or in memory).</summary>
@@ -306,7 +310,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// <summary>Keras's <c>evaluate</c> in batches of <paramref name="batchSize"/> (the model's own batch size when its
     /// batch_shape fixes one: results do not depend on it).</summary>
     public IReadOnlyDictionary<string, double> Evaluate(InMemoryDataset data, int batchSize = 32) =>
-        Evaluate(data.Batches(FixedBatch()?.Size ?? batchSize));
+        Evaluate(new BatchIterator(data, FixedBatch()?.Size ?? batchSize) { ReuseBatches = true });
 
     /// <summary>The batch size a model input's batch_shape fixes (Keras's stateful recurrent models), if any.</summary>
     private (string Input, int Size)? FixedBatch()
@@ -397,9 +401,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
                                             "give data of that shape, or change the input layer's batch_shape to fit the data");
             if (x.DType is DType.Float32 or DType.Float64)
             {
-                var values = x.ToFloat32();
-                var bad = Array.FindIndex(values, v => !float.IsFinite(v));
-                if (bad >= 0) throw new ArgumentException($"{what}: sample {bad / Math.Max(1, x.SampleSize)}{of} holds a non-finite value ({values[bad]})");
+                var bad = x.IndexOfNonFinite();
+                if (bad >= 0) throw new ArgumentException($"{what}: sample {bad / Math.Max(1, x.SampleSize)}{of} holds a non-finite value ({x.GetDouble(bad)})");
             }
         }
         for (var i = 0; i < ys.Count; i++)
@@ -443,8 +446,8 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var sig = _train!.Signature;
         foreach (var feed in BatchFeeds(sig, batch))
         {
-            if (feed.Longs is not null) _session!.SetBatch(feed.Name, feed.Longs, feed.Dims);
-            else _session!.SetBatch(feed.Name, feed.Floats!, feed.Dims);
+            if (feed.LongBuffer is not null) _session!.SetBatch(feed.Name, feed.LongBuffer.AsSpan(0, feed.Length), feed.Dims);
+            else _session!.SetBatch(feed.Name, feed.FloatBuffer.AsSpan(0, feed.Length), feed.Dims);
         }
         _session!.SetScalar(sig.LearningRate!, LearningRate);
         _session.SetScalar(sig.Step!, _step);
@@ -463,11 +466,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// <c>{output}_loss</c>, <c>{output}_{metric}</c>.</summary>
     private static string LogName(TrainingSignature sig, string output) => sig.LogNames.GetValueOrDefault(output, output);
 
-    private sealed record Feed(string Name, float[]? Floats, long[]? Longs, long[] Dims)
+    /// <summary>A batch tensor: the first <see cref="Length"/> values of a staging buffer (<see cref="_staging"/>).</summary>
+    private sealed record Feed(string Name, float[]? FloatBuffer, long[]? LongBuffer, int Length, long[] Dims)
     {
-        public NamedOnnxValue ToNamed() => Longs is not null
-            ? NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<long>(Longs, ToInts(Dims)))
-            : NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<float>(Floats!, ToInts(Dims)));
+        public NamedOnnxValue ToNamed() => LongBuffer is not null
+            ? NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<long>(LongBuffer.AsMemory(0, Length), ToInts(Dims)))
+            : NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<float>(FloatBuffer.AsMemory(0, Length), ToInts(Dims)));
     }
 
     /// <summary>The batch's features, targets and sample weights in the graph's element types and shapes; arrays are
@@ -483,19 +487,31 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var ys = batch.Targets.Match(OutputNames, "output");
         for (var i = 0; i < targets.Count; i++) yield return Convert(targets[i], ys[i], null);
         if (sig.SampleWeight is { } sw)
-            yield return new Feed(sw, batch.SampleWeights ?? Enumerable.Repeat(1f, batch.Count).ToArray(), null, [batch.Count]);
+        {
+            var weights = _staging.Floats(sw, batch.Count);
+            if (batch.SampleWeights is { } given) given.CopyTo(weights, 0);
+            else weights.AsSpan(0, batch.Count).Fill(1f);
+            yield return new Feed(sw, weights, null, batch.Count, [batch.Count]);
+        }
     }
 
-    private static Feed Convert(TensorInfo info, DataArray data, InputScaling? scaling)
+    private Feed Convert(TensorInfo info, DataArray data, InputScaling? scaling)
     {
         // The graph's per-sample dims where static (labels [n] feed a [n, 1] target), else the data's own.
         var dims = info.Shape.Dims.Skip(1).All(d => d.IsKnown) && info.Shape.Dims.Skip(1).Aggregate(1L, (p, d) => p * d.Known) == data.SampleSize
             ? new long[] { data.Count }.Concat(info.Shape.Dims.Skip(1).Select(d => d.Known)).ToArray()
             : new long[] { data.Count }.Concat(data.SampleShape.Select(d => (long)d)).ToArray();
-        if (info.DType != DataType.Float) return new Feed(info.Name, null, data.ToInt64(), dims);
-        var floats = data.ToFloat32();
-        scaling?.ApplyInPlace(floats);
-        return new Feed(info.Name, floats, null, dims);
+        var length = checked((int)data.Data.LongLength);
+        if (info.DType != DataType.Float)
+        {
+            var longs = _staging.Longs(info.Name, length);
+            data.CopyTo(longs);
+            return new Feed(info.Name, null, longs, length, dims);
+        }
+        var floats = _staging.Floats(info.Name, length);
+        data.CopyTo(floats);
+        scaling?.ApplyInPlace(floats.AsSpan(0, length));
+        return new Feed(info.Name, floats, null, length, dims);
     }
 
     private static int[] ToInts(long[] dims) => dims.Select(d => (int)d).ToArray();

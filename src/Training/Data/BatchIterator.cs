@@ -27,6 +27,10 @@ public sealed class BatchIterator : IDataset
 
     public bool DropRemainder { get; }
 
+    /// <summary>Each batch's arrays are refilled by the next batch of the same size instead of new ones: for a consumer
+    /// that is done with a batch before it asks for the next (the trainer's step, evaluation and prediction loops).</summary>
+    internal bool ReuseBatches { get; init; }
+
     public IReadOnlyList<int> FeatureShape => _data.Inputs[0].SampleShape;
 
     public int? BatchCount => DropRemainder ? _data.Count / BatchSize : (_data.Count + BatchSize - 1) / BatchSize;
@@ -43,11 +47,13 @@ public sealed class BatchIterator : IDataset
     {
         var order = Order(epoch);
         int n = BatchCount!.Value;
+        InMemoryDataset? last = null;
         for (int b = 0; b < n; b++)
         {
             int start = b * BatchSize;
             int count = Math.Min(BatchSize, order.Length - start);
-            var part = _data.Take(order.AsSpan(start, count));
+            var part = _data.Take(order.AsSpan(start, count), ReuseBatches ? last : null);
+            last = part;
             yield return new Batch(part.Inputs, part.Targets, part.SampleWeights);
         }
     }

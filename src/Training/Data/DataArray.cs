@@ -104,16 +104,24 @@ public sealed class DataArray
     }
 
     /// <summary>Gathers the samples at <paramref name="indices"/> (in that order) into a new array.</summary>
-    public DataArray Take(ReadOnlySpan<int> indices)
+    public DataArray Take(ReadOnlySpan<int> indices) => Take(indices, null);
+
+    /// <summary>As <see cref="Take(ReadOnlySpan{int})"/>, but refills <paramref name="reuse"/> when it has the result's
+    /// type and shape: a batch buffer filled step after step, instead of a new array per batch (arrays over 85 kB live
+    /// on the large-object heap until a full collection, so a new one per step keeps faulting in fresh pages).</summary>
+    internal DataArray Take(ReadOnlySpan<int> indices, DataArray? reuse)
     {
         int s = SampleSize;
-        var dst = Array.CreateInstance(Data.GetType().GetElementType()!, (long)indices.Length * s);
+        var dst = reuse is not null && reuse.DType == DType && reuse._shape[0] == indices.Length && reuse.SampleShape.SequenceEqual(SampleShape)
+            ? reuse.Data
+            : Array.CreateInstance(Data.GetType().GetElementType()!, (long)indices.Length * s);
         for (int i = 0; i < indices.Length; i++)
         {
             int k = indices[i];
             if ((uint)k >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(indices), $"sample index {k} is outside 0..{Count - 1}");
             Array.Copy(Data, (long)k * s, dst, (long)i * s, s);
         }
+        if (ReferenceEquals(dst, reuse?.Data)) return reuse!;
         var shape = (int[])_shape.Clone();
         shape[0] = indices.Length;
         return new DataArray(dst, DType, shape);
@@ -150,43 +158,69 @@ public sealed class DataArray
         };
     }
 
-    public float[] ToFloat32()
+    /// <summary>The flat index of the first value that is NaN or infinite as float32, or -1 (always -1 for integer
+    /// arrays); reads in place, where a float32 copy of a whole dataset would cost its size again.</summary>
+    public long IndexOfNonFinite()
     {
         switch (Data)
         {
-            case float[] f when DType == DType.Float32: return (float[])f.Clone();
-            case byte[] b when DType == DType.UInt8:
-            {
-                var r = new float[b.Length];
-                for (int i = 0; i < b.Length; i++) r[i] = b[i];
-                return r;
-            }
+            case float[] f:
+                for (var i = 0; i < f.Length; i++) if (!float.IsFinite(f[i])) return i;
+                return -1;
+            case double[] d:
+                // As float32 (what training reads): a double beyond float's range is infinite there.
+                for (var i = 0; i < d.Length; i++) if (!float.IsFinite((float)d[i])) return i;
+                return -1;
             default:
-            {
-                var r = new float[Data.LongLength];
-                for (long i = 0; i < r.LongLength; i++) r[i] = (float)GetDouble(i);
-                return r;
-            }
+                return -1;
+        }
+    }
+
+    public float[] ToFloat32()
+    {
+        var r = new float[Data.LongLength];
+        CopyTo(r);
+        return r;
+    }
+
+    /// <summary>Every element as float32 into the start of <paramref name="destination"/>.</summary>
+    public void CopyTo(Span<float> destination)
+    {
+        if (destination.Length < Data.LongLength)
+            throw new ArgumentException($"the destination holds {destination.Length} values, the array {Data.LongLength}", nameof(destination));
+        switch (Data)
+        {
+            case float[] f when DType == DType.Float32: f.CopyTo(destination); break;
+            case byte[] b when DType == DType.UInt8:
+                for (int i = 0; i < b.Length; i++) destination[i] = b[i];
+                break;
+            default:
+                for (int i = 0; i < Data.Length; i++) destination[i] = (float)GetDouble(i);
+                break;
         }
     }
 
     public long[] ToInt64()
     {
+        var r = new long[Data.LongLength];
+        CopyTo(r);
+        return r;
+    }
+
+    /// <summary>Every element as int64 (floats truncated toward zero) into the start of <paramref name="destination"/>.</summary>
+    public void CopyTo(Span<long> destination)
+    {
+        if (destination.Length < Data.LongLength)
+            throw new ArgumentException($"the destination holds {destination.Length} values, the array {Data.LongLength}", nameof(destination));
         switch (Data)
         {
-            case long[] l when DType == DType.Int64: return (long[])l.Clone();
+            case long[] l when DType == DType.Int64: l.CopyTo(destination); break;
             case ulong[] u when DType == DType.UInt64:
-            {
-                var r = new long[u.Length];
-                for (int i = 0; i < u.Length; i++) r[i] = unchecked((long)u[i]);
-                return r;
-            }
+                for (int i = 0; i < u.Length; i++) destination[i] = unchecked((long)u[i]);
+                break;
             default:
-            {
-                var r = new long[Data.LongLength];
-                for (long i = 0; i < r.LongLength; i++) r[i] = (long)GetDouble(i);
-                return r;
-            }
+                for (int i = 0; i < Data.Length; i++) destination[i] = (long)GetDouble(i);
+                break;
         }
     }
 

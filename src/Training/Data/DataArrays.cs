@@ -75,11 +75,15 @@ public sealed class DataArrays : IReadOnlyList<DataArray>
     public DataArrays Select(Func<DataArray, int, DataArray> map) => new(_arrays.Select(map).ToArray(), _names);
 
     /// <summary>The samples at <paramref name="indices"/> of every array, in that order.</summary>
-    public DataArrays Take(ReadOnlySpan<int> indices)
+    public DataArrays Take(ReadOnlySpan<int> indices) => Take(indices, null);
+
+    /// <summary>As <see cref="Take(ReadOnlySpan{int})"/>, refilling <paramref name="reuse"/>'s arrays where they fit
+    /// (<see cref="DataArray.Take(ReadOnlySpan{int}, DataArray?)"/>).</summary>
+    internal DataArrays Take(ReadOnlySpan<int> indices, DataArrays? reuse)
     {
         var taken = new DataArray[_arrays.Length];
-        for (var i = 0; i < taken.Length; i++) taken[i] = _arrays[i].Take(indices);
-        return new(taken, _names);
+        for (var i = 0; i < taken.Length; i++) taken[i] = _arrays[i].Take(indices, reuse is not null && reuse._arrays.Length == taken.Length ? reuse._arrays[i] : null);
+        return reuse is not null && taken.AsSpan().SequenceEqual(reuse._arrays) ? reuse : new(taken, _names);
     }
 
     public DataArrays Slice(int start, int count) => Select((a, _) => a.Slice(start, count));

@@ -49,15 +49,23 @@ public sealed class InMemoryDataset
         new(this, batchSize, shuffle, seed, dropRemainder);
 
     /// <summary>The samples at <paramref name="indices"/>, in that order.</summary>
-    public InMemoryDataset Take(ReadOnlySpan<int> indices)
+    public InMemoryDataset Take(ReadOnlySpan<int> indices) => Take(indices, null);
+
+    /// <summary>As <see cref="Take(ReadOnlySpan{int})"/>, refilling <paramref name="reuse"/>'s arrays where they fit
+    /// (a batch buffer, <see cref="BatchIterator.ReuseBatches"/>).</summary>
+    internal InMemoryDataset Take(ReadOnlySpan<int> indices, InMemoryDataset? reuse)
     {
         float[]? w = null;
         if (SampleWeights is not null)
         {
-            w = new float[indices.Length];
+            w = reuse?.SampleWeights is { } old && old.Length == indices.Length ? old : new float[indices.Length];
             for (int i = 0; i < indices.Length; i++) w[i] = SampleWeights[indices[i]];
         }
-        return new InMemoryDataset(Inputs.Take(indices), Targets?.Take(indices), w, ClassNames);
+        var inputs = Inputs.Take(indices, reuse?.Inputs);
+        var targets = Targets?.Take(indices, reuse?.Targets);
+        return reuse is not null && ReferenceEquals(inputs, reuse.Inputs) && ReferenceEquals(targets, reuse.Targets) && ReferenceEquals(w, reuse.SampleWeights)
+            ? reuse
+            : new InMemoryDataset(inputs, targets, w, ClassNames);
     }
 
     /// <summary>

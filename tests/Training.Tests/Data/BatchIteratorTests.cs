@@ -22,6 +22,28 @@ public sealed class BatchIteratorTests
     }
 
     [Fact]
+    public void ReusedBatchesRefillOneSetOfArraysWithTheSameValues()
+    {
+        var data = Numbers(10);
+        var fresh = data.Batches(4, shuffle: true, seed: 7).GetBatches(1).Select(b => (b.Features.As<float>().ToArray(), b.Labels!.As<long>().ToArray(), b.SampleWeights!.ToArray())).ToList();
+        var reused = new BatchIterator(data, 4, shuffle: true, seed: 7) { ReuseBatches = true };
+        var arrays = new List<Array>();
+        var i = 0;
+        foreach (var b in reused.GetBatches(1))
+        {
+            Assert.Equal(fresh[i].Item1, b.Features.As<float>());
+            Assert.Equal(fresh[i].Item2, b.Labels!.As<long>());
+            Assert.Equal(fresh[i].Item3, b.SampleWeights);
+            arrays.Add(b.Features.Data);
+            i++;
+        }
+        Assert.Equal(3, i);
+        // The two full batches share their arrays; the short last one has its own.
+        Assert.Same(arrays[0], arrays[1]);
+        Assert.NotSame(arrays[1], arrays[2]);
+    }
+
+    [Fact]
     public void DropRemainderDropsTheShortBatch()
     {
         var it = Numbers(10).Batches(4, dropRemainder: true);

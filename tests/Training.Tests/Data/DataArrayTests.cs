@@ -15,6 +15,29 @@ public sealed class DataArrayTests
     }
 
     [Fact]
+    public void CopyToConvertsIntoTheStartOfALargerBuffer()
+    {
+        var bytes = DataArray.Create(new byte[] { 0, 7, 255 }, 3);
+        var floats = new float[5];
+        bytes.CopyTo(floats);
+        Assert.Equal(new[] { 0f, 7f, 255f, 0f, 0f }, floats);
+        var longs = new long[3];
+        DataArray.Vector(new[] { -1.5f, 2.9f, 3f }).CopyTo(longs);
+        Assert.Equal(new long[] { -1, 2, 3 }, longs);
+        var e = Assert.Throws<ArgumentException>(() => bytes.CopyTo(new float[2]));
+        Assert.Contains("holds 2 values, the array 3", e.Message);
+    }
+
+    [Fact]
+    public void IndexOfNonFiniteFindsNaNInfinityAndDoublesBeyondFloat()
+    {
+        Assert.Equal(-1, DataArray.Vector(new[] { 1f, -2f }).IndexOfNonFinite());
+        Assert.Equal(1, DataArray.Vector(new[] { 1f, float.NaN, float.PositiveInfinity }).IndexOfNonFinite());
+        Assert.Equal(2, DataArray.Vector(new[] { 0.0, -1e30, 1e300 }).IndexOfNonFinite());
+        Assert.Equal(-1, DataArray.Vector(new byte[] { 255 }).IndexOfNonFinite());
+    }
+
+    [Fact]
     public void ShapeMismatchIsRejectedWithTheShape()
     {
         var e = Assert.Throws<ArgumentException>(() => DataArray.Create(new float[5], 2, 3));
