@@ -235,29 +235,60 @@ public sealed class Trainer : ITrainingControl, IDisposable
             _evalSession = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(eval.Model), options);
         }
         var session = _evalSession;
-        // A weight the training-mode forward never reads (a recurrent kernel over one step from a zero state) is not
-        // carried by the step session; the eval graph still takes it, at the model's value.
+        // Carried tensors are read where the step session keeps them (no copy of the weights per evaluation). A weight
+        // the training-mode forward never reads (a recurrent kernel over one step from a zero state) is not carried by
+        // the step session; the eval graph still takes it, at the model's value.
         var carried = _session!.StateNames.ToHashSet(StringComparer.Ordinal);
         var initial = eval.Signature.Persistent.ToDictionary(p => p.Input, p => p, StringComparer.Ordinal);
-        var held = eval.Signature.Inputs.Where(i => i.Role is TensorRole.Parameter or TensorRole.State)
-            .Select(i => NamedOnnxValue.CreateFromTensor(i.Name, new DenseTensor<float>(
-                carried.Contains(i.Name) ? _session.ReadState(i.Name) : initial[i.Name].Initial(), ToInts(i.Shape.ToArray()))))
-            .ToList();
+        var names = new List<string>();
+        var values = new List<OrtValue>();
+        var owned = new List<OrtValue>();
+        var outputNames = session.OutputNames;
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         var host = HostMetrics();
         double seen = 0;
-        foreach (var batch in data.GetBatches(0))
+        using var run = new RunOptions();
+        try
         {
-            var feeds = new List<NamedOnnxValue>(held);
-            feeds.AddRange(BatchFeeds(eval.Signature, batch).Select(f => f.ToNamed()));
-            using var results = session.Run(feeds);
-            var list = results.ToList();
-            if (eval.Signature.PredictionOutputs.Count > 0)
-                UpdateHost(host, batch, eval.Signature.PredictionOutputs.Select(p => list.First(r => r.Name == p).AsTensor<float>().ToArray()).ToList());
-            foreach (var r in list)
-                if (eval.Signature.LogNames.TryGetValue(r.Name, out var name))
-                    sums[name] = sums.GetValueOrDefault(name) + r.AsTensor<float>().GetValue(0) * batch.Count;
-            seen += batch.Count;
+            foreach (var i in eval.Signature.Inputs.Where(i => i.Role is TensorRole.Parameter or TensorRole.State))
+            {
+                names.Add(i.Name);
+                if (carried.Contains(i.Name)) values.Add(_session.StateValue(i.Name));
+                else
+                {
+                    owned.Add(OrtValue.CreateTensorValueFromMemory(initial[i.Name].Initial(), i.Shape.ToArray()));
+                    values.Add(owned[^1]);
+                }
+            }
+            var held = names.Count;
+            foreach (var batch in data.GetBatches(0))
+            {
+                names.RemoveRange(held, names.Count - held);
+                values.RemoveRange(held, values.Count - held);
+                foreach (var feed in BatchFeeds(eval.Signature, batch))
+                {
+                    names.Add(feed.Name);
+                    values.Add(feed.ToOrtValue());
+                }
+                try
+                {
+                    using var results = session.Run(run, names, values, outputNames);
+                    if (eval.Signature.PredictionOutputs.Count > 0)
+                        UpdateHost(host, batch, eval.Signature.PredictionOutputs.Select(p => results[IndexOf(outputNames, p)].GetTensorDataAsSpan<float>().ToArray()).ToList());
+                    for (var k = 0; k < outputNames.Count; k++)
+                        if (eval.Signature.LogNames.TryGetValue(outputNames[k], out var name))
+                            sums[name] = sums.GetValueOrDefault(name) + results[k].GetTensorDataAsSpan<float>()[0] * batch.Count;
+                }
+                finally
+                {
+                    for (var k = held; k < values.Count; k++) values[k].Dispose();
+                }
+                seen += batch.Count;
+            }
+        }
+        finally
+        {
+            foreach (var v in owned) v.Dispose();
         }
         var result = sums.ToDictionary(kv => kv.Key, kv => seen == 0 ? double.NaN : kv.Value / seen);
         foreach (var m in host) result[m.Name] = seen == 0 ? double.NaN : m.Metric.Result();
@@ -469,9 +500,10 @@ public sealed class Trainer : ITrainingControl, IDisposable
     /// <summary>A batch tensor: the first <see cref="Length"/> values of a staging buffer (<see cref="_staging"/>).</summary>
     private sealed record Feed(string Name, float[]? FloatBuffer, long[]? LongBuffer, int Length, long[] Dims)
     {
-        public NamedOnnxValue ToNamed() => LongBuffer is not null
-            ? NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<long>(LongBuffer.AsMemory(0, Length), ToInts(Dims)))
-            : NamedOnnxValue.CreateFromTensor(Name, new DenseTensor<float>(FloatBuffer.AsMemory(0, Length), ToInts(Dims)));
+        /// <summary>A tensor over the staging buffer itself (valid until the next batch is converted).</summary>
+        public OrtValue ToOrtValue() => LongBuffer is not null
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, LongBuffer.AsMemory(0, Length), Dims)
+            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, FloatBuffer.AsMemory(0, Length), Dims);
     }
 
     /// <summary>The batch's features, targets and sample weights in the graph's element types and shapes; arrays are
@@ -514,6 +546,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
         return new Feed(info.Name, floats, null, length, dims);
     }
 
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++) if (names[i] == name) return i;
+        throw new InvalidOperationException($"the evaluation graph has no output '{name}'");
+    }
+
     private static int[] ToInts(long[] dims) => dims.Select(d => (int)d).ToArray();
 
     private void EnsureSession(bool sampleWeights)
@@ -531,7 +569,9 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var batchInputs = sig.Inputs.Where(i => i.Role is TensorRole.Feature or TensorRole.Target or TensorRole.SampleWeight).Select(i => i.Name).ToList();
         _session = new StepSession(_train.Model,
             new StepSignature(batchInputs, state, [sig.LearningRate!, sig.Step!], StepFetches(sig)),
-            sig.Persistent.ToDictionary(p => p.Input, p => p.Initial()), _device);
+            // The session copies first values into its own memory: a weight's array is read in place and optimizer slots
+            // are filled there (a new array per tensor would be faulted in page by page, ~100 ms per 34 MB here).
+            sig.Persistent.ToDictionary(p => p.Input, p => p.Fill is { } fill ? InitialValue.Filled(fill) : p.Weight?.Data ?? p.Initial()), _device);
         if (snapshot is not null) Restore(snapshot);
         CompileTime = sw.Elapsed;
     }
@@ -567,7 +607,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
     {
         if (_session is null || _train is null) return;
         foreach (var p in _train.Signature.Parameters.Concat(_train.Signature.State))
-            p.Weight?.Assign(_session.ReadState(p.Input));
+            p.Weight?.Adopt(_session.ReadState(p.Input));
     }
 
     /// <summary>The trained inference model: trained weights, <see cref="Preprocessing"/> folded in as leading ops on the

@@ -70,12 +70,17 @@ public sealed class Weight
     /// <summary>False while the values are still to be made by the initializer.</summary>
     public bool IsMaterialized => _data is not null;
 
-    public void Assign(float[] values)
+    /// <summary>Sets the values to a copy of <paramref name="values"/>.</summary>
+    public void Assign(float[] values) => Adopt((float[])values.Clone());
+
+    /// <summary>Takes <paramref name="values"/> itself as the weight's array, without a copy: for a fresh array nobody
+    /// else changes afterwards (a trained model's weights read back from the step session).</summary>
+    public void Adopt(float[] values)
     {
         if (values.LongLength != Size) throw new ArgumentException($"weight '{Path}' needs {Size} values, got {values.LongLength}");
         lock (_fill)
         {
-            _data = (float[])values.Clone();
+            _data = values;
             _initial = null;
         }
     }

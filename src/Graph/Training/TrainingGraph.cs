@@ -250,7 +250,7 @@ public static class TrainingGraph
                 var fill = (float)s.Initial;
                 var count = (int)s.Shape.Aggregate(1L, (p, d) => p * d);
                 optimizerTensors.Add(new PersistentTensor(s.Input, s.Output, s.Shape, TensorRole.OptimizerState, () => Enumerable.Repeat(fill, count).ToArray())
-                    { Parameter = s.Parameter, Slot = s.Slot });
+                    { Parameter = s.Parameter, Slot = s.Slot, Fill = fill });
             }
         }
 

@@ -39,6 +39,9 @@ public sealed record PersistentTensor(string Input, string? Output, long[] Shape
     /// <summary>For optimizer state: the parameter it belongs to (null for a global slot) and the slot name.</summary>
     public string? Parameter { get; init; }
     public string? Slot { get; init; }
+    /// <summary>Set when every element starts at this one value (optimizer slots): what <see cref="Initial"/> gives, without
+    /// an array as large as the tensor.</summary>
+    public float? Fill { get; init; }
     public long ElementCount => Shape.Aggregate(1L, (p, d) => p * d);
 }
 

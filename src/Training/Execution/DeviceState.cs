@@ -61,7 +61,12 @@ internal sealed class DeviceState : IStepState
             if (where.Name != memory.Name || where.Id != memory.Id)
                 throw new InvalidOperationException($"carried state was allocated in {where.Name}:{where.Id}, not {memory.Name}:{memory.Id}");
         }
-        var initial = layout.InitialState.Select((data, i) => OrtValue.CreateTensorValueFromMemory((float[])data.Clone(), layout.StateDims[i])).ToList();
+        var initial = layout.InitialState.Select((value, i) =>
+        {
+            var host = new float[layout.Count(i)];
+            value.CopyTo(host);
+            return OrtValue.CreateTensorValueFromMemory(host, layout.StateDims[i]);
+        }).ToList();
         try
         {
             _transfer.CopyOnce([.. initial, .. initial], [.. _state[0], .. _state[1]]);
@@ -195,15 +200,17 @@ internal sealed class DeviceState : IStepState
 
     public float[] Read(int set, int index)
     {
-        var host = new float[_layout.InitialState[index].Length];
+        var host = new float[_layout.Count(index)];
         using var value = OrtValue.CreateTensorValueFromMemory(host, _layout.StateDims[index]);
         _transfer.CopyOnce([_state[set][index]], [value]);
         return host;
     }
 
+    public OrtValue Value(int set, int index) => _state[set][index];
+
     public void Write(int set, int index, ReadOnlySpan<float> values)
     {
-        var length = _layout.InitialState[index].Length;
+        var length = _layout.Count(index);
         if (values.Length != length) throw new ArgumentException($"'{_sig.State[index].Input}' holds {length} values, got {values.Length}");
         using var value = OrtValue.CreateTensorValueFromMemory(values.ToArray(), _layout.StateDims[index]);
         _transfer.CopyOnce([value], [_state[set][index]]);

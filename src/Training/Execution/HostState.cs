@@ -9,7 +9,8 @@ internal sealed class HostState : IStepState
 {
     private readonly InferenceSession _session;
     private readonly StepSignature _signature;
-    private readonly OrtValue[][] _state;           // [set][i]
+    private readonly OrtValue[][] _state;           // [set][i], over _memory[set][i]
+    private readonly HostBuffer[][] _memory;
     private readonly OrtIoBinding[] _bindings;      // binding s reads set s, writes set 1-s
     private readonly Dictionary<string, OrtValue> _scalars = new(StringComparer.Ordinal);
     private readonly OrtMemoryInfo _host = OrtMemoryInfo.DefaultInstance;
@@ -22,8 +23,17 @@ internal sealed class HostState : IStepState
         _signature = layout.Signature;
         var signature = layout.Signature;
         _state = new OrtValue[2][];
+        _memory = new HostBuffer[2][];
         for (var set = 0; set < 2; set++)
-            _state[set] = layout.InitialState.Select((data, i) => OrtValue.CreateTensorValueFromMemory((float[])data.Clone(), layout.StateDims[i])).ToArray();
+        {
+            _memory[set] = layout.InitialState.Select((initial, i) =>
+            {
+                var buffer = new HostBuffer(layout.Count(i));
+                initial.CopyTo(buffer.Span);
+                return buffer;
+            }).ToArray();
+            _state[set] = _memory[set].Select((buffer, i) => buffer.CreateValue(layout.StateDims[i])).ToArray();
+        }
         for (var s = 0; s < signature.ScalarInputs.Count; s++)
             _scalars[signature.ScalarInputs[s]] = layout.ScalarTypes[s] == TensorElementType.Int64
                 ? OrtValue.CreateTensorValueFromMemory(new long[1], [])
@@ -94,6 +104,8 @@ internal sealed class HostState : IStepState
 
     public float[] Read(int set, int index) => _state[set][index].GetTensorDataAsSpan<float>().ToArray();
 
+    public OrtValue Value(int set, int index) => _state[set][index];
+
     public void Write(int set, int index, ReadOnlySpan<float> values)
     {
         var target = _state[set][index].GetTensorMutableDataAsSpan<float>();
@@ -105,6 +117,7 @@ internal sealed class HostState : IStepState
     {
         foreach (var b in _bindings) b.Dispose();
         foreach (var set in _state) foreach (var v in set) v.Dispose();
+        foreach (var set in _memory) foreach (var m in set) m.Dispose();
         foreach (var v in _scalars.Values) v.Dispose();
         foreach (var s in _batch.Values) s.Value.Dispose();
         _run.Dispose();

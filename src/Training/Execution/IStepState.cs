@@ -25,9 +25,28 @@ internal interface IStepState : IDisposable
     /// <summary>A host copy of carried tensor <paramref name="index"/> of set <paramref name="set"/>.</summary>
     float[] Read(int set, int index);
 
+    /// <summary>Carried tensor <paramref name="index"/> of set <paramref name="set"/> where it lives (host or device
+    /// memory), for another session on the same device to read in place; owned by this state.</summary>
+    OrtValue Value(int set, int index);
+
     /// <summary>Overwrites carried tensor <paramref name="index"/> of set <paramref name="set"/> in place (its buffer, and so
     /// every binding and captured CUDA graph that points at it, stays the same).</summary>
     void Write(int set, int index, ReadOnlySpan<float> values);
+}
+
+/// <summary>A carried tensor's first value: its values, or one value for every element (optimizer moments start at 0),
+/// written straight into the state's memory instead of through an array as large as the tensor.</summary>
+public readonly record struct InitialValue(float[]? Values, float Fill = 0)
+{
+    public static implicit operator InitialValue(float[] values) => new(values);
+
+    public static InitialValue Filled(float value) => new(null, value);
+
+    public void CopyTo(Span<float> destination)
+    {
+        if (Values is null) destination.Fill(Fill);
+        else Values.CopyTo(destination);
+    }
 }
 
 /// <summary>What a step graph takes, resolved against its session: the carried tensors' static shapes and first values,
@@ -35,20 +54,25 @@ internal interface IStepState : IDisposable
 internal sealed record StepLayout(
     StepSignature Signature,
     IReadOnlyList<long[]> StateDims,
-    IReadOnlyList<float[]> InitialState,
+    IReadOnlyList<InitialValue> InitialState,
     IReadOnlyList<TensorElementType> ScalarTypes)
 {
-    public static StepLayout Resolve(InferenceSession session, StepSignature signature, IReadOnlyDictionary<string, float[]> initialState)
+    /// <summary>The number of elements of carried tensor <paramref name="index"/>.</summary>
+    public int Count(int index) => checked((int)StateDims[index].Aggregate(1L, (p, d) => p * d));
+
+    public static StepLayout Resolve(InferenceSession session, StepSignature signature, IReadOnlyDictionary<string, InitialValue> initialState)
     {
         var inputs = session.InputMetadata;
         var dims = new List<long[]>();
-        var initial = new List<float[]>();
+        var initial = new List<InitialValue>();
         foreach (var (name, _) in signature.State)
         {
             if (!inputs.TryGetValue(name, out var meta)) throw new ArgumentException($"step graph has no input '{name}'");
             var d = meta.Dimensions.Select(x => (long)x).ToArray();
             if (d.Any(x => x < 0)) throw new ArgumentException($"carried tensor '{name}' must have a static shape, has [{string.Join(",", d)}]");
             if (!initialState.TryGetValue(name, out var data)) throw new ArgumentException($"no initial value for '{name}'");
+            if (data.Values is { } values && values.LongLength != d.Aggregate(1L, (p, x) => p * x))
+                throw new ArgumentException($"the initial value of '{name}' has {values.LongLength} elements, its shape [{string.Join(",", d)}] {d.Aggregate(1L, (p, x) => p * x)}");
             dims.Add(d);
             initial.Add(data);
         }

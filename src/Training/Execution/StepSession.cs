@@ -26,6 +26,11 @@ public sealed class StepSession : IDisposable
     private long _steps;
 
     public StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, float[]> initialState, DeviceOptions device)
+        : this(model, signature, initialState.ToDictionary(kv => kv.Key, kv => (InitialValue)kv.Value), device, null)
+    {
+    }
+
+    public StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, InitialValue> initialState, DeviceOptions device)
         : this(model, signature, initialState, device, null)
     {
     }
@@ -33,6 +38,12 @@ public sealed class StepSession : IDisposable
     /// <summary><paramref name="state"/> overrides the device's choice of <see cref="IStepState"/> (tests run the
     /// device-memory path on the CPU with it).</summary>
     internal StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, float[]> initialState, DeviceOptions device,
+        Func<InferenceSession, StepLayout, IStepState>? state)
+        : this(model, signature, initialState.ToDictionary(kv => kv.Key, kv => (InitialValue)kv.Value), device, state)
+    {
+    }
+
+    internal StepSession(ModelProto model, StepSignature signature, IReadOnlyDictionary<string, InitialValue> initialState, DeviceOptions device,
         Func<InferenceSession, StepLayout, IStepState>? state)
     {
         _signature = signature;
@@ -80,6 +91,10 @@ public sealed class StepSession : IDisposable
 
     /// <summary>The current value of a carried tensor (a host copy: on a GPU, read back from the device).</summary>
     public float[] ReadState(string inputName) => _state.Read(_current, IndexOf(inputName));
+
+    /// <summary>The carried tensor the next step reads, where it lives (owned by this session); a step writes the other
+    /// set, so its values stay the latest until the step after next.</summary>
+    public OrtValue StateValue(string inputName) => _state.Value(_current, IndexOf(inputName));
 
     public void WriteState(string inputName, ReadOnlySpan<float> values) => _state.Write(_current, IndexOf(inputName), values);
 

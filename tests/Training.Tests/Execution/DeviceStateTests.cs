@@ -161,4 +161,24 @@ public sealed class DeviceStateTests
         }
         finally { dir.Delete(recursive: true); }
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFilledFirstValueStartsEveryElementThereOnBothPaths(bool device)
+    {
+        var (model, sig) = Linear();
+        var start = new Dictionary<string, InitialValue> { ["w"] = new float[] { 1, 2, 3 }, ["count"] = InitialValue.Filled(5) };
+        using var session = new StepSession(model, sig, start, Cpu, device ? Device(false) : Host);
+        Assert.Equal([5f], session.ReadState("count"));
+        session.SetBatch("x", new float[] { 1, 1, 1 }, [1, 3]);
+        session.SetScalar("lr", 0);
+        session.SetScalar("step", 2);
+        session.Run();
+        Assert.Equal([7f], session.ReadState("count"));
+        // The value the next step reads, in place: what an evaluation session is fed.
+        Assert.Equal([7f], session.StateValue("count").GetTensorDataAsSpan<float>().ToArray());
+        var e = Assert.Throws<ArgumentException>(() => new StepSession(model, sig, new Dictionary<string, InitialValue> { ["w"] = new float[] { 1, 2 }, ["count"] = InitialValue.Filled(0) }, Cpu, Host));
+        Assert.Contains("'w' has 2 elements, its shape [3] 3", e.Message);
+    }
 }
