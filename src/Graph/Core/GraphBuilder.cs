@@ -174,10 +174,22 @@ public sealed class GraphBuilder
     public bool IsInitializer(string name) => _initializers.ContainsKey(name) || _parent?.IsInitializer(name) == true;
 
     /// <summary>Adds a node of <paramref name="opType"/>, infers its outputs and returns them.</summary>
+    /// <summary>Emit MaxPool(Relu(x)) as Relu(MaxPool(x)), the same values (ReLU is monotone, so it commutes with a max):
+    /// set for training graphs, where ReLU's gradient then runs on the pooled tensor (a quarter of the size for 2×2
+    /// pools) instead of the convolution's output. The ReLU before the pool stays for any other reader and is dropped
+    /// from the graph when there is none.</summary>
+    public bool PoolBeforeRelu { get; init; }
+
     public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
         int outputs = 1, string? name = null)
     {
         if (opType == "Transpose" && outputs == 1 && CancelledTranspose(inputs, attributes) is { } original) return [original];
+        if (opType == "MaxPool" && outputs == 1 && PoolBeforeRelu && inputs.Count == 1 && inputs[0] is { } pooled
+            && _producer.TryGetValue(pooled.Name, out var relu) && relu.OpType == "Relu" && _values.TryGetValue(relu.Input[0], out var preActivation))
+        {
+            var pool = Node(opType, [preActivation], attributes, 1, name)[0];
+            return [Node1("Relu", [pool], name: (name ?? opType) + "_relu")];
+        }
         var nodeName = UniqueName(name ?? opType);
         var node = new NodeProto { OpType = opType, Name = nodeName };
         foreach (var i in inputs)
