@@ -180,10 +180,16 @@ public sealed class GraphBuilder
     /// from the graph when there is none.</summary>
     public bool PoolBeforeRelu { get; init; }
 
+    /// <summary>Emit a 2-D convolution with at most <see cref="SmallConvolution.MaxOutputPositions"/> output positions
+    /// as matrix products (<see cref="SmallConvolution"/>): set for training graphs, where its gradients become MatMuls.</summary>
+    public bool SmallConvolutionsAsMatMul { get; init; }
+
     public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
         int outputs = 1, string? name = null)
     {
         if (opType == "Transpose" && outputs == 1 && CancelledTranspose(inputs, attributes) is { } original) return [original];
+        if (opType == "Conv" && outputs == 1 && SmallConvolutionsAsMatMul && SmallConvolution.TryLower(this, inputs, attributes) is { } lowered)
+            return [lowered];
         if (opType == "MaxPool" && outputs == 1 && PoolBeforeRelu && inputs.Count == 1 && inputs[0] is { } pooled
             && _producer.TryGetValue(pooled.Name, out var relu) && relu.OpType == "Relu" && _values.TryGetValue(relu.Input[0], out var preActivation))
         {

@@ -1,0 +1,80 @@
+using NeuralService.Graph.Autodiff;
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Tests.Support;
+using static NeuralService.Graph.Tests.Support.GradientTesting;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace NeuralService.Graph.Tests.Core;
+
+/// <summary><see cref="GraphBuilder.SmallConvolutionsAsMatMul"/>: a convolution with few output positions emitted as
+/// MatMuls with a constant selection matrix, in training graphs.</summary>
+public sealed class SmallConvolutionTests
+{
+    public sealed record Geometry(string Name, long C, long H, long W, long M, long K, long[] Strides, long[] Pads, long[] Dilations, bool Bias);
+
+    public static TheoryData<Geometry> Geometries => new()
+    {
+        new("seed CNN's third: 5×5 → 3×3", 4, 5, 5, 3, 3, [1, 1], [0, 0, 0, 0], [1, 1], true),
+        new("strided and padded", 3, 6, 5, 2, 3, [2, 2], [1, 0, 1, 1], [1, 1], true),
+        new("dilated, no bias", 2, 6, 6, 3, 2, [1, 1], [0, 0, 0, 0], [2, 2], false),
+        new("1×1 kernel, 16 positions", 3, 4, 4, 2, 1, [1, 1], [0, 0, 0, 0], [1, 1], true),
+    };
+
+    /// <summary>x [batch, C, H, W] (symbolic batch) → Conv → loss with the gradients of x, the kernel and the bias.</summary>
+    private static GraphBuilder Build(Geometry c, bool lowered)
+    {
+        var g = new GraphBuilder { SmallConvolutionsAsMatMul = lowered };
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, c.C, c.H, c.W));
+        var w = Param(g, "w", [c.M, c.C, c.K, c.K], 2);
+        var b = c.Bias ? Param(g, "b", [c.M], 3) : null;
+        var y = g.Node1("Conv", b is null ? [x, w] : [x, w, b],
+            [Attr.Ints("strides", c.Strides), Attr.Ints("pads", c.Pads), Attr.Ints("dilations", c.Dilations)]);
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Node1("Cos", [y]))], [Attr.Int("keepdims", 0)]);
+        var wrt = b is null ? new[] { x, w } : [x, w, b];
+        var grads = Gradients.Build(g, loss, wrt);
+        g.AddOutput(y, "y");
+        foreach (var v in wrt) g.AddOutput(grads[v.Name], "d_" + v.Name.Replace('/', '_'));
+        return g;
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ValuesAndGradientsAreTheConvolutions(Geometry c)
+    {
+        var lowered = Build(c, true).ToModel();
+        Assert.DoesNotContain(lowered.Graph.Node, n => n.OpType is "Conv" or "ConvTranspose");
+        OnnxChecker.Check(lowered);
+        var x = Reference.Random((int)(3 * c.C * c.H * c.W), 9);
+        var expected = Ort.Run(Build(c, false).ToModel(), ("x", x, [3, (int)c.C, (int)c.H, (int)c.W]));
+        var actual = Ort.Run(lowered, ("x", x, [3, (int)c.C, (int)c.H, (int)c.W]));
+        foreach (var (name, value) in expected)
+        {
+            Assert.Equal(value.Dims, actual[name].Dims);
+            Reference.AssertClose(value.Data, actual[name].Data, 1e-5, name);
+        }
+    }
+
+    [Fact]
+    public void LargerOutputsStayConvolutions()
+    {
+        var g = new GraphBuilder { SmallConvolutionsAsMatMul = true };
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, 2, 13, 13));
+        g.AddOutput(g.Node1("Conv", [x, Param(g, "w", [3, 2, 3, 3], 1)]));
+        Assert.Single(g.ToModel().Graph.Node, n => n.OpType == "Conv");
+    }
+
+    [SkippableFact]
+    public void TheLoweredGraphPassesFiniteDifferences()
+    {
+        var g = new GraphBuilder { SmallConvolutionsAsMatMul = true };
+        var x = Param(g, "x", [2, 3, 5, 4], 5);
+        var w = Param(g, "w", [2, 3, 3, 2], 6);
+        var b = Param(g, "b", [2], 7);
+        g.AddOutput(g.Node1("Conv", [x, w, b], [Attr.Ints("pads", [1, 0, 0, 1]), Attr.Ints("strides", [2, 1])]));
+        var model = g.ToModel();
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType == "Conv");
+        var result = Run(model, null, new GradCheckOptions { Parameters = [x.Name, w.Name, b.Name] });
+        Assert.True(result.Passed, result.ToString());
+    }
+}
