@@ -173,7 +173,6 @@ public sealed class GraphBuilder
     public TensorProto? ConstantValue(string name) => _initializers.TryGetValue(name, out var i) ? i.Tensor.Value : _parent?.ConstantValue(name);
     public bool IsInitializer(string name) => _initializers.ContainsKey(name) || _parent?.IsInitializer(name) == true;
 
-    /// <summary>Adds a node of <paramref name="opType"/>, infers its outputs and returns them.</summary>
     /// <summary>Emit MaxPool(Relu(x)) as Relu(MaxPool(x)), the same values (ReLU is monotone, so it commutes with a max):
     /// set for training graphs, where ReLU's gradient then runs on the pooled tensor (a quarter of the size for 2×2
     /// pools) instead of the convolution's output. The ReLU before the pool stays for any other reader and is dropped
@@ -184,18 +183,13 @@ public sealed class GraphBuilder
     /// as matrix products (<see cref="SmallConvolution"/>): set for training graphs, where its gradients become MatMuls.</summary>
     public bool SmallConvolutionsAsMatMul { get; init; }
 
+    /// <summary>Adds a node of <paramref name="opType"/>, infers its outputs and returns them (for the forms above, the
+    /// outputs of the nodes that stand for it).</summary>
     public IReadOnlyList<Value> Node(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes = null,
         int outputs = 1, string? name = null)
     {
         if (opType == "Transpose" && outputs == 1 && CancelledTranspose(inputs, attributes) is { } original) return [original];
-        if (opType == "Conv" && outputs == 1 && SmallConvolutionsAsMatMul && SmallConvolution.TryLower(this, inputs, attributes) is { } lowered)
-            return [lowered];
-        if (opType == "MaxPool" && outputs == 1 && PoolBeforeRelu && inputs.Count == 1 && inputs[0] is { } pooled
-            && _producer.TryGetValue(pooled.Name, out var relu) && relu.OpType == "Relu" && _values.TryGetValue(relu.Input[0], out var preActivation))
-        {
-            var pool = Node(opType, [preActivation], attributes, 1, name)[0];
-            return [Node1("Relu", [pool], name: (name ?? opType) + "_relu")];
-        }
+        if (outputs == 1 && TrainingForm(opType, inputs, attributes, name) is { } replaced) return [replaced];
         var nodeName = UniqueName(name ?? opType);
         var node = new NodeProto { OpType = opType, Name = nodeName };
         foreach (var i in inputs)
@@ -224,6 +218,17 @@ public sealed class GraphBuilder
         _nodes.Add(node);
         foreach (var o in node.Output) _producer[o] = node;
         return result;
+    }
+
+    /// <summary>The training-graph form of a Conv or MaxPool node (<see cref="SmallConvolutionsAsMatMul"/>,
+    /// <see cref="PoolBeforeRelu"/>), or null to emit the node as it is.</summary>
+    private Value? TrainingForm(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes, string? name)
+    {
+        if (opType == "Conv" && SmallConvolutionsAsMatMul) return SmallConvolution.TryLower(this, inputs, attributes);
+        if (opType != "MaxPool" || !PoolBeforeRelu || inputs.Count != 1 || inputs[0] is not { } pooled) return null;
+        if (!_producer.TryGetValue(pooled.Name, out var relu) || relu.OpType != "Relu" || !_values.TryGetValue(relu.Input[0], out var preActivation))
+            return null;
+        return Node1("Relu", [Node1(opType, [preActivation], attributes, name)], name: (name ?? opType) + "_relu");
     }
 
     /// <summary>Transpose(Transpose(x, p), q) with q∘p the identity is x itself. Channels-last layers wrap each ONNX

@@ -20,9 +20,10 @@ internal sealed unsafe partial class HostBuffer : IDisposable
         Count = count;
         var bytes = (nuint)Math.Max(1, count) * sizeof(float);
         var large = bytes >= HugePage;
-        _data = NativeMemory.AlignedAlloc(large ? (bytes + HugePage - 1) / HugePage * HugePage : bytes, large ? HugePage : 64);
+        if (large) bytes = (bytes + HugePage - 1) / HugePage * HugePage;
+        _data = NativeMemory.AlignedAlloc(bytes, large ? HugePage : 64);
         // Advice only: where transparent huge pages are off, the buffer is ordinary memory.
-        if (large && OperatingSystem.IsLinux()) _ = Madvise((nint)_data, (bytes + HugePage - 1) / HugePage * HugePage, AdviseHugePages);
+        if (large && OperatingSystem.IsLinux()) _ = Madvise((nint)_data, bytes, AdviseHugePages);
     }
 
     public int Count { get; }
