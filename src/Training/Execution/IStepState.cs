@@ -71,8 +71,9 @@ internal sealed record StepLayout(
             var d = meta.Dimensions.Select(x => (long)x).ToArray();
             if (d.Any(x => x < 0)) throw new ArgumentException($"carried tensor '{name}' must have a static shape, has [{string.Join(",", d)}]");
             if (!initialState.TryGetValue(name, out var data)) throw new ArgumentException($"no initial value for '{name}'");
-            if (data.Values is { } values && values.LongLength != d.Aggregate(1L, (p, x) => p * x))
-                throw new ArgumentException($"the initial value of '{name}' has {values.LongLength} elements, its shape [{string.Join(",", d)}] {d.Aggregate(1L, (p, x) => p * x)}");
+            var count = d.Aggregate(1L, (p, x) => p * x);
+            if (data.Values is { } values && values.LongLength != count)
+                throw new ArgumentException($"the initial value of '{name}' has {values.LongLength} elements, its shape [{string.Join(",", d)}] {count}");
             dims.Add(d);
             initial.Add(data);
         }
