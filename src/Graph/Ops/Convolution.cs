@@ -200,17 +200,44 @@ public sealed class MaxPoolOp : Op
         var k = c.Node.GetInts("kernel_shape")![0];
         var sizes = x.Shape.Skip(2).ToArray();
         long[] covered = [outSizes[0] * k, outSizes[1] * k];
-        long[] leftover = [sizes[0] - covered[0], sizes[1] - covered[1]];
-        var xc = leftover.Any(l => l != 0) ? g.Slice(x, [0, 0], covered, [2, 3]) : x;
-        var scales = g.Constant([1f, 1f, k, k], [4], "scales");
-        Value Up(Value v) => g.Node1("Resize", [v, null, scales], [Attr.String("mode", "nearest"),
-            Attr.String("coordinate_transformation_mode", "asymmetric"), Attr.String("nearest_mode", "floor")]);
-        var mask = g.Cast(g.Compare("Equal", xc, Up(c.Y())), x.DType);
+        var leftover = sizes[0] != covered[0] || sizes[1] != covered[1];
+        Func<Value, Value> up;
+        var xc = x;
+        if (leftover && outSizes[0] * outSizes[1] <= MaxPooledPositionsForMatMul)
+            up = UpByMatMul(g, x, k, outSizes, sizes);
+        else
+        {
+            if (leftover) xc = g.Slice(x, [0, 0], covered, [2, 3]);
+            var scales = g.Constant([1f, 1f, k, k], [4], "scales");
+            up = v => g.Node1("Resize", [v, null, scales], [Attr.String("mode", "nearest"),
+                Attr.String("coordinate_transformation_mode", "asymmetric"), Attr.String("nearest_mode", "floor")]);
+        }
+        var mask = g.Cast(g.Compare("Equal", xc, up(c.Y())), x.DType);
         var window = g.Node1("AveragePool", [mask], [Attr.Ints("kernel_shape", [k, k]), Attr.Ints("strides", [k, k])]);
         var share = g.Div(c.DY(), g.Scale(window, k * k));
-        var dx = g.Mul(mask, Up(share));
-        if (leftover.Any(l => l != 0)) dx = g.Node1("Pad", [dx, g.Ints("pads", [0, 0, 0, 0, 0, 0, leftover[0], leftover[1]])]);
+        var dx = g.Mul(mask, up(share));
+        if (xc != x) dx = g.Node1("Pad", [dx, g.Ints("pads", [0, 0, 0, 0, 0, 0, sizes[0] - covered[0], sizes[1] - covered[1]])]);
         return g.ReshapeLike(dx, x);
+    }
+
+    /// <summary>Pooled planes of at most this many positions come back to the input's size by a MatMul when the windows
+    /// leave rows or columns out.</summary>
+    public const long MaxPooledPositionsForMatMul = 64;
+
+    /// <summary>Upsampling to the whole input, zeros where no window reached, as one MatMul of each [o₁·o₂] plane with a
+    /// constant 0/1 [o₁·o₂, h·w] matrix. The other form crops X for the mask and pads dX back, and ONNX Runtime's Pad
+    /// takes ~1 ms for the seed CNN's [64, 64, 10, 10] → [11, 11] (rows of ten floats): more than the pool's whole
+    /// gradient. Zeros at the leftover positions give them no gradient whatever the mask says there.</summary>
+    private static Func<Value, Value> UpByMatMul(GraphBuilder g, Value x, long k, long[] outSizes, long[] sizes)
+    {
+        long pooled = outSizes[0] * outSizes[1], plane = sizes[0] * sizes[1];
+        var spread = new float[pooled * plane];
+        for (long i = 0; i < outSizes[0] * k; i++)
+            for (long j = 0; j < outSizes[1] * k; j++)
+                spread[(i / k * outSizes[1] + j / k) * plane + i * sizes[1] + j] = 1;
+        var matrix = g.Constant(spread, [pooled, plane], "upsample");
+        if (x.DType != DataType.Float) matrix = g.Cast(matrix, x.DType);
+        return v => g.ReshapeLike(g.MatMul(g.Reshape(v, -1, pooled), matrix), x);
     }
 }
 

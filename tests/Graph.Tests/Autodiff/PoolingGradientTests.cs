@@ -25,6 +25,7 @@ public sealed class PoolingGradientTests
             // Square 2-D windows that tile the input take the mask rule: with leftover rows/columns, SAME that pads nothing;
             // unequal tiling windows keep the indices rule.
             C("2d tiling with leftover", g => Pool(g, "MaxPool", [2, 3, 7, 8], Attr.Ints("kernel_shape", [3, 3]), Attr.Ints("strides", [3, 3]))),
+            C("2d tiling with leftover, large plane", g => Pool(g, "MaxPool", [1, 2, 19, 17], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]))),
             C("2d tiling unequal", g => Pool(g, "MaxPool", [1, 2, 4, 6], Attr.Ints("kernel_shape", [2, 3]), Attr.Ints("strides", [2, 3]))),
             C("2d tiling same", g => Pool(g, "MaxPool", [1, 2, 4, 6], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]), Attr.String("auto_pad", "SAME_UPPER"))));
     }
@@ -39,6 +40,36 @@ public sealed class PoolingGradientTests
         Gradients.Build(g, loss, [x]);
         Assert.DoesNotContain(g.Nodes, n => n.OpType == "ScatterElements");
         Assert.Single(g.Nodes.Single(n => n.OpType == "MaxPool").Output);
+    }
+
+    /// <summary>Small pooled planes whose windows leave rows or columns out come back to the input's size through one
+    /// MatMul (no crop of X, no Pad of dX); larger planes crop and pad.</summary>
+    [Theory]
+    [InlineData(11, 11, true)]
+    [InlineData(19, 17, false)]
+    public void LeftoverRowsUpsampleByMatMulOnSmallPlanes(long h, long w, bool byMatMul)
+    {
+        var g = new GraphBuilder();
+        var x = Param(g, "x", [2, 3, h, w], 1);
+        var y = g.Op("MaxPool", [x], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]));
+        var loss = g.Node1("ReduceSum", [g.Mul(y, y)], [Attr.Int("keepdims", 0)]);
+        Gradients.Build(g, loss, [x]);
+        Assert.Equal(byMatMul, g.Nodes.Any(n => n.OpType == "MatMul"));
+        Assert.Equal(!byMatMul, g.Nodes.Any(n => n.OpType == "Pad"));
+        Assert.Equal(!byMatMul, g.Nodes.Any(n => n.OpType == "Resize"));
+    }
+
+    /// <summary>A leftover row that equals its column's window maximum gets no gradient: no window reads it.</summary>
+    [Fact]
+    public void LeftoverRowsGetNoGradientEvenWhenTheyEqualTheMaximum()
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", DataType.Float, Shape.Of(1, 1, 3, 4));
+        var y = g.Op("MaxPool", [x], Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2]));
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Constant([3f, 5f], [1, 1, 1, 2]))], [Attr.Int("keepdims", 0)]);
+        g.AddOutput(Gradients.Build(g, loss, [x])["x"], "dx");
+        var (dx, _) = Ort.Run1(g.ToModel(), [1f, 2f, 7f, 7f, 2f, 0f, 7f, 7f, 2f, 2f, 7f, 7f], [1, 1, 3, 4]);
+        Assert.Equal([0f, 1.5f, 1.25f, 1.25f, 1.5f, 0f, 1.25f, 1.25f, 0f, 0f, 0f, 0f], dx);
     }
 
     /// <summary>Tied maxima share the window's gradient: each of k tied inputs gets dY/k, so the window's input

@@ -56,13 +56,27 @@ public sealed class OptimizerGraphTests
         OptimizerHarness.Build(new Sgd(), out var plain);
         Assert.Empty(plain.State);
         OptimizerHarness.Build(new Adam { Amsgrad = true }, out var ams);
-        Assert.Equal(6, ams.State.Count);
+        Assert.Equal(9, ams.State.Count);
         Assert.Contains(ams.State, s => s.Input == "adam/p0/velocity_hat" && s.Output == "adam/p0/velocity_hat.new");
         OptimizerHarness.Build(new Nadam(), out var nadam);
         var global = Assert.Single(nadam.State, s => s.Parameter is null);
         Assert.Equal((1.0, 0), (global.Initial, global.Shape.Length));
         OptimizerHarness.Build(new Adagrad { InitialAccumulatorValue = 0.3 }, out var adagrad);
         Assert.All(adagrad.State, s => Assert.Equal(0.3, s.Initial));
+    }
+
+    [Fact]
+    public void SmallParametersShareOneUpdate()
+    {
+        var adam = OptimizerHarness.Build(new Adam(), out var update);
+        // The two small parameters: one Concat and one Split per tensor kind (parameter, momentum, velocity, and the
+        // gradient's Concat); the large one keeps its own update, so two parameter-sized Sqrt nodes and β2^t's.
+        Assert.Equal(4, adam.Graph.Node.Count(n => n.OpType == "Concat"));
+        Assert.Equal(3, adam.Graph.Node.Count(n => n.OpType == "Split"));
+        Assert.Equal(3, adam.Graph.Node.Count(n => n.OpType == "Sqrt"));
+        Assert.Equal(["adam/p0/momentum", "adam/p0/velocity", "adam/p1/momentum", "adam/p1/velocity", "adam/p2/momentum", "adam/p2/velocity"],
+            update.State.Select(s => s.Input));
+        Assert.Equal([3L, 2L], update.State[0].Shape);
     }
 
     [Fact]

@@ -5,12 +5,13 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Training;
 
-/// <summary>Builds an optimizer's update graph for two parameters whose gradients are graph inputs (no autodiff), runs it
+/// <summary>Builds an optimizer's update graph for three parameters (two small ones, updated as one flat vector, and
+/// one above <see cref="OptimizerGraph.FuseUpTo"/>, updated on its own) whose gradients are graph inputs (no autodiff), runs it
 /// for several steps in ONNX Runtime feeding new parameters and state back as inputs, and compares every step with
 /// <see cref="OptimizerReference"/>.</summary>
 internal static class OptimizerHarness
 {
-    private static readonly long[][] Shapes = [[3, 2], [4]];
+    private static readonly long[][] Shapes = [[3, 2], [4], [257, 256]];
 
     public static global::Onnx.ModelProto Build(OptimizerSpec spec, out OptimizerUpdate update)
     {
