@@ -578,6 +578,10 @@ public sealed class Trainer : ITrainingControl, IDisposable
 
     public TimeSpan CompileTime { get; private set; }
 
+    /// <summary>Builds the training graph and its session now rather than at the first <see cref="Fit(InMemoryDataset, FitOptions?)"/>,
+    /// e.g. while the data is still loading. Fit rebuilds them only for data with sample weights.</summary>
+    public void Prepare() => EnsureSession(false);
+
     private static float[] ClassSampleWeights(DataArray labels, IReadOnlyDictionary<int, double> classWeight, float[]? existing)
     {
         var n = labels.Count;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NeuralService.Graph.Keras;
@@ -68,22 +69,41 @@ public static class TrainCommands
                 return;
             }
             var model = KerasModelJson.ReadFile((parse.GetValue(spec) ?? throw new ArgumentException("give the Keras model config (model.json), or --resume DIR to continue a run")).FullName);
-            var loaded = DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit));
+            // The data loads on another core while the training graph and its session are built for the losses it is
+            // expected to need; should its labels call for other defaults, the trainer is compiled again.
+            var loading = Task.Run(() => DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit)));
             var outputs = model.OutputNames;
-            var lossNames = OutputArguments.Losses(parse.GetValue(loss))?.Resolve(outputs, "--loss")
-                ?? outputs.Select((_, i) => DefaultLoss(model, loaded, i)).ToList();
+            var explicitLosses = OutputArguments.Losses(parse.GetValue(loss))?.Resolve(outputs, "--loss");
             var weights = OutputArguments.Weights(parse.GetValue(lossWeights))?.Resolve(outputs, "--loss-weights", _ => 1.0);
             var metricLists = OutputArguments.Metrics(parse.GetValue(metrics)).Resolve(outputs, "--metrics", _ => []);
             var opt = Optimizer(parse.GetValue(optimizer)!, parse.GetValue(lr));
             var single = outputs.Count == 1;
-            var settings = new TrainingSettings(opt.Name, opt.LearningRate, OutputArguments.Format(outputs, lossNames, l => l), single ? metricLists[0] : [])
-            {
-                Losses = single ? null : outputs.Zip(lossNames).ToDictionary(),
-                LossWeights = weights is null ? null : outputs.Zip(weights).ToDictionary(),
-                OutputMetrics = single ? null : outputs.Zip(metricLists).ToDictionary(),
-            };
+            TrainingSettings Settings(IReadOnlyList<string> lossNames) =>
+                new(opt.Name, opt.LearningRate, OutputArguments.Format(outputs, lossNames, l => l), single ? metricLists[0] : [])
+                {
+                    Losses = single ? null : outputs.Zip(lossNames).ToDictionary(),
+                    LossWeights = weights is null ? null : outputs.Zip(weights).ToDictionary(),
+                    OutputMetrics = single ? null : outputs.Zip(metricLists).ToDictionary(),
+                };
+            var expected = explicitLosses ?? outputs.Select((_, i) => DefaultLoss(model, null, i)).ToList();
+            var settings = Settings(expected);
             using var trainer = new Trainer(model, Device(parse.GetValue(device)!), parse.GetValue(seed));
-            settings.Compile(trainer);
+            // A failure here stands only if the data confirms the expected losses (a data error comes first, as before).
+            ExceptionDispatchInfo? early = null;
+            try
+            {
+                settings.Compile(trainer);
+                trainer.Prepare();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException) { early = ExceptionDispatchInfo.Capture(e); }
+            var loaded = loading.GetAwaiter().GetResult();
+            var lossNames = explicitLosses ?? outputs.Select((_, i) => DefaultLoss(model, loaded, i)).ToList();
+            if (!lossNames.SequenceEqual(expected))
+            {
+                settings = Settings(lossNames);
+                settings.Compile(trainer);
+            }
+            else early?.Throw();
             FitAndWrite(parse, extra, stdout, target, model, settings, trainer, loaded, new History(), new FitArguments(data, label, limit, epochs, batch, split, device, seed, rescale));
         }));
         return command;
@@ -143,13 +163,23 @@ public static class TrainCommands
             history = TrainCallbackOptions.Concat(earlier, history);
             WriteAtomically(target, tmp =>
             {
-                // Scale folded into the graph and recorded with the class names (PreprocessingContract).
-                OnnxModels.Save(trainer.ToOnnx(new ExportOptions { Metadata = Metadata(model, settings) }), Path.Combine(tmp, "model.onnx"));
-                File.WriteAllText(Path.Combine(tmp, "model.json"), KerasModelJson.Write(model));
-                trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), done);
-                File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings, JsonOptions));
-                File.WriteAllText(Path.Combine(tmp, "history.json"), history.ToJson());
-                HistoryPlot.Save(history, Path.Combine(tmp, "history.png"), model.Name);
+                // The chart renders on another core while the model and checkpoint are written.
+                var plot = Task.Run(() => HistoryPlot.Save(history, Path.Combine(tmp, "history.png"), model.Name));
+                try
+                {
+                    // Scale folded into the graph and recorded with the class names (PreprocessingContract).
+                    OnnxModels.Save(trainer.ToOnnx(new ExportOptions { Metadata = Metadata(model, settings) }), Path.Combine(tmp, "model.onnx"));
+                    File.WriteAllText(Path.Combine(tmp, "model.json"), KerasModelJson.Write(model));
+                    trainer.SaveCheckpoint(Path.Combine(tmp, "checkpoint.npz"), done);
+                    File.WriteAllText(Path.Combine(tmp, "training.json"), JsonSerializer.Serialize(settings, JsonOptions));
+                    File.WriteAllText(Path.Combine(tmp, "history.json"), history.ToJson());
+                }
+                finally
+                {
+                    // Not before the chart is done with the directory (the write's own error, if any, is the one reported).
+                    ((IAsyncResult)plot).AsyncWaitHandle.WaitOne();
+                }
+                plot.GetAwaiter().GetResult();
                 if (File.Exists(bestPath))
                 {
                     // Last, as it loads the best epoch's weights over the final ones written above.
@@ -355,13 +385,15 @@ public static class TrainCommands
 
     /// <summary>Sparse cross-entropy for class-index labels, categorical for one-hot, binary for one sigmoid unit, else
     /// MSE — for output <paramref name="output"/> and its labels.</summary>
-    private static string DefaultLoss(Model model, LoadedData data, int output)
+    /// <summary>Keras's usual loss for an output: cross-entropy for a classifier (sparse for class-index labels, and
+    /// when <paramref name="data"/> is not loaded yet), else mean squared error.</summary>
+    private static string DefaultLoss(Model model, LoadedData? data, int output)
     {
         var width = DataSources.OutputWidth(model, output);
-        var labels = data.Data.Targets![output];
         var classifier = DataSources.IsClassifier(model, output);
         if (width > 1 && classifier)
-            return labels.SampleSize == 1 || labels.Rank < model.Outputs[output].Shape.Rank ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
+            return data?.Data.Targets![output] is not { } labels || labels.SampleSize == 1 || labels.Rank < model.Outputs[output].Shape.Rank
+                ? "sparse_categorical_crossentropy" : "categorical_crossentropy";
         return classifier ? "binary_crossentropy" : "mse";
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using NeuralService.Graph.Onnx;
+using NeuralService.Training.Data;
 
 namespace NeuralService.Cli.Tests.Commands;
 
@@ -86,6 +87,39 @@ public sealed class TrainCommandsTests : IDisposable
             Assert.InRange(r.GetProperty("probability").GetDouble(), 0.1, 1.0);
             Assert.False(string.IsNullOrEmpty(r.GetProperty("name").GetString()));
         }
+    }
+
+    /// <summary>The graph is built for sparse labels while the data loads; one-hot labels then call for categorical
+    /// cross-entropy, and the run trains with it.</summary>
+    [Fact]
+    public void OneHotLabelsTrainWithCategoricalCrossentropyByDefault()
+    {
+        const string spec = """
+            {"class_name": "Sequential", "config": {"name": "onehot", "layers": [
+              {"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "x"}},
+              {"class_name": "Dense", "config": {"units": 3, "activation": "softmax", "name": "y"}}]}}
+            """;
+        const int n = 96;
+        var rng = new Random(4);
+        var x = new float[n * 4];
+        var y = new float[n * 3];
+        for (var i = 0; i < n; i++)
+        {
+            var label = i % 3;
+            for (var j = 0; j < 4; j++) x[i * 4 + j] = (float)(rng.NextDouble() * 0.2 + (j == label ? 1 : 0));
+            y[i * 3 + label] = 1;
+        }
+        var data = Path.Combine(_dir.FullName, "onehot.npz");
+        Npz.Write(data, new Dictionary<string, DataArray> { ["x"] = DataArray.Create(x, n, 4), ["y"] = DataArray.Create(y, n, 3) });
+        var output = Path.Combine(_dir.FullName, "onehot-run");
+        var (exit, _, err) = CliRunner.Run("train", Write("onehot.json", spec), "--data", data, "--epochs", "3", "--batch-size", "16",
+            "--optimizer", "adam", "--learning-rate", "0.05", "--device", "cpu", "--out", output);
+        Assert.True(exit == 0, err);
+        var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "training.json"))).RootElement;
+        Assert.Equal("categorical_crossentropy", settings.GetProperty("loss").GetString());
+        var loss = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "history.json"))).RootElement
+            .GetProperty("history").GetProperty("loss").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.True(loss[^1] < loss[0], $"loss {loss[0]} → {loss[^1]}");
     }
 
     [Fact]
