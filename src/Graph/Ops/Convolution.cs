@@ -69,11 +69,14 @@ public sealed class ConvOp : Op
         var group = c.Node.GetInt("group", 1);
         Value? dx = null, dw = null, db = null;
         if (c.Needs(0)) dx = g.Refine(geo.TransposedToInput(dy, w, group), x.Shape);
-        if (c.Needs(1))
+        if (c.Needs(1) && c.Options.ConvWeightGradient != ConvWeightGradient.Conv && group == 1
+            && ConvGeometry.PerSampleWeightGradient(g, x, dy, geo, w, c.Needs(2), c.Options.GatherColumnsFromChannels) is { } perSample)
+            (dw, db) = perSample;
+        else if (c.Needs(1))
             dw = c.Options.ConvWeightGradient == ConvWeightGradient.Conv && group == 1
                 ? ConvGeometry.WeightGradientByConv(g, x, dy, geo, w)
                 : ConvGeometry.WeightGradient(g, x, dy, geo, group, w, c.Options.GatherColumnsFromChannels);
-        if (c.Needs(2)) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
+        if (c.Needs(2) && db is null) db = g.ReduceSum(dy, Emit.AxesExcept(dy.Rank, 1), keepDims: false);
         return [dx, dw, db];
     }
 }
@@ -559,6 +562,36 @@ internal sealed class ConvGeometry
         var colsG = g.Transpose(g.Reshape(cols, 0, group, ck, -1), 0, 1, 3, 2);
         var dyG = g.Reshape(dOut, 0, group, cout / group, -1);
         return g.ReshapeLike(g.ReduceSum(g.MatMul(dyG, colsG), [0], keepDims: false), w);
+    }
+
+    /// <summary>Largest weight (output channels × input channels × kernel taps) whose gradient is taken per sample.</summary>
+    public const long MaxPerSampleWeight = 1024;
+
+    /// <summary>dW and dB of a small one-group kernel over few input channels (a first layer over pixels), per sample:
+    /// [dW | dB]_n = dOut_n·[cols_n; 1]ᵀ as one batched MatMul, summed over the batch. The row of ones folds the bias
+    /// gradient into the product, so dOut is read once, and no transpose of dOut to [M, N·P] is needed. Null where the
+    /// other forms apply (gathered columns, larger kernels).</summary>
+    public static (Value Weight, Value? Bias)? PerSampleWeightGradient(GraphBuilder g, Value input, Value dOut, ConvGeometry geo, Value w, bool bias,
+        long gatherFromChannels)
+    {
+        if (!w.Shape.IsFullyKnown || input.Rank != geo.N + 2) return null;
+        var cin = w.Shape[1].Known;
+        var cout = w.Shape[0].Known;
+        var kCount = (int)geo.Kernel.Aggregate(1L, (p, k) => p * k);
+        var ck = cin * kCount;
+        if (cin >= gatherFromChannels || cout * ck > MaxPerSampleWeight) return null;
+        var cols = g.Reshape(Columns(g, geo.Padded(input), geo, kCount, 2), 0, ck, -1);       // [N, C·K, P]
+        if (bias)
+        {
+            object Dim(int axis) => cols.Shape[axis].IsKnown ? cols.Shape[axis].Known : g.ShapeOf(cols, axis, axis + 1);
+            var ones = g.Node1("ConstantOfShape", [g.IntVector([Dim(0), 1L, Dim(2)])],
+                [Attr.Tensor("value", Tensors.Create("one", [1f], 1))]);
+            cols = g.Concat([cols, g.Cast(ones, input.DType)], 1);                                  // [N, C·K + 1, P]
+        }
+        var sums = g.ReduceSum(g.MatMul(g.Reshape(dOut, 0, cout, -1), g.Transpose(cols, 0, 2, 1)), [0], keepDims: false);
+        if (!bias) return (g.ReshapeLike(sums, w), null);
+        var dw = g.ReshapeLike(g.Slice(sums, [0], [ck], [1]), w);
+        return (dw, g.Reshape(g.Slice(sums, [ck], [ck + 1], [1]), -1));
     }
 
     /// <summary>Entries of the constant position table a gathered im2col may carry (int32: 8 MiB in the training graph);

@@ -25,7 +25,31 @@ public sealed class ConvolutionGradientTests
             C("2d groups", g => Conv(g, "Conv", [2, 4, 5, 5], [6, 2, 3, 3], true, Attr.Int("group", 2), Attr.Ints("strides", [2, 1]))),
             C("2d depthwise", g => Conv(g, "Conv", [1, 3, 5, 4], [3, 1, 2, 2], true, Attr.Int("group", 3))),
             C("2d same upper", g => Conv(g, "Conv", [1, 2, 5, 6], [2, 2, 3, 3], true, Attr.String("auto_pad", "SAME_UPPER"), Attr.Ints("strides", [2, 2]))),
-            C("3d", g => Conv(g, "Conv", [1, 2, 4, 4, 3], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [1, 2, 1]), Attr.Ints("pads", [1, 0, 0, 0, 1, 1]))));
+            C("3d", g => Conv(g, "Conv", [1, 2, 4, 4, 3], [2, 2, 2, 2, 2], true, Attr.Ints("strides", [1, 2, 1]), Attr.Ints("pads", [1, 0, 0, 0, 1, 1]))),
+            // Past MaxPerSampleWeight (1024) the weight gradient is one Gemm over the whole batch.
+            C("2d larger kernel, one Gemm", g => Conv(g, "Conv", [2, 15, 4, 4], [8, 15, 3, 3], true, Attr.Ints("pads", [1, 1, 1, 1]))));
+    }
+
+    /// <summary>A small kernel over few channels takes dW and dB from one batched MatMul against [cols; 1]: no Gemm, no
+    /// transpose of dY, and the only reduction is the sum over the batch.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SmallKernelsTakeWeightAndBiasGradientsPerSample(bool bias)
+    {
+        var g = new GraphBuilder();
+        var w = Param(g, "w", [4, 1, 3, 3], 2);
+        var b = bias ? Param(g, "b", [4], 3) : null;
+        var y = g.Op("Conv", [Param(g, "x", [2, 1, 6, 6], 1), w, b]);
+        var loss = g.Node1("ReduceSum", [g.Mul(y, y)], [Attr.Int("keepdims", 0)]);
+        var grads = NeuralService.Graph.Autodiff.Gradients.Build(g, loss, bias ? [w, b!] : [w]);
+        Assert.DoesNotContain(g.Nodes, n => n.OpType == "Gemm");
+        var matMul = Assert.Single(g.Nodes, n => n.OpType == "MatMul");
+        // The one Transpose is the columns' [N, P, C·K] view, which ONNX Runtime folds into the MatMul (transB).
+        Assert.Equal(matMul.Input[1], Assert.Single(g.Nodes, n => n.OpType == "Transpose").Output[0]);
+        Assert.Single(g.Nodes, n => n.OpType == "ReduceSum" && n.Name.StartsWith("grad/", StringComparison.Ordinal));
+        Assert.Equal(bias ? 1 : 0, g.Nodes.Count(n => n.OpType == "ConstantOfShape" && n.Name.StartsWith("grad/Conv/", StringComparison.Ordinal)));
+        Assert.Equal(bias ? 2 : 1, grads.Count);
     }
 
     [SkippableFact]
