@@ -191,7 +191,8 @@ public sealed class MaxPoolOp : Op
     }
 
     /// <summary>Y and the tie-shared dY brought back to the input's size by nearest Resize (integer scales k: exact, and
-    /// ONNX Runtime runs 2× as a plain copy loop), mask = [X = Y↑], ties = k²·AveragePool(mask), dX = mask·(dY/ties)↑.
+    /// ONNX Runtime runs 2× as a plain copy loop), or by a MatMul for small planes whose windows leave rows or columns out
+    /// (<see cref="UpByMatMul"/>), mask = [X = Y↑], ties = k²·AveragePool(mask), dX = mask·(dY/ties)↑.
     /// Every op sees same-shape NCHW tensors or a pooling kernel. Two earlier forms were slower (bench train-step
     /// --profile): Equal/Where broadcast along inner size-k axes ([N, C, o₁, k, o₂, k] against [N, C, o₁, 1, o₂, 1]),
     /// which ONNX Runtime runs element by element, and the window offsets as channel blocks through SpaceToDepth and

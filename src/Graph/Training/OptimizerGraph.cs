@@ -1,5 +1,5 @@
-using NeuralService.Graph.Core;
 using NeuralService.Graph.Autodiff;
+using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
