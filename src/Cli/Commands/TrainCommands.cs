@@ -69,9 +69,6 @@ public static class TrainCommands
                 return;
             }
             var model = KerasModelJson.ReadFile((parse.GetValue(spec) ?? throw new ArgumentException("give the Keras model config (model.json), or --resume DIR to continue a run")).FullName);
-            // The data loads on another core while the training graph and its session are built for the losses it is
-            // expected to need; should its labels call for other defaults, the trainer is compiled again.
-            var loading = Task.Run(() => DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit)));
             var outputs = model.OutputNames;
             var explicitLosses = OutputArguments.Losses(parse.GetValue(loss))?.Resolve(outputs, "--loss");
             var weights = OutputArguments.Weights(parse.GetValue(lossWeights))?.Resolve(outputs, "--loss-weights", _ => 1.0);
@@ -87,7 +84,11 @@ public static class TrainCommands
                 };
             var expected = explicitLosses ?? outputs.Select((_, i) => DefaultLoss(model, null, i)).ToList();
             var settings = Settings(expected);
-            using var trainer = new Trainer(model, Device(parse.GetValue(device)!), parse.GetValue(seed));
+            var deviceOptions = Device(parse.GetValue(device)!);
+            // The data loads on another core while the training graph and its session are built for the losses it is
+            // expected to need; should its labels call for other defaults, the trainer is compiled again.
+            var loading = Task.Run(() => DataSources.Load(parse.GetValue(data)!, model, parse.GetValue(label), parse.GetValue(limit)));
+            using var trainer = new Trainer(model, deviceOptions, parse.GetValue(seed));
             // A failure here stands only if the data confirms the expected losses (a data error comes first, as before).
             ExceptionDispatchInfo? early = null;
             try
