@@ -561,6 +561,7 @@ public sealed class Trainer : ITrainingControl, IDisposable
         var snapshot = _session is null ? null : Snapshot();
         DisposeSession();
         var sw = Stopwatch.StartNew();
+        Devices.WarmUp();
         var predictions = _hostMetrics.Any(h => h.Count > 0);
         _train = TrainingGraph.Compile(Model, _losses, _optimizer, null, sampleWeights, _seed, predictionOutputs: predictions, outputMetrics: _metrics);
         _eval = TrainingGraph.CompileEval(Model, _losses, null, predictionOutputs: predictions, outputMetrics: _metrics);

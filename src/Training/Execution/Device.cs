@@ -53,6 +53,15 @@ public static class Devices
     /// the session ends): how <c>scripts/gpu-check.sh</c> looks for host↔device copies in a step run by the CLI or a worker.</summary>
     public const string ProfileVariable = "NEURAL_ORT_PROFILE";
 
+    private static int _warming;
+
+    /// <summary>Starts loading ONNX Runtime's native library and environment on the thread pool, once per process:
+    /// ~75 ms that the first session would otherwise wait for, spent while the caller builds its graph.</summary>
+    public static void WarmUp()
+    {
+        if (Interlocked.Exchange(ref _warming, 1) == 0) _ = Task.Run(() => OrtEnv.Instance());
+    }
+
     public static SessionOptions Create(DeviceOptions options, out DeviceKind chosen, out string reason)
     {
         if (options.CudaGraphs && options.Kind == DeviceKind.Cpu)
