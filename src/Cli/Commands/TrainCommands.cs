@@ -385,9 +385,7 @@ public static class TrainCommands
         value > 0 ? value : throw new InvalidDataException($"{option} must be positive, got {value}");
 
     /// <summary>Sparse cross-entropy for class-index labels, categorical for one-hot, binary for one sigmoid unit, else
-    /// MSE — for output <paramref name="output"/> and its labels.</summary>
-    /// <summary>Keras's usual loss for an output: cross-entropy for a classifier (sparse for class-index labels, and
-    /// when <paramref name="data"/> is not loaded yet), else mean squared error.</summary>
+    /// MSE — for output <paramref name="output"/> and its labels (sparse while <paramref name="data"/> is not loaded).</summary>
     private static string DefaultLoss(Model model, LoadedData? data, int output)
     {
         var width = DataSources.OutputWidth(model, output);
