@@ -220,15 +220,25 @@ public sealed class GraphBuilder
         return result;
     }
 
+    /// <summary>Emit a max pool whose windows tile the output of a convolution over few input channels, with that
+    /// convolution, as one MatMul and a ReduceMax (<see cref="PooledConvolution"/>): set for training graphs, where the
+    /// pool's gradient then needs no upsampling.</summary>
+    public bool PooledConvolutionsAsMatMul { get; init; }
+
     /// <summary>The training-graph form of a Conv or MaxPool node (<see cref="SmallConvolutionsAsMatMul"/>,
-    /// <see cref="PoolBeforeRelu"/>), or null to emit the node as it is.</summary>
+    /// <see cref="PoolBeforeRelu"/>, <see cref="PooledConvolutionsAsMatMul"/>), or null to emit the node as it is.</summary>
     private Value? TrainingForm(string opType, IReadOnlyList<Value?> inputs, IEnumerable<AttributeProto>? attributes, string? name)
     {
         if (opType == "Conv" && SmallConvolutionsAsMatMul) return SmallConvolution.TryLower(this, inputs, attributes);
-        if (opType != "MaxPool" || !PoolBeforeRelu || inputs.Count != 1 || inputs[0] is not { } pooled) return null;
-        if (!_producer.TryGetValue(pooled.Name, out var relu) || relu.OpType != "Relu" || !_values.TryGetValue(relu.Input[0], out var preActivation))
-            return null;
-        return Node1("Relu", [Node1(opType, [preActivation], attributes, name)], name: (name ?? opType) + "_relu");
+        if (opType != "MaxPool" || inputs.Count != 1 || inputs[0] is not { } pooled) return null;
+        var source = pooled;
+        var reluAfter = PoolBeforeRelu && _producer.TryGetValue(pooled.Name, out var relu) && relu.OpType == "Relu" && _values.TryGetValue(relu.Input[0], out source);
+        if (!reluAfter) source = pooled;
+        var lowered = PooledConvolutionsAsMatMul && _producer.TryGetValue(source!.Name, out var conv) && conv.OpType == "Conv"
+            ? PooledConvolution.TryLower(this, conv, attributes, name)
+            : null;
+        if (!reluAfter) return lowered;
+        return Node1("Relu", [lowered ?? Node1(opType, [source], attributes, name)], name: (name ?? opType) + "_relu");
     }
 
     /// <summary>Transpose(Transpose(x, p), q) with q∘p the identity is x itself. Channels-last layers wrap each ONNX

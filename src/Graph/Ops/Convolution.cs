@@ -361,9 +361,14 @@ public sealed class GlobalMaxPoolOp : GlobalPoolOp
 {
     public override string Type => "GlobalMaxPool";
 
-    /// <summary>Y = max over spatial dims; dX = dY·[X = Y]</summary>
-    public override IReadOnlyList<Value?> Gradient(GradientContext c) =>
-        [c.Graph.WhereOrZero(c.Graph.Compare("Equal", c.X(0), c.Y()), c.Graph.ExpandLike(c.DY(), c.X(0)))];
+    /// <summary>Y = max over spatial dims; dX = [X = Y]·dY/ties (tied maxima share dY, as in ReduceMax)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var selected = g.Cast(g.Compare("Equal", x, c.Y()), x.DType);
+        return [g.Mul(selected, g.Div(c.DY(), g.ReduceSum(selected, Enumerable.Range(2, x.Rank - 2).Select(a => (long)a), keepDims: true)))];
+    }
 }
 
 /// <summary>Window geometry of a node for its gradient. Kernel, strides and dilations are attributes; spatial sizes and

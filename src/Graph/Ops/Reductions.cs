@@ -39,6 +39,18 @@ public abstract class ReduceOp : Op
     /// <summary>The forward output with the reduced axes kept as 1.</summary>
     protected static Value KeptY(GradientContext c, long[] axes) => c.Node.GetInt("keepdims", 1) != 0 ? c.Y() : c.Graph.Unsqueeze(c.Y(), axes);
 
+    /// <summary>dX = [X = Y]·dY/ties for max and min: the selected inputs share dY, so dX sums to dY (a subgradient) however
+    /// many tie; ties are common, e.g. windows of equal padding or of a zero background.</summary>
+    protected IReadOnlyList<Value?> SharedAmongTies(GradientContext c)
+    {
+        var g = c.Graph;
+        var x = c.X(0);
+        var (axes, dy) = Reduced(c);
+        if (axes is null) return [dy];
+        var selected = g.Cast(g.Compare("Equal", x, KeptY(c, axes)), x.DType);
+        return [g.Mul(selected, g.Div(dy, g.ReduceSum(selected, axes, keepDims: true)))];
+    }
+
     /// <summary>dX = expand(dY)·f(X, Y) for the reductions whose local derivative is elementwise.</summary>
     protected IReadOnlyList<Value?> Local(GradientContext c, Func<Value, Value, Value> derivative)
     {
@@ -85,28 +97,16 @@ public sealed class ReduceMaxOp : ReduceOp
 {
     public override string Type => "ReduceMax";
 
-    /// <summary>Y = max_axes X; dX = dY·[X = Y] (every tied maximum receives dY)</summary>
-    public override IReadOnlyList<Value?> Gradient(GradientContext c)
-    {
-        var g = c.Graph;
-        var (axes, dy) = Reduced(c);
-        if (axes is null) return [dy];
-        return [g.WhereOrZero(g.Compare("Equal", c.X(0), KeptY(c, axes)), g.ExpandLike(dy, c.X(0)))];
-    }
+    /// <summary>Y = max_axes X; dX = [X = Y]·dY/ties (tied maxima share dY, as TensorFlow's and JAX's reductions do)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => SharedAmongTies(c);
 }
 
 public sealed class ReduceMinOp : ReduceOp
 {
     public override string Type => "ReduceMin";
 
-    /// <summary>Y = min_axes X; dX = dY·[X = Y] (every tied minimum receives dY)</summary>
-    public override IReadOnlyList<Value?> Gradient(GradientContext c)
-    {
-        var g = c.Graph;
-        var (axes, dy) = Reduced(c);
-        if (axes is null) return [dy];
-        return [g.WhereOrZero(g.Compare("Equal", c.X(0), KeptY(c, axes)), g.ExpandLike(dy, c.X(0)))];
-    }
+    /// <summary>Y = min_axes X; dX = [X = Y]·dY/ties (tied minima share dY)</summary>
+    public override IReadOnlyList<Value?> Gradient(GradientContext c) => SharedAmongTies(c);
 }
 
 public sealed class ReduceProdOp : ReduceOp { public override string Type => "ReduceProd"; }

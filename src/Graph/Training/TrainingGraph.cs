@@ -49,7 +49,7 @@ public static class TrainingGraph
         bool sampleWeight = false, int seed = 0, GradientBuilder? gradients = null, bool predictionOutputs = false,
         IReadOnlyList<IReadOnlyList<string>>? outputMetrics = null)
     {
-        var g = new GraphBuilder { PoolBeforeRelu = true, SmallConvolutionsAsMatMul = true };
+        var g = new GraphBuilder { PoolBeforeRelu = true, SmallConvolutionsAsMatMul = true, PooledConvolutionsAsMatMul = true };
         var trace = model.Trace(g, new CallContext(training: true, seed));
         var (parameters, state) = Bind(model, g, trace.StateUpdates.Select(u => u.Weight).ToHashSet(), trace.StateUpdates);
         return Compile(g, trace.Outputs, model.OutputNames, parameters, state, losses, optimizer, metrics, sampleWeight, model.Name, gradients, predictionOutputs,

@@ -87,6 +87,19 @@ public sealed class PoolingGradientTests
         Assert.Equal([0f, 1.5f, 1.25f, 1.25f, 1.5f, 0f, 1.25f, 1.25f], dx);
     }
 
+    [Fact]
+    public void TiedGlobalMaximaShareTheGradient()
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", DataType.Float, Shape.Of(1, 2, 2, 2));
+        var y = g.Op("GlobalMaxPool", [x]);
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Constant([3f, 5f], [1, 2, 1, 1]))], [Attr.Int("keepdims", 0)]);
+        g.AddOutput(Gradients.Build(g, loss, [x])["x"], "dx");
+        // Channel 1 [[1, 2], [2, 0]] ties at 2; channel 2 [[7, 7], [7, 7]] ties four times.
+        var (dx, _) = Ort.Run1(g.ToModel(), [1f, 2f, 2f, 0f, 7f, 7f, 7f, 7f], [1, 2, 2, 2]);
+        Assert.Equal([0f, 1.5f, 1.5f, 0f, 1.25f, 1.25f, 1.25f, 1.25f], dx);
+    }
+
     [SkippableFact]
     public void AveragePool()
     {

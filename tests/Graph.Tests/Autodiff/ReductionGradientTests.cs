@@ -1,5 +1,9 @@
+using NeuralService.Graph.Autodiff;
+using NeuralService.Graph.Core;
 using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Tests.Support;
 using static NeuralService.Graph.Tests.Support.GradientTesting;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Autodiff;
 
@@ -35,5 +39,22 @@ public sealed class ReductionGradientTests
             C("l2 dropped", g => g.Op("ReduceL2", [Param(g, "x", [2, 3, 4], 4)], Attr.Ints("axes", [0, 2]), Attr.Int("keepdims", 0))),
             C("sum square", g => g.Op("ReduceSumSquare", [Param(g, "x", [3, 4], 5)], Attr.Ints("axes", [1]))),
             C("log sum exp", g => g.Op("ReduceLogSumExp", [Param(g, "x", [2, 3, 4], 6, 2f)], Attr.Ints("axes", [1]), Attr.Int("keepdims", 0))));
+    }
+
+    /// <summary>Tied maxima (minima) share dY: each of k tied inputs gets dY/k, so the row's gradient sums to dY, as in
+    /// TensorFlow's and JAX's reductions.</summary>
+    [Theory]
+    [InlineData("ReduceMax", new[] { 0f, 1.5f, 1.5f, 0f, 1.25f, 1.25f, 1.25f, 1.25f })]
+    [InlineData("ReduceMin", new[] { 1.5f, 0f, 0f, 1.5f, 1.25f, 1.25f, 1.25f, 1.25f })]
+    public void TiedExtremaShareTheGradient(string op, float[] expected)
+    {
+        var g = new GraphBuilder();
+        var x = g.AddInput("x", DataType.Float, Shape.Of(2, 4));
+        var y = g.Op(op, [x], Attr.Ints("axes", [1]), Attr.Int("keepdims", 0));
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Constant([3f, 5f], [2]))], [Attr.Int("keepdims", 0)]);
+        g.AddOutput(Gradients.Build(g, loss, [x])["x"], "dx");
+        // Row 1 [1, 2, 2, 1]: its maximum ties twice, its minimum too; row 2 [7, 7, 7, 7] ties four times.
+        var (dx, _) = Ort.Run1(g.ToModel(), [1f, 2f, 2f, 1f, 7f, 7f, 7f, 7f], [2, 4]);
+        Assert.Equal(expected, dx);
     }
 }

@@ -1,0 +1,102 @@
+using NeuralService.Graph.Autodiff;
+using NeuralService.Graph.Core;
+using NeuralService.Graph.Onnx;
+using NeuralService.Graph.Tests.Support;
+using static NeuralService.Graph.Tests.Support.GradientTesting;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace NeuralService.Graph.Tests.Core;
+
+/// <summary><see cref="GraphBuilder.PooledConvolutionsAsMatMul"/>: a convolution over few channels and the max pool
+/// whose windows tile its output, emitted as a gathered im2col, one MatMul and a ReduceMax in training graphs.</summary>
+public sealed class PooledConvolutionTests
+{
+    public sealed record Geometry(string Name, long C, long H, long W, long M, long K, long Pool, long[] Strides, long[] Pads, long[] Dilations,
+        bool Bias, bool Relu, string AutoPad = "NOTSET");
+
+    public static TheoryData<Geometry> Geometries => new()
+    {
+        new("seed CNN's first: 28×28 → 26×26 → 13×13, ReLU", 1, 28, 28, 4, 3, 2, [1, 1], [0, 0, 0, 0], [1, 1], true, true),
+        new("leftover row and column: 9×9 → 7×7 → 3×3", 2, 9, 9, 3, 3, 2, [1, 1], [0, 0, 0, 0], [1, 1], true, false),
+        new("explicit pads, 3×3 windows", 1, 8, 7, 2, 3, 3, [1, 1], [1, 0, 1, 2], [1, 1], true, true),
+        new("SAME_UPPER", 3, 6, 6, 2, 2, 2, [1, 1], [0, 0, 0, 0], [1, 1], true, false, "SAME_UPPER"),
+        new("strided and dilated, no bias", 2, 11, 10, 3, 3, 2, [2, 1], [0, 0, 0, 0], [1, 2], false, true),
+    };
+
+    /// <summary>x [batch, C, H, W] (symbolic batch) → Conv → (ReLU) → MaxPool → loss, with the pooled output and the
+    /// gradients of x, the kernel and the bias as outputs.</summary>
+    private static GraphBuilder Build(Geometry c, bool lowered)
+    {
+        var g = new GraphBuilder { PooledConvolutionsAsMatMul = lowered, PoolBeforeRelu = lowered };
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, c.C, c.H, c.W));
+        var w = Param(g, "w", [c.M, c.C, c.K, c.K], 2);
+        var b = c.Bias ? Param(g, "b", [c.M], 3) : null;
+        var conv = g.Node1("Conv", b is null ? [x, w] : [x, w, b], c.AutoPad == "NOTSET"
+            ? [Attr.Ints("strides", c.Strides), Attr.Ints("pads", c.Pads), Attr.Ints("dilations", c.Dilations)]
+            : [Attr.Ints("strides", c.Strides), Attr.String("auto_pad", c.AutoPad), Attr.Ints("dilations", c.Dilations)]);
+        if (c.Relu) conv = g.Node1("Relu", [conv]);
+        var y = g.Node1("MaxPool", [conv], [Attr.Ints("kernel_shape", [c.Pool, c.Pool]), Attr.Ints("strides", [c.Pool, c.Pool])]);
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Node1("Cos", [y]))], [Attr.Int("keepdims", 0)]);
+        var wrt = b is null ? new[] { x, w } : [x, w, b];
+        var grads = Gradients.Build(g, loss, wrt);
+        g.AddOutput(y, "y");
+        foreach (var v in wrt) g.AddOutput(grads[v.Name], "d_" + v.Name.Replace('/', '_'));
+        return g;
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ValuesAndGradientsAreThoseOfTheConvolutionAndPool(Geometry c)
+    {
+        var lowered = Build(c, true).ToModel();
+        Assert.DoesNotContain(lowered.Graph.Node, n => n.OpType is "Conv" or "ConvTranspose" or "MaxPool");
+        Assert.Contains(lowered.Graph.Node, n => n.OpType == "ReduceMax");
+        OnnxChecker.Check(lowered);
+        // A zero band in every image: windows of equal outputs (the bias alone), whose tied maxima share the gradient.
+        var x = Reference.Random((int)(3 * c.C * c.H * c.W), 9);
+        for (var i = 0; i < x.Length; i++) if (i % (c.H * c.W) < 4 * c.W) x[i] = 0;
+        int[] dims = [3, (int)c.C, (int)c.H, (int)c.W];
+        var expected = Ort.Run(Build(c, false).ToModel(), ("x", x, dims));
+        var actual = Ort.Run(lowered, ("x", x, dims));
+        foreach (var (name, value) in expected)
+        {
+            Assert.Equal(value.Dims, actual[name].Dims);
+            Reference.AssertClose(value.Data, actual[name].Data, 1e-5, name);
+        }
+    }
+
+    [Fact]
+    public void WideConvolutionsAndOverlappingPoolsKeepTheirOps()
+    {
+        Value ConvPool(GraphBuilder g, long channels, long[] poolKernel, long[] poolStrides)
+        {
+            var x = g.AddInput("x" + channels + poolKernel[0], DataType.Float, Shape.Of(Dim.Batch, channels, 10, 10));
+            var conv = g.Node1("Conv", [x, Param(g, "w", [4, channels, 3, 3], 1)]);
+            return g.Node1("MaxPool", [conv], [Attr.Ints("kernel_shape", poolKernel), Attr.Ints("strides", poolStrides)]);
+        }
+        var g = new GraphBuilder { PooledConvolutionsAsMatMul = true };
+        // 8 channels × 9 taps: columns of 72 rows, more than PooledConvolution.MaxColumnRows.
+        g.AddOutput(ConvPool(g, 8, [2, 2], [2, 2]));
+        // 3×3 windows at stride 2 overlap.
+        g.AddOutput(ConvPool(g, 1, [3, 3], [2, 2]));
+        var ops = g.ToModel().Graph.Node.Select(n => n.OpType).ToList();
+        Assert.Equal(2, ops.Count(o => o == "Conv"));
+        Assert.Equal(2, ops.Count(o => o == "MaxPool"));
+        Assert.DoesNotContain("ReduceMax", ops);
+    }
+
+    [SkippableFact]
+    public void TheLoweredGraphPassesFiniteDifferences()
+    {
+        var g = new GraphBuilder { PooledConvolutionsAsMatMul = true };
+        var x = Param(g, "x", [2, 2, 7, 6], 5);
+        var w = Param(g, "w", [3, 2, 2, 3], 6);
+        var b = Param(g, "b", [3], 7);
+        var conv = g.Node1("Conv", [x, w, b], [Attr.Ints("pads", [1, 0, 0, 1])]);
+        g.AddOutput(g.Node1("MaxPool", [conv], [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])]));
+        var model = g.ToModel();
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType is "Conv" or "MaxPool");
+        var result = Run(model, null, new GradCheckOptions { Parameters = [x.Name, w.Name, b.Name] });
+        Assert.True(result.Passed, result.ToString());
+    }
+}
