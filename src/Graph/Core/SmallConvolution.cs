@@ -45,9 +45,11 @@ public static class SmallConvolution
         var s = g.Constant(select, [p * k, q], "select");
         var rows = g.Transpose(g.Reshape(x, 0, c, q), 0, 2, 1);                          // [N, HW, C]
         var columns = g.Reshape(g.MatMul(s, rows), -1, k * c);                             // [N·P, K·C]
-        var kernel = g.Reshape(g.Transpose(w, 2, 3, 1, 0), k * c, m);                    // [K·C, M]
-        var y = g.MatMul(columns, kernel);
-        if (inputs.Count > 2 && inputs[2] is { } bias) y = g.Add(y, bias);
+        // The kernel as [M, K·C] for Gemm's transB: W [M, C, K] → [M, K, C] moves one axis, which ONNX Runtime copies
+        // with MLAS's transpose (a 4-D transpose to [K·C, M] took its generic element-by-element path: 0.13 ms forward
+        // and 0.3–0.5 ms for the gradient's, per seed CNN step).
+        var kernel = g.Reshape(g.Transpose(g.Reshape(w, m, c, k), 0, 2, 1), m, k * c);  // [M, K·C]
+        var y = g.Node1("Gemm", inputs.Count > 2 && inputs[2] is { } bias ? [columns, kernel, bias] : [columns, kernel], [Attr.Int("transB", 1)]);
         return g.Transpose(g.Reshape(y, -1, ho, wo, m), 0, 3, 1, 2);
     }
 }
