@@ -18,6 +18,11 @@ public static class PooledConvolution
     /// for layers whose columns are small next to their output.</summary>
     public const long MaxColumnRows = 64;
 
+    /// <summary>Most entries of the gathered columns per sample (rows × output positions), bounding the position table
+    /// the graph carries and the columns' memory next to the convolution's own (e.g. 28 rows over 224×224 outputs,
+    /// 1.4M, keeps the Conv and MaxPool).</summary>
+    public const long MaxColumnEntries = 1 << 20;
+
     /// <summary>The pooled output of <paramref name="conv"/> in this form, or null where it does not apply (the caller
     /// then emits the MaxPool as it is).</summary>
     public static Value? TryLower(GraphBuilder g, NodeProto conv, IEnumerable<AttributeProto>? poolAttributes, string? name)
@@ -43,7 +48,7 @@ public static class PooledConvolution
         long ho = (h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) / strides[0] + 1;
         long wo = (wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1] + 1;
         long o1 = ho / k, o2 = wo / k;
-        if (o1 < 1 || o2 < 1) return null;
+        if (o1 < 1 || o2 < 1 || rows * k * k * o1 * o2 > MaxColumnEntries) return null;
 
         // Flat input positions of every (row, output position): positions in window-offset-major order, a tap in the
         // padding reads a zero appended to the flat input, the bias row a one.

@@ -79,9 +79,13 @@ public sealed class PooledConvolutionTests
         g.AddOutput(ConvPool(g, 8, [2, 2], [2, 2]));
         // 3×3 windows at stride 2 overlap.
         g.AddOutput(ConvPool(g, 1, [3, 3], [2, 2]));
+        // RGB: 28 rows over 224×224 → 222×222 outputs, more columns than PooledConvolution.MaxColumnEntries.
+        var large = g.AddInput("large", DataType.Float, Shape.Of(Dim.Batch, 3, 224, 224));
+        g.AddOutput(g.Node1("MaxPool", [g.Node1("Conv", [large, Param(g, "w", [4, 3, 3, 3], 1), Param(g, "b", [4], 2)])],
+            [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])]));
         var ops = g.ToModel().Graph.Node.Select(n => n.OpType).ToList();
-        Assert.Equal(2, ops.Count(o => o == "Conv"));
-        Assert.Equal(2, ops.Count(o => o == "MaxPool"));
+        Assert.Equal(3, ops.Count(o => o == "Conv"));
+        Assert.Equal(3, ops.Count(o => o == "MaxPool"));
         Assert.DoesNotContain("ReduceMax", ops);
     }
 
