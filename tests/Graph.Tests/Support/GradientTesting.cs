@@ -71,6 +71,16 @@ public static class GradientTesting
     public static GradCheckResult Run(ModelProto model, IReadOnlyDictionary<string, TensorProto>? inputs, GradCheckOptions options) =>
         Run([new GradCheckRequest(model, inputs, options)])[0];
 
+    /// <summary>Outputs y and the gradients of loss = Σ y·cos(y) (a loss whose gradient varies with y) for each of
+    /// <paramref name="wrt"/>, as <c>y</c> and <c>d_{name}</c>.</summary>
+    public static void OutputWithGradients(GraphBuilder g, Value y, IReadOnlyList<Value> wrt)
+    {
+        var loss = g.Node1("ReduceSum", [g.Mul(y, g.Node1("Cos", [y]))], [Attr.Int("keepdims", 0)]);
+        var grads = Gradients.Build(g, loss, wrt);
+        g.AddOutput(y, "y");
+        foreach (var v in wrt) g.AddOutput(grads[v.Name], "d_" + v.Name.Replace('/', '_'));
+    }
+
     public static Value Op(this GraphBuilder g, string op, params Value?[] inputs) => g.Node1(op, inputs);
     public static Value Op(this GraphBuilder g, string op, Value?[] inputs, params AttributeProto[] attributes) => g.Node1(op, inputs, attributes);
     public static DataType Float => DataType.Float;

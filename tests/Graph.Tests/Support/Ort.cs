@@ -34,4 +34,18 @@ public static class Ort
         var outs = Run(model, (name, x, dims));
         return outs[model.Graph.Output[0].Name];
     }
+
+    /// <summary>Runs both models on the same inputs and asserts every output of <paramref name="expected"/> has the same
+    /// dims and values (within <paramref name="tolerance"/>) in <paramref name="actual"/>: a rewritten graph against the
+    /// one it stands for.</summary>
+    public static void AssertSameOutputs(ModelProto expected, ModelProto actual, double tolerance, params (string Name, float[] Data, int[] Dims)[] inputs)
+    {
+        var reference = Run(expected, inputs);
+        var rewritten = Run(actual, inputs);
+        foreach (var (name, value) in reference)
+        {
+            Assert.Equal(value.Dims, rewritten[name].Dims);
+            Reference.AssertClose(value.Data, rewritten[name].Data, tolerance, name);
+        }
+    }
 }
