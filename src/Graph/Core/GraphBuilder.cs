@@ -220,9 +220,9 @@ public sealed class GraphBuilder
         return result;
     }
 
-    /// <summary>Emit a max pool whose windows tile the output of a convolution over few input channels, with that
-    /// convolution, as one MatMul and a ReduceMax (<see cref="PooledConvolution"/>): set for training graphs, where the
-    /// pool's gradient then needs no upsampling.</summary>
+    /// <summary>Emit a max pool whose windows tile the output of a convolution, with that convolution, as a Gather, a
+    /// Gemm and a ReduceMax (<see cref="PooledConvolution"/>): set for training graphs, where the pool's gradient then
+    /// needs no upsampling and the convolution's gradients are Gemms.</summary>
     public bool PooledConvolutionsAsMatMul { get; init; }
 
     /// <summary>The training-graph form of a Conv or MaxPool node (<see cref="SmallConvolutionsAsMatMul"/>,
@@ -234,12 +234,19 @@ public sealed class GraphBuilder
         var source = pooled;
         var reluAfter = PoolBeforeRelu && _producer.TryGetValue(pooled.Name, out var relu) && relu.OpType == "Relu" && _values.TryGetValue(relu.Input[0], out source);
         if (!reluAfter) source = pooled;
-        var lowered = PooledConvolutionsAsMatMul && _producer.TryGetValue(source!.Name, out var conv) && conv.OpType == "Conv"
-            ? PooledConvolution.TryLower(this, conv, attributes, name)
-            : null;
-        if (!reluAfter) return lowered;
-        return Node1("Relu", [lowered ?? Node1(opType, [source], attributes, name)], name: (name ?? opType) + "_relu");
+        if (PooledConvolutionsAsMatMul && _producer.TryGetValue(source!.Name, out var conv) && conv.OpType == "Conv"
+            && PooledConvolution.TryLower(this, conv, attributes, reluAfter, name) is { } lowered)
+            return lowered;
+        return reluAfter ? Node1("Relu", [Node1(opType, [source], attributes, name)], name: (name ?? opType) + "_relu") : null;
     }
+
+    private readonly Dictionary<string, Value> _batchInnermost = new(StringComparer.Ordinal);
+
+    /// <summary>The same values as <paramref name="nchw"/> [N, C, H, W] laid out [C·H·W, N], where a training form made
+    /// them so (<see cref="PooledConvolution"/>), else null.</summary>
+    public Value? BatchInnermost(Value nchw) => _batchInnermost.GetValueOrDefault(nchw.Name);
+
+    public void SetBatchInnermost(Value nchw, Value layout) => _batchInnermost[nchw.Name] = layout;
 
     /// <summary>Transpose(Transpose(x, p), q) with q∘p the identity is x itself. Channels-last layers wrap each ONNX
     /// op in a transpose pair; cancelling them between consecutive layers keeps both the forward and the gradient

@@ -7,8 +7,8 @@ using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace NeuralService.Graph.Tests.Core;
 
-/// <summary><see cref="GraphBuilder.PooledConvolutionsAsMatMul"/>: a convolution over few channels and the max pool
-/// whose windows tile its output, emitted as a gathered im2col, one MatMul and a ReduceMax in training graphs.</summary>
+/// <summary><see cref="GraphBuilder.PooledConvolutionsAsMatMul"/>: a convolution and the max pool whose windows tile its
+/// output, emitted as a gathered im2col, one Gemm and a ReduceMax in training graphs.</summary>
 public sealed class PooledConvolutionTests
 {
     public sealed record Geometry(string Name, long C, long H, long W, long M, long K, long Pool, long[] Strides, long[] Pads, long[] Dilations,
@@ -56,27 +56,53 @@ public sealed class PooledConvolutionTests
     }
 
     [Fact]
-    public void WideConvolutionsAndOverlappingPoolsKeepTheirOps()
+    public void OverlappingPoolsAndLargeColumnsKeepTheirOps()
     {
-        Value ConvPool(GraphBuilder g, long channels, long[] poolKernel, long[] poolStrides)
-        {
-            var x = g.AddInput("x" + channels + poolKernel[0], DataType.Float, Shape.Of(Dim.Batch, channels, 10, 10));
-            var conv = g.Node1("Conv", [x, Param(g, "w", [4, channels, 3, 3], 1)]);
-            return g.Node1("MaxPool", [conv], [Attr.Ints("kernel_shape", poolKernel), Attr.Ints("strides", poolStrides)]);
-        }
         var g = new GraphBuilder { PooledConvolutionsAsMatMul = true };
-        // 8 channels × 9 taps: columns of 72 rows, more than PooledConvolution.MaxColumnRows.
-        g.AddOutput(ConvPool(g, 8, [2, 2], [2, 2]));
         // 3×3 windows at stride 2 overlap.
-        g.AddOutput(ConvPool(g, 1, [3, 3], [2, 2]));
-        // RGB: 28 rows over 224×224 → 222×222 outputs, more columns than PooledConvolution.MaxColumnEntries.
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, 8, 10, 10));
+        var conv = g.Node1("Conv", [x, Param(g, "w", [4, 8, 3, 3], 1)]);
+        g.AddOutput(g.Node1("MaxPool", [conv], [Attr.Ints("kernel_shape", [3, 3]), Attr.Ints("strides", [2, 2])]));
+        // RGB: 27 rows over 224×224 → 222×222 outputs, more column entries than PooledConvolution.MaxColumnEntries.
         var large = g.AddInput("large", DataType.Float, Shape.Of(Dim.Batch, 3, 224, 224));
-        g.AddOutput(g.Node1("MaxPool", [g.Node1("Conv", [large, Param(g, "w", [4, 3, 3, 3], 1), Param(g, "b", [4], 2)])],
+        g.AddOutput(g.Node1("MaxPool", [g.Node1("Conv", [large, Param(g, "w2", [4, 3, 3, 3], 2), Param(g, "b", [4], 3)])],
             [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])]));
         var ops = g.ToModel().Graph.Node.Select(n => n.OpType).ToList();
-        Assert.Equal(3, ops.Count(o => o == "Conv"));
-        Assert.Equal(3, ops.Count(o => o == "MaxPool"));
+        Assert.Equal(2, ops.Count(o => o == "Conv"));
+        Assert.Equal(2, ops.Count(o => o == "MaxPool"));
         Assert.DoesNotContain("ReduceMax", ops);
+    }
+
+    /// <summary>x → Conv → ReLU → MaxPool → Conv → ReLU → MaxPool (the seed CNN's first two blocks, smaller): the
+    /// second block gathers from the first's batch-innermost output, so the forward graph transposes only into the
+    /// first block and out of the second.</summary>
+    private static GraphBuilder TwoBlocks(bool lowered)
+    {
+        var g = new GraphBuilder { PooledConvolutionsAsMatMul = lowered, PoolBeforeRelu = lowered };
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, 1, 12, 12));
+        var wrt = new List<Value> { x };
+        Value Block(Value input, long inChannels, long outChannels, int seed)
+        {
+            wrt.Add(Param(g, "w" + seed, [outChannels, inChannels, 3, 3], seed));
+            wrt.Add(Param(g, "b" + seed, [outChannels], seed + 1));
+            var conv = g.Node1("Conv", [input, wrt[^2], wrt[^1]]);
+            return g.Node1("MaxPool", [g.Node1("Relu", [conv])], [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])]);
+        }
+        OutputWithGradients(g, Block(Block(x, 1, 4, 2), 4, 3, 4), wrt);
+        return g;
+    }
+
+    [Fact]
+    public void ConsecutiveBlocksShareTheBatchInnermostLayout()
+    {
+        var lowered = TwoBlocks(true).ToModel();
+        var forward = lowered.Graph.Node.Where(n => !n.Name.StartsWith("grad/", StringComparison.Ordinal)).Select(n => n.OpType).ToList();
+        Assert.Equal(2, forward.Count(o => o == "ReduceMax"));
+        Assert.Equal(2, forward.Count(o => o == "Transpose"));
+        OnnxChecker.Check(lowered);
+        var x = Reference.Random(3 * 12 * 12, 4);
+        for (var i = 0; i < x.Length; i++) if (i % 144 < 48) x[i] = 0;
+        Ort.AssertSameOutputs(TwoBlocks(false).ToModel(), lowered, 1e-5, ("x", x, [3, 1, 12, 12]));
     }
 
     [SkippableFact]
