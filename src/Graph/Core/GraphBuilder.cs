@@ -221,8 +221,8 @@ public sealed class GraphBuilder
     }
 
     /// <summary>Emit a max pool whose windows tile the output of a convolution, with that convolution, as a Gather, a
-    /// Gemm and a ReduceMax (<see cref="PooledConvolution"/>): set for training graphs, where the pool's gradient then
-    /// needs no upsampling and the convolution's gradients are Gemms.</summary>
+    /// MatMul and a ReduceMax (<see cref="PooledConvolution"/>): set for training graphs, where the pool's gradient then
+    /// needs no upsampling and the convolution's gradients are MatMuls.</summary>
     public bool PooledConvolutionsAsMatMul { get; init; }
 
     /// <summary>The training-graph form of a Conv or MaxPool node (<see cref="SmallConvolutionsAsMatMul"/>,
@@ -246,6 +246,7 @@ public sealed class GraphBuilder
     /// them so (<see cref="PooledConvolution"/>), else null.</summary>
     public Value? BatchInnermost(Value nchw) => _batchInnermost.GetValueOrDefault(nchw.Name);
 
+    /// <summary>Records that <paramref name="layout"/> [C·H·W, N] holds the values of <paramref name="nchw"/>.</summary>
     public void SetBatchInnermost(Value nchw, Value layout) => _batchInnermost[nchw.Name] = layout;
 
     /// <summary>Transpose(Transpose(x, p), q) with q∘p the identity is x itself. Channels-last layers wrap each ONNX
