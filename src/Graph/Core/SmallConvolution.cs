@@ -32,24 +32,40 @@ public static class SmallConvolution
         long wo = (wd + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) / strides[1] + 1;
         if (ho < 1 || wo < 1 || ho * wo > MaxOutputPositions || h * wd > MaxInputPositions) return null;
         long p = ho * wo, k = kh * kw, q = h * wd;
-        var select = new float[p * k * q];
-        for (long oy = 0; oy < ho; oy++)
-            for (long ox = 0; ox < wo; ox++)
-                for (long ky = 0; ky < kh; ky++)
-                    for (long kx = 0; kx < kw; kx++)
-                    {
-                        long iy = oy * strides[0] - pads[0] + ky * dilations[0], ix = ox * strides[1] - pads[1] + kx * dilations[1];
-                        if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                        select[((oy * wo + ox) * k + ky * kw + kx) * q + iy * wd + ix] = 1;
-                    }
-        var s = g.Constant(select, [p * k, q], "select");
+        // Each (output position, tap) row of S picks the input position it reads; a padded tap picks none.
+        float[] Select(Func<long, long, long> row)
+        {
+            var select = new float[p * k * q];
+            for (long oy = 0; oy < ho; oy++)
+                for (long ox = 0; ox < wo; ox++)
+                    for (long ky = 0; ky < kh; ky++)
+                        for (long kx = 0; kx < kw; kx++)
+                        {
+                            long iy = oy * strides[0] - pads[0] + ky * dilations[0], ix = ox * strides[1] - pads[1] + kx * dilations[1];
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < wd) select[row(oy * wo + ox, ky * kw + kx) * q + iy * wd + ix] = 1;
+                        }
+            return select;
+        }
+        var bias = inputs.Count > 2 ? inputs[2] : null;
+        if (g.BatchInnermost(x) is { } batchInnermost)
+        {
+            // x laid out [C·Q, N] by a pooled convolution: columns [C·K, P·N] by one product per channel (no transpose
+            // of x), then Yᵀ = columnsᵀ·Wᵀ + B as [P, N, M], which one row-block transpose makes channels-last.
+            var byTap = g.Constant(Select((position, tap) => tap * p + position), [k * p, q], "select");
+            var columnsByTap = g.Reshape(g.MatMul(byTap, g.Reshape(batchInnermost, c, q, -1)), c * k, -1); // [C·K, P·N]
+            Value[] operands = bias is null ? [columnsByTap, g.Reshape(w, m, c * k)] : [columnsByTap, g.Reshape(w, m, c * k), bias];
+            var outputs = g.Node1("Gemm", operands, [Attr.Int("transA", 1), Attr.Int("transB", 1)]);      // [P·N, M]
+            var channelsLast = g.Reshape(g.Transpose(g.Reshape(outputs, p, -1, m), 1, 0, 2), -1, ho, wo, m);
+            return g.Transpose(channelsLast, 0, 3, 1, 2);
+        }
+        var s = g.Constant(Select((position, tap) => position * k + tap), [p * k, q], "select");
         var rows = g.Transpose(g.Reshape(x, 0, c, q), 0, 2, 1);                          // [N, HW, C]
         var columns = g.Reshape(g.MatMul(s, rows), -1, k * c);                             // [N·P, K·C]
         // The kernel as [M, K·C] for Gemm's transB: W [M, C, K] → [M, K, C] moves one axis, which ONNX Runtime copies
         // with MLAS's transpose (a 4-D transpose to [K·C, M] took its generic element-by-element path: 0.13 ms forward
         // and 0.3–0.5 ms for the gradient's, per seed CNN step).
         var kernel = g.Reshape(g.Transpose(g.Reshape(w, m, c, k), 0, 2, 1), m, k * c);  // [M, K·C]
-        var y = g.Node1("Gemm", inputs.Count > 2 && inputs[2] is { } bias ? [columns, kernel, bias] : [columns, kernel], [Attr.Int("transB", 1)]);
+        var y = g.Node1("Gemm", bias is not null ? [columns, kernel, bias] : [columns, kernel], [Attr.Int("transB", 1)]);
         return g.Transpose(g.Reshape(y, -1, ho, wo, m), 0, 3, 1, 2);
     }
 }

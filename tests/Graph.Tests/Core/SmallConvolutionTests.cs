@@ -54,6 +54,34 @@ public sealed class SmallConvolutionTests
         Assert.Single(g.ToModel().Graph.Node, n => n.OpType == "Conv");
     }
 
+    /// <summary>x → Conv → ReLU → MaxPool → Conv (5×5 → 3×3) → ReLU, the seed CNN's last two blocks, smaller: the small
+    /// convolution reads the pooled convolution's batch-innermost output without transposing it.</summary>
+    private static GraphBuilder AfterPool(bool lowered)
+    {
+        var g = new GraphBuilder { SmallConvolutionsAsMatMul = lowered, PooledConvolutionsAsMatMul = lowered, PoolBeforeRelu = lowered };
+        var x = g.AddInput("x", DataType.Float, Shape.Of(Dim.Batch, 1, 12, 12));
+        var w1 = Param(g, "w1", [4, 1, 3, 3], 1);
+        var b1 = Param(g, "b1", [4], 2);
+        var w2 = Param(g, "w2", [3, 4, 3, 3], 3);
+        var b2 = Param(g, "b2", [3], 4);
+        var pooled = g.Node1("MaxPool", [g.Node1("Relu", [g.Node1("Conv", [x, w1, b1])])], [Attr.Ints("kernel_shape", [2, 2]), Attr.Ints("strides", [2, 2])]);
+        OutputWithGradients(g, g.Node1("Relu", [g.Node1("Conv", [pooled, w2, b2])]), [x, w1, b1, w2, b2]);
+        return g;
+    }
+
+    [Fact]
+    public void AfterAPooledConvolutionItReadsItsLayout()
+    {
+        var lowered = AfterPool(true).ToModel();
+        var forward = lowered.Graph.Node.Where(n => !n.Name.StartsWith("grad/", StringComparison.Ordinal)).Select(n => n.OpType).ToList();
+        Assert.DoesNotContain("Conv", forward);
+        // Into the pooled block, and the small convolution's output to channels-last and back to NCHW: none in between.
+        Assert.Equal(3, forward.Count(o => o == "Transpose"));
+        OnnxChecker.Check(lowered);
+        var x = Reference.Random(3 * 12 * 12, 8);
+        Ort.AssertSameOutputs(AfterPool(false).ToModel(), lowered, 1e-5, ("x", x, [3, 1, 12, 12]));
+    }
+
     [SkippableFact]
     public void TheLoweredGraphPassesFiniteDifferences()
     {
