@@ -94,7 +94,9 @@ public static class TrainCommands
             try
             {
                 settings.Compile(trainer);
-                trainer.Prepare();
+                // While the data still loads, the first step's one-off cost is paid too (a discarded step).
+                if (!loading.IsCompleted && parse.GetValue(batch) is > 0 and var size) trainer.WarmUp(size);
+                else trainer.Prepare();
             }
             catch (Exception e) when (e is not OutOfMemoryException) { early = ExceptionDispatchInfo.Capture(e); }
             var loaded = loading.GetAwaiter().GetResult();

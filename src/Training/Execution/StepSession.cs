@@ -86,6 +86,11 @@ public sealed class StepSession : IDisposable
         return fetched;
     }
 
+    /// <summary>Runs a step on the staged inputs and discards it: it reads the current set and writes the other one, as
+    /// a step does, but the current set stays current, so the next <see cref="Run"/> starts from the same state. What a
+    /// first run costs (ONNX Runtime's arena faulted in page by page) is then paid here.</summary>
+    public void RunDiscarded() => _state.Run(_current);
+
     /// <summary>Runs one step and returns the first element of each fetch (loss and scalar metrics).</summary>
     public float[] Step() => Run().Select(f => f.Length > 0 ? f[0] : float.NaN).ToArray();
 
