@@ -33,7 +33,7 @@ public static class SmallConvolution
         if (ho < 1 || wo < 1 || ho * wo > MaxOutputPositions || h * wd > MaxInputPositions) return null;
         long p = ho * wo, k = kh * kw, q = h * wd;
         // Each (output position, tap) row of S picks the input position it reads; a padded tap picks none.
-        float[] Select(Func<long, long, long> row)
+        float[] Selection(Func<long, long, long> row)
         {
             var select = new float[p * k * q];
             for (long oy = 0; oy < ho; oy++)
@@ -51,14 +51,14 @@ public static class SmallConvolution
         {
             // x laid out [C·Q, N] by a pooled convolution: columns [C·K, P·N] by one product per channel (no transpose
             // of x), then Yᵀ = columnsᵀ·Wᵀ + B as [P, N, M], which one row-block transpose makes channels-last.
-            var byTap = g.Constant(Select((position, tap) => tap * p + position), [k * p, q], "select");
+            var byTap = g.Constant(Selection((position, tap) => tap * p + position), [k * p, q], "select");
             var columnsByTap = g.Reshape(g.MatMul(byTap, g.Reshape(batchInnermost, c, q, -1)), c * k, -1); // [C·K, P·N]
             Value[] operands = bias is null ? [columnsByTap, g.Reshape(w, m, c * k)] : [columnsByTap, g.Reshape(w, m, c * k), bias];
             var outputs = g.Node1("Gemm", operands, [Attr.Int("transA", 1), Attr.Int("transB", 1)]);      // [P·N, M]
             var channelsLast = g.Reshape(g.Transpose(g.Reshape(outputs, p, -1, m), 1, 0, 2), -1, ho, wo, m);
             return g.Transpose(channelsLast, 0, 3, 1, 2);
         }
-        var s = g.Constant(Select((position, tap) => position * k + tap), [p * k, q], "select");
+        var s = g.Constant(Selection((position, tap) => position * k + tap), [p * k, q], "select");
         var rows = g.Transpose(g.Reshape(x, 0, c, q), 0, 2, 1);                          // [N, HW, C]
         var columns = g.Reshape(g.MatMul(s, rows), -1, k * c);                             // [N·P, K·C]
         // The kernel as [M, K·C] for Gemm's transB: W [M, C, K] → [M, K, C] moves one axis, which ONNX Runtime copies
