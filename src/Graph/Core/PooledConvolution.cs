@@ -83,12 +83,10 @@ public static class PooledConvolution
     {
         var attrs = (attributes ?? []).ToDictionary(a => a.Name, StringComparer.Ordinal);
         if (attrs.Keys.Any(n => n is not ("kernel_shape" or "strides" or "pads" or "dilations" or "ceil_mode" or "auto_pad" or "storage_order"))) return null;
-        if (!attrs.TryGetValue("kernel_shape", out var kernel) || kernel.Ints.Count != 2 || kernel.Ints[0] != kernel.Ints[1]) return null;
-        var k = kernel.Ints[0];
-        bool All(string key, long value) => !attrs.TryGetValue(key, out var a) || a.Ints.All(v => v == value);
-        if (!attrs.TryGetValue("strides", out var strides) || !strides.Ints.SequenceEqual([k, k]) || !All("pads", 0) || !All("dilations", 1)) return null;
-        if (attrs.TryGetValue("ceil_mode", out var ceil) && ceil.I != 0 || attrs.TryGetValue("storage_order", out var order) && order.I != 0) return null;
-        return attrs.TryGetValue("auto_pad", out var autoPad) && autoPad.S.ToStringUtf8() is not ("NOTSET" or "VALID") ? null : k;
+        if (attrs.TryGetValue("storage_order", out var order) && order.I != 0) return null;
+        if (attrs.TryGetValue("auto_pad", out var autoPad) && autoPad.S.ToStringUtf8() is not ("NOTSET" or "VALID")) return null;
+        long[]? Ints(string key) => attrs.TryGetValue(key, out var a) ? a.Ints.ToArray() : null;
+        return Window.SquareTiling(Ints("kernel_shape"), Ints("strides"), Ints("dilations"), Ints("pads"), attrs.TryGetValue("ceil_mode", out var ceil) ? ceil.I : 0);
     }
 
     private static long[] SamePads(long h, long w, long kh, long kw, long[] strides, long[] dilations, bool upper)

@@ -21,6 +21,14 @@ public sealed record Window(long[] Kernel, long[] Strides, long[] Dilations, lon
             node.GetInt("ceil_mode", 0) != 0);
     }
 
+    /// <summary>k where square k×k windows move by k with no pads, dilations or ceil mode, so that they tile their
+    /// input (2-D); else null. Strides absent here mean no tiling; callers pass ONNX's default where it applies.</summary>
+    public static long? SquareTiling(long[]? kernel, long[]? strides, long[]? dilations, long[]? pads, long ceilMode)
+    {
+        if (kernel is not [var k, var k2] || k != k2 || strides is null || !strides.SequenceEqual([k, k])) return null;
+        return (dilations ?? []).Any(d => d != 1) || (pads ?? []).Any(p => p != 0) || ceilMode != 0 ? null : k;
+    }
+
     public Dim[] Output(Shape input, InferenceContext ctx)
     {
         var n = Kernel.Length;
@@ -180,14 +188,13 @@ public sealed class MaxPoolOp : Op
     {
         var node = c.Node;
         var x = c.X(0);
-        var kernel = node.GetInts("kernel_shape")!;
-        var strides = node.GetInts("strides") ?? [1, 1];
         var spatial = x.Shape.Skip(2);
-        if (kernel.Length != 2 || kernel[0] != kernel[1] || !spatial.IsFullyKnown || x.Rank != 4 || !strides.SequenceEqual(kernel)) return null;
-        if ((node.GetInts("dilations") ?? []).Any(d => d != 1) || (node.GetInts("pads") ?? []).Any(p => p != 0)) return null;
-        if (node.GetInt("ceil_mode", 0) != 0 || node.GetString("auto_pad", "NOTSET") is "SAME_UPPER" or "SAME_LOWER" && spatial.ToArray().Any(d => d % kernel[0] != 0))
+        if (x.Rank != 4 || !spatial.IsFullyKnown) return null;
+        if (Window.SquareTiling(node.GetInts("kernel_shape"), node.GetInts("strides") ?? [1, 1], node.GetInts("dilations"), node.GetInts("pads"),
+                node.GetInt("ceil_mode", 0)) is not { } k)
             return null;
-        return spatial.ToArray().Select(d => d / kernel[0]).ToArray();
+        if (node.GetString("auto_pad", "NOTSET") is "SAME_UPPER" or "SAME_LOWER" && spatial.ToArray().Any(d => d % k != 0)) return null;
+        return spatial.ToArray().Select(d => d / k).ToArray();
     }
 
     /// <summary>Y and the tie-shared dY brought back to the input's size by nearest Resize (integer scales k: exact, and
