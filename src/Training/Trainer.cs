@@ -40,9 +40,12 @@ public sealed class Trainer : ITrainingControl, IDisposable
     private readonly FeedStaging _staging = new();
     private double? _rescale;
 
+    /// <param name="seed">Seeds the initial weights not drawn yet (none read, assigned, loaded or trained; seed 0 draws
+    /// each from its path alone), dropout masks and shuffles.</param>
     public Trainer(Model model, DeviceOptions? device = null, int seed = 0)
     {
         Model = model;
+        foreach (var w in model.Weights) w.SeedInitializer(seed);
         _device = device ?? new DeviceOptions();
         _seed = seed;
         InputNames = model.InputNames;

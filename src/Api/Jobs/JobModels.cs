@@ -49,6 +49,7 @@ public sealed record JobRequest(
     string RegisterAs,
     /// <summary>Features are multiplied by this (1/255 for images stored as bytes).</summary>
     double? Rescale = null,
+    [property: Description("Seeds the initial weights (0: each drawn from its layer's name alone; a base model's weights are kept), dropout masks and shuffles.")]
     int Seed = 0,
     [property: Description("Keras callbacks run during fit, in order (see CallbackSpec).")]
     IReadOnlyList<CallbackSpec>? Callbacks = null,

@@ -47,7 +47,7 @@ public static class TrainCommands
         };
         var split = new Option<double>("--validation-split") { Description = "Fraction held out for validation (the tail)" };
         var device = DeviceOption();
-        var seed = new Option<int>("--seed") { Description = "Seed for initialization, dropout and shuffling" };
+        var seed = new Option<int>("--seed") { Description = "Seed for the initial weights, dropout and shuffling" };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Directory to write (required unless --resume: then the resumed directory)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the --out directory if it exists (by default an existing run is kept and training refused)" };
         var rescale = RescaleOption();

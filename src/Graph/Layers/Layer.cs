@@ -113,8 +113,12 @@ public abstract class Layer
             throw new ArgumentException($"weight '{shortName}' would have shape [{string.Join(",", shape)}]; every dim must be positive");
         // Checked now, filled on first read: reading a model config never allocates its weights.
         Initializers.Check(initializer, shape);
-        var seed = StableHash.Of(Name + "/" + shortName);
-        var w = new Weight(this, shortName, shape, () => Initializers.Fill(initializer, shape, seed, fans), trainable && Trainable, initializer, regularizer, constraint);
+        // Seed 0 draws from the weight's path alone, so a model's initial weights follow from its layers' names;
+        // another seed (Weight.SeedInitializer) salts the path.
+        var path = Name + "/" + shortName;
+        var w = new Weight(this, shortName, shape,
+            seed => Initializers.Fill(initializer, shape, StableHash.Of(seed == 0 ? path : $"{path}#{seed}"), fans),
+            trainable && Trainable, initializer, regularizer, constraint);
         _weights.Add(w);
         return w;
     }

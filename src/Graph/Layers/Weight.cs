@@ -4,11 +4,13 @@ namespace NeuralService.Graph.Layers;
 
 /// <summary>A layer variable: shape, current values (float32), and how it was initialized, regularized and constrained.
 /// Values made by an initializer are filled when first read, so a model can be read, checked and sized (parameter
-/// counts, memory budgets) without allocating its weights.</summary>
+/// counts, memory budgets) without allocating its weights, and drawn from the seed a trainer gives
+/// (<see cref="SeedInitializer"/>).</summary>
 public sealed class Weight
 {
     private readonly Lock _fill = new();
-    private Func<float[]>? _initial;
+    private Func<int, float[]>? _draw;
+    private int _seed;
     private float[]? _data;
 
     public Weight(Layer owner, string shortName, long[] shape, float[] data, bool trainable,
@@ -20,10 +22,11 @@ public sealed class Weight
         _data = data;
     }
 
-    /// <summary>A weight whose values <paramref name="initial"/> makes on first read (it must give the same values every time).</summary>
-    public Weight(Layer owner, string shortName, long[] shape, Func<float[]> initial, bool trainable,
+    /// <summary>A weight whose values <paramref name="draw"/> makes from a seed on first read (the same values for the
+    /// same seed every time); seed 0 unless <see cref="SeedInitializer"/> gives another.</summary>
+    public Weight(Layer owner, string shortName, long[] shape, Func<int, float[]> draw, bool trainable,
         ObjectSpec? initializer = null, ObjectSpec? regularizer = null, ObjectSpec? constraint = null)
-        : this(owner, shortName, shape, trainable, initializer, regularizer, constraint) => _initial = initial;
+        : this(owner, shortName, shape, trainable, initializer, regularizer, constraint) => _draw = draw;
 
     private Weight(Layer owner, string shortName, long[] shape, bool trainable, ObjectSpec? initializer, ObjectSpec? regularizer, ObjectSpec? constraint)
     {
@@ -57,18 +60,22 @@ public sealed class Weight
             if (_data is { } d) return d;
             lock (_fill)
             {
-                if (_data is null)
-                {
-                    _data = _initial!();
-                    _initial = null;
-                }
-                return _data;
+                return _data ??= _draw!(_seed);
             }
         }
     }
 
     /// <summary>False while the values are still to be made by the initializer.</summary>
     public bool IsMaterialized => _data is not null;
+
+    /// <summary>Makes the initializer draw from <paramref name="seed"/> when it draws (on first read), as a Keras model
+    /// built after <c>set_random_seed(seed)</c> would. Values already read, assigned, loaded or trained stay what they
+    /// are: whoever has seen a weight keeps seeing it.</summary>
+    public void SeedInitializer(int seed)
+    {
+        lock (_fill)
+            if (_data is null) _seed = seed;
+    }
 
     /// <summary>Sets the values to a copy of <paramref name="values"/>.</summary>
     public void Assign(float[] values) => Adopt((float[])values.Clone());
@@ -81,7 +88,7 @@ public sealed class Weight
         lock (_fill)
         {
             _data = values;
-            _initial = null;
+            _draw = null;
         }
     }
 

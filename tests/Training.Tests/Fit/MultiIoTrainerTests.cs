@@ -20,7 +20,8 @@ public sealed class MultiIoTrainerTests
     [Fact]
     public void TwoInputModelLearnsWithInputsByOrderOrByName()
     {
-        var (title, numeric, y) = TwoInputArrays(256, 1);
+        // 768 samples: with 256, held-out accuracy after 6 epochs ranged 0.70–0.83 over initial weights (seeds 0–9).
+        var (title, numeric, y) = TwoInputArrays(768, 1);
         var (vTitle, vNumeric, vy) = TwoInputArrays(64, 11);
         // Validation data by name while the training data may come by order.
         var validation = new InMemoryDataset(DataArrays.Named(("numeric_features", vNumeric), ("title_features", vTitle)), vy);

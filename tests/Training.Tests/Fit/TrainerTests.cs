@@ -23,6 +23,28 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TheSeedDrawsTheInitialWeightsButKeepsAssignedOnes()
+    {
+        var x = SyntheticData.Blobs(8, 1).Features;
+        float[] Initial(int seed, float? assigned = null)
+        {
+            // Named layers: seed 0 draws from the weights' paths, so equal names give equal weights.
+            var model = new Sequential([
+                new InputLayer(new InputLayerConfig { BatchShape = [null, 4] }), new Dense(16, "relu", name: "hidden"), new Dense(3, "softmax", name: "classes"),
+            ]);
+            if (assigned is { } v)
+                foreach (var w in model.Weights) w.Assign(Enumerable.Repeat(v, (int)w.Size).ToArray());
+            using var trainer = new Trainer(model, new DeviceOptions { Kind = DeviceKind.Cpu, IntraOpThreads = 1 }, seed);
+            return trainer.Predict(x)[0];
+        }
+        Assert.Equal(Initial(1), Initial(1));
+        Assert.NotEqual(Initial(1), Initial(2));
+        Assert.NotEqual(Initial(0), Initial(1));
+        // Loaded weights (here: assigned) are the model's, whatever the seed.
+        Assert.Equal(Initial(1, 0.1f), Initial(2, 0.1f));
+    }
+
+    [Fact]
     public void FitLearnsAndEvaluatePredictAgree()
     {
         var data = SyntheticData.Blobs(600, 1);
