@@ -80,6 +80,34 @@ public sealed class ConvolutionGradientTests
             C("transpose 2d output padding dilation", g => Conv(g, "ConvTranspose", [1, 2, 3, 3], [2, 2, 2, 2], false, Attr.Ints("strides", [2, 2]), Attr.Ints("output_padding", [1, 0]), Attr.Ints("dilations", [2, 1]))));
     }
 
+    /// <summary>Weights large against the output positions (2·C·K ≥ 32·P) gather their columns with the batch innermost.</summary>
+    [SkippableFact]
+    public void ConvWeightGradientColumnsWithTheBatchInnermost()
+    {
+        CheckAll(new NeuralService.Graph.Autodiff.GradientOptions { GatherColumnsFromChannels = 1 },
+            C("1d stride", g => Conv(g, "Conv", [2, 24, 5], [3, 24, 3], true, Attr.Ints("strides", [2]))),
+            C("2d padded", g => Conv(g, "Conv", [2, 32, 3, 3], [4, 32, 3, 3], true, Attr.Ints("pads", [1, 1, 1, 1]))),
+            C("2d stride 2 leftover", g => Conv(g, "Conv", [2, 16, 5, 6], [3, 16, 3, 3], true, Attr.Ints("strides", [2, 2]), Attr.Ints("pads", [1, 0, 0, 1]))),
+            C("2d dilated", g => Conv(g, "Conv", [1, 16, 4, 4], [2, 16, 2, 2], false, Attr.Ints("dilations", [2, 2]))),
+            C("3d", g => Conv(g, "Conv", [1, 8, 3, 3, 2], [2, 8, 2, 2, 2], true)));
+    }
+
+    /// <summary>A deep layer's kernel gradient comes out of the Gemm in the weight's layout: the only transposes are of
+    /// the input and the output gradient (activation-sized), none of the 512×512×3×3 product.</summary>
+    [Fact]
+    public void DeepLayerWeightGradientNeedsNoWeightSizedTranspose()
+    {
+        var g = new GraphBuilder();
+        var w = Param(g, "w", [512, 512, 3, 3], 2);
+        var y = g.Op("Conv", [g.AddInput("x", global::Onnx.TensorProto.Types.DataType.Float, Shape.Of(Dim.Unknown, 512, 7, 7)), w], Attr.Ints("pads", [1, 1, 1, 1]));
+        var loss = g.Node1("ReduceSum", [y], [Attr.Int("keepdims", 0)]);
+        var dw = NeuralService.Graph.Autodiff.Gradients.Build(g, loss, [w])[w.Name];
+        var gemm = Assert.Single(g.Nodes, n => n.OpType == "Gemm");
+        var producer = g.Nodes.Single(n => n.Output.Contains(dw.Name));
+        Assert.True(producer == gemm || (producer.OpType == "Reshape" && producer.Input[0] == gemm.Output[0]), producer.OpType);
+        Assert.Equal(2, g.Nodes.Count(n => n.OpType == "Transpose"));
+    }
+
     [Theory]
     [InlineData(15, false)]
     [InlineData(16, true)]
