@@ -16,6 +16,8 @@ public static class BenchApp
                 return TrainStepBench.Run(options);
             case "epoch":
                 return EpochBench.Run(options, args);
+            case "deep-conv":
+                return DeepConvBench.Run(options, args);
             case "fit":
                 FitBench.Run(options);
                 return 0;
@@ -34,7 +36,7 @@ public static class BenchApp
                 ApiLoadBench.RunAsync(args).GetAwaiter().GetResult();
                 return 0;
             default:
-                Console.Error.WriteLine("usage: bench train-step|epoch|fit|inference|lstm|api-load|apps [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (epoch: [--samples 60000] [--python PATH] [--no-torch]; lstm: [--lengths 100,200,500] [--form Scan|Decomposed] [--weight-grad accumulate|outside]; api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value]; apps: [--apps a,b] [--epochs n] [--samples n] [--seed 1] [--threads 2] [--rounds 2] [--python path|$BENCH_PYTHON] [--torch-args \"--lstm loop\"] [--out dir])");
+                Console.Error.WriteLine("usage: bench train-step|epoch|deep-conv|fit|inference|lstm|api-load|apps [--batch 64] [--steps 30] [--rounds 3] [--threads 2] [--profile dir] (epoch: [--samples 60000] [--python PATH] [--no-torch]; deep-conv: [--channels 512] [--size 7] (batch 16, 16 steps unless given) [--python PATH]; lstm: [--lengths 100,200,500] [--form Scan|Decomposed] [--weight-grad accumulate|outside]; api-load: [--clients 64] [--seconds 10] [--model mlp|keras.json] [--request-log] [--Neural:Key value]; apps: [--apps a,b] [--epochs n] [--samples n] [--seed 1] [--threads 2] [--rounds 2] [--python path|$BENCH_PYTHON] [--torch-args \"--lstm loop\"] [--out dir])");
                 return 2;
         }
     }
