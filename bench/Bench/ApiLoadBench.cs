@@ -24,11 +24,7 @@ public static class ApiLoadBench
 
     public static async Task RunAsync(string[] args)
     {
-        string Get(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Get(string name, string fallback) => BenchOptions.Value(args, name, fallback);
         var clients = int.Parse(Get("--clients", "64"), CultureInfo.InvariantCulture);
         var seconds = double.Parse(Get("--seconds", "10"), CultureInfo.InvariantCulture);
         var modelName = Get("--model", "mlp");

@@ -44,13 +44,26 @@ public static class BenchApp
 
 public sealed record BenchOptions(string Command, int Batch, int Steps, int Rounds, int Threads, string? Profile, double QueueDelayMs = 2)
 {
+    /// <summary>The value after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>
+    public static string Value(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    /// <summary>The python3 that imports torch (<c>--python</c>, <c>$BENCH_PYTHON</c>, python3, /usr/bin/python3), or null
+    /// with a line saying the PyTorch side is skipped; null too with <c>--no-torch</c>.</summary>
+    public static string? TorchPython(string[] args)
+    {
+        var python = args.Contains("--no-torch") ? null
+            : AppsBench.FindTorchPython(AppsBench.Options.Parse(args, Environment.GetEnvironmentVariable(AppsBench.PythonVariable)).Pythons).Python;
+        if (python is null) Console.WriteLine("PyTorch: skipped (no python3 that imports torch; install Debian's python3-torch or pass --python PATH)");
+        return python;
+    }
+
     public static BenchOptions Parse(string[] args)
     {
-        string Get(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Get(string name, string fallback) => Value(args, name, fallback);
         return new BenchOptions(args.FirstOrDefault() ?? "", int.Parse(Get("--batch", "64"), CultureInfo.InvariantCulture),
             int.Parse(Get("--steps", "30"), CultureInfo.InvariantCulture), int.Parse(Get("--rounds", "3"), CultureInfo.InvariantCulture),
             int.Parse(Get("--threads", "2"), CultureInfo.InvariantCulture), args.Contains("--profile") ? Get("--profile", "profile") : null,

@@ -18,19 +18,13 @@ public static class DeepConvBench
 {
     public static int Run(BenchOptions o, string[] args)
     {
-        string Get(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Get(string name, string fallback) => BenchOptions.Value(args, name, fallback);
         var channels = int.Parse(Get("--channels", "512"), CultureInfo.InvariantCulture);
         var size = int.Parse(Get("--size", "7"), CultureInfo.InvariantCulture);
         var batch = args.Contains("--batch") ? o.Batch : 16;
         var steps = args.Contains("--steps") ? o.Steps : 16;
         var root = BenchPaths.RepoRoot();
-        var python = args.Contains("--no-torch") ? null
-            : AppsBench.FindTorchPython(AppsBench.Options.Parse(args, Environment.GetEnvironmentVariable(AppsBench.PythonVariable)).Pythons).Python;
-        if (python is null) Console.WriteLine("PyTorch: skipped (no python3 that imports torch; install Debian's python3-torch or pass --python PATH)");
+        var python = BenchOptions.TorchPython(args);
 
         // One epoch of `steps` batches (the same random batch repeated), so a round is steps, not epochs' bookkeeping.
         var rng = new Random(1);

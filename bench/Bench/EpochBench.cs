@@ -15,11 +15,7 @@ public static class EpochBench
 {
     public static int Run(BenchOptions o, string[] args)
     {
-        string Get(string name, string fallback)
-        {
-            var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-        }
+        string Get(string name, string fallback) => BenchOptions.Value(args, name, fallback);
         var samples = int.Parse(Get("--samples", "60000"), CultureInfo.InvariantCulture);
         var root = BenchPaths.RepoRoot();
         var neural = Path.Combine(root, "src", "Cli", "bin", "Release", "net10.0", "neural.dll");
@@ -28,9 +24,7 @@ public static class EpochBench
             Console.Error.WriteLine($"error: {neural} is missing: build it first (dotnet build src/Cli/Cli.csproj -c Release)");
             return 2;
         }
-        var python = args.Contains("--no-torch") ? null
-            : AppsBench.FindTorchPython(AppsBench.Options.Parse(args, Environment.GetEnvironmentVariable(AppsBench.PythonVariable)).Pythons).Python;
-        if (python is null) Console.WriteLine("PyTorch: skipped (no python3 that imports torch; install Debian's python3-torch or pass --python PATH)");
+        var python = BenchOptions.TorchPython(args);
 
         var data = BuiltinDatasets.Load("fashion-mnist");
         samples = Math.Min(samples, data.Count);
