@@ -15,9 +15,11 @@ const routes = [
 ];
 
 let leave = null;
+let visits = 0;
 
 async function route() {
   const main = document.getElementById('main');
+  const visit = ++visits;
   if (leave) { leave(); leave = null; }
   showError(null);
   const hash = location.hash || '#/jobs';
@@ -25,18 +27,24 @@ async function route() {
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === section) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+  // Each visit renders into its own view: a page still loading when the hash changes again (the submit page waits
+  // for specs and datasets) finishes into a view no longer shown, not over the page that replaced it.
+  const view = document.createElement('div');
+  main.replaceChildren(view);
   for (const [pattern, page] of routes) {
     const m = hash.match(pattern);
     if (!m) continue;
     try {
-      leave = (await page(m, main)) || null;
+      const left = (await page(m, view)) || null;
+      if (visit === visits) leave = left; else if (left) left();
     } catch (e) {
-      main.innerHTML = '<h1>Could not load this page</h1>';
+      if (visit !== visits) return;
+      view.innerHTML = '<h1>Could not load this page</h1>';
       showError(e);
     }
     return;
   }
-  main.innerHTML = '<h1>Not found</h1><p><a href="#/jobs">Jobs</a></p>';
+  view.innerHTML = '<h1>Not found</h1><p><a href="#/jobs">Jobs</a></p>';
 }
 
 function keyBox() {
