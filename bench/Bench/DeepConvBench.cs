@@ -48,10 +48,10 @@ public static class DeepConvBench
             if (python is not null) theirs.Add(Torch(python, root, channels, size, batch, steps, o.Threads));
             Console.WriteLine($"  round {r + 1}: NeuralService {ours[^1]:F1} ms/step" + (python is null ? "" : $", PyTorch {theirs[^1]:F1} ms/step"));
         }
-        var median = Median(ours);
+        var median = ours.Median();
         Console.WriteLine($"NeuralService: {median:F1} ms/step (median)");
         if (python is not null)
-            Console.WriteLine($"PyTorch:       {Median(theirs):F1} ms/step (median); speed PyTorch/NeuralService {Median(theirs) / median:F2}");
+            Console.WriteLine($"PyTorch:       {theirs.Median():F1} ms/step (median); speed PyTorch/NeuralService {theirs.Median() / median:F2}");
         return 0;
     }
 
@@ -77,11 +77,5 @@ public static class DeepConvBench
         if (code != 0 || !last.StartsWith('{')) throw new InvalidOperationException($"torch_deep_conv.py failed ({code}): {stdout}{stderr}");
         using var json = JsonDocument.Parse(last);
         return json.RootElement.GetProperty("ms_per_step")[0].GetDouble();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }
